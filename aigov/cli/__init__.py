@@ -1,0 +1,1 @@
+"""The `aigov` command line (also `kubectl aigov`)."""

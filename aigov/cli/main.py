@@ -1,0 +1,26 @@
+"""Entry point of `aigov` and `kubectl aigov`: one Typer app, one module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="aigov",
+    help="ISO/IEC 42001 governance for AI workloads on Kubernetes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print aigov's version."""
+    from aigov import __version__
+
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,1 @@
+"""The aigov operator: kopf handlers that keep each AISystem's status true."""

@@ -1,0 +1,1 @@
+"""The aigov validating admission webhook (FastAPI over TLS)."""
