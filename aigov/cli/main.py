@@ -13,6 +13,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """ISO/IEC 42001 governance for AI workloads on Kubernetes."""
+
+
 @app.command()
 def version() -> None:
     """Print aigov's version."""
