@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from aigov import __version__
+
 app = typer.Typer(
     name="aigov",
     help="ISO/IEC 42001 governance for AI workloads on Kubernetes.",
@@ -21,8 +23,6 @@ def _root() -> None:
 @app.command()
 def version() -> None:
     """Print aigov's version."""
-    from aigov import __version__
-
     typer.echo(__version__)
 
 

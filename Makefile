@@ -1,0 +1,57 @@
+# aigov: `make demo` runs the product locally, `make test` runs every check.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BINENV := $(VENV)/testbin.env
+# Every recipe that needs a real server binary sources the paths hack/testbin printed.
+WITH_BINS := source $(BINENV) &&
+PYTEST_ARGS ?=
+
+.PHONY: help venv bin lint policy-check pytest test demo bench crds clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed ## create .venv with aigov and its dev tools
+
+$(BINENV): hack/testbin hack/versions.env | $(VENV)/.installed
+	hack/testbin --env > $@.tmp && mv $@.tmp $@
+
+bin: ## build/install the pinned real servers (kube-apiserver, etcd, OPA, Helm, Prometheus)
+	@mkdir -p $(VENV)
+	hack/testbin --env > $(BINENV).tmp && mv $(BINENV).tmp $(BINENV)
+
+lint: venv ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+policy-check: $(BINENV) ## opa fmt, opa check --strict, opa test with coverage gate
+	$(WITH_BINS) hack/policy-check
+
+pytest: venv $(BINENV) ## unit, integration and e2e tests against the real servers
+	$(WITH_BINS) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test: lint policy-check pytest ## everything CI runs
+
+demo: venv $(BINENV) ## a local control plane with aigov admitting and denying real deployments
+	$(WITH_BINS) $(PY) -m aigov.demo
+
+bench: venv $(BINENV) ## benchmarks (medians and ratios, printed)
+	$(WITH_BINS) for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
+
+crds: venv ## regenerate crds/ from the pydantic models
+	$(VENV)/bin/aigov crd --out crds
+
+clean: ## remove the virtualenv and caches (the binary cache stays in ~/.cache/aigov)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
