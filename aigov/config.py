@@ -54,6 +54,7 @@ class TierRequirement(_Camel):
     require_assessment: bool = True
     min_approvals: int = Field(default=1, ge=0, description="valid approvals from distinct approvers")
     required_roles: tuple[str, ...] = Field(default=(), description="roles that at least one approver must hold")
+    require_pinned_images: bool = Field(default=False, description="workload images must carry an @sha256 digest")
 
 
 class ServingKind(_Camel):
@@ -72,7 +73,6 @@ class Detection(_Camel):
 
     image_patterns: tuple[str, ...] = (
         "vllm/vllm-openai*",
-        "vllm/vllm-openai*:*",
         "nvcr.io/nvidia/tritonserver*",
         "ghcr.io/huggingface/text-generation-inference*",
         "pytorch/torchserve*",
@@ -88,7 +88,6 @@ class Detection(_Camel):
         "rayproject/ray*",
     )
     ignored_image_patterns: tuple[str, ...] = (
-        "docker.io/istio/proxyv2*",
         "istio/proxyv2*",
         "gcr.io/istio-release/proxyv2*",
         "cr.l5d.io/linkerd/proxy*",
@@ -126,7 +125,7 @@ class Identity(_Camel):
 def _default_tiers() -> dict[RiskTier, TierRequirement]:
     return {
         RiskTier.PROHIBITED: TierRequirement(deployable=False, min_approvals=0),
-        RiskTier.HIGH: TierRequirement(min_approvals=2, required_roles=("risk-officer",)),
+        RiskTier.HIGH: TierRequirement(min_approvals=2, required_roles=("risk-officer",), require_pinned_images=True),
         RiskTier.LIMITED: TierRequirement(min_approvals=1),
         RiskTier.MINIMAL: TierRequirement(min_approvals=1),
     }
