@@ -1,0 +1,138 @@
+"""The 38 controls of ISO/IEC 42001:2023 Annex A, as data.
+
+Titles are short paraphrases (the standard is paid; check the purchased text
+before quoting it). `Control.automation` says how aigov enforces or evidences a
+control from the Kubernetes API; an empty string means the control needs human
+records, which aigov only references (`spec.controls[].evidence`) and exports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ControlId(StrEnum):
+    """An ISO/IEC 42001:2023 Annex A control identifier."""
+
+    A_2_2 = "A.2.2"
+    A_2_3 = "A.2.3"
+    A_2_4 = "A.2.4"
+    A_3_2 = "A.3.2"
+    A_3_3 = "A.3.3"
+    A_4_2 = "A.4.2"
+    A_4_3 = "A.4.3"
+    A_4_4 = "A.4.4"
+    A_4_5 = "A.4.5"
+    A_4_6 = "A.4.6"
+    A_5_2 = "A.5.2"
+    A_5_3 = "A.5.3"
+    A_5_4 = "A.5.4"
+    A_5_5 = "A.5.5"
+    A_6_1_2 = "A.6.1.2"
+    A_6_1_3 = "A.6.1.3"
+    A_6_2_2 = "A.6.2.2"
+    A_6_2_3 = "A.6.2.3"
+    A_6_2_4 = "A.6.2.4"
+    A_6_2_5 = "A.6.2.5"
+    A_6_2_6 = "A.6.2.6"
+    A_6_2_7 = "A.6.2.7"
+    A_6_2_8 = "A.6.2.8"
+    A_7_2 = "A.7.2"
+    A_7_3 = "A.7.3"
+    A_7_4 = "A.7.4"
+    A_7_5 = "A.7.5"
+    A_7_6 = "A.7.6"
+    A_8_2 = "A.8.2"
+    A_8_3 = "A.8.3"
+    A_8_4 = "A.8.4"
+    A_8_5 = "A.8.5"
+    A_9_2 = "A.9.2"
+    A_9_3 = "A.9.3"
+    A_9_4 = "A.9.4"
+    A_10_2 = "A.10.2"
+    A_10_3 = "A.10.3"
+    A_10_4 = "A.10.4"
+
+
+OBJECTIVES: dict[str, str] = {
+    "A.2": "Policies related to AI",
+    "A.3": "Internal organisation",
+    "A.4": "Resources for AI systems",
+    "A.5": "Assessing impacts of AI systems",
+    "A.6": "AI system life cycle",
+    "A.7": "Data for AI systems",
+    "A.8": "Information for interested parties",
+    "A.9": "Use of AI systems",
+    "A.10": "Third-party and customer relationships",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """One Annex A control: its ID, paraphrased title and aigov's part in it."""
+
+    id: ControlId
+    title: str
+    automation: str = ""
+
+    @property
+    def objective(self) -> str:
+        """The objective this control belongs to, e.g. `A.6` for `A.6.2.5`."""
+        return ".".join(self.id.split(".")[:2])
+
+    @property
+    def automated(self) -> bool:
+        """Whether aigov enforces or evidences this control by itself."""
+        return bool(self.automation)
+
+
+_C = ControlId
+CONTROLS: tuple[Control, ...] = (
+    Control(_C.A_2_2, "Documented AI policy"),
+    Control(_C.A_2_3, "Alignment with other organisational policies"),
+    Control(_C.A_2_4, "Review of the AI policy"),
+    Control(_C.A_3_2, "AI roles and responsibilities", "owner, accountable executive and approvers are named"),
+    Control(_C.A_3_3, "Reporting of concerns"),
+    Control(_C.A_4_2, "Resource documentation", "inventory of bound workloads, models and images"),
+    Control(_C.A_4_3, "Data resources"),
+    Control(_C.A_4_4, "Tooling resources", "model-serving runtimes detected and recorded"),
+    Control(_C.A_4_5, "System and computing resources", "accelerator requests detected and recorded"),
+    Control(_C.A_4_6, "Human resources"),
+    Control(_C.A_5_2, "AI system impact assessment process", "deployment requires a completed assessment"),
+    Control(_C.A_5_3, "Documentation of AI system impact assessments", "assessment reference, hash and expiry"),
+    Control(_C.A_5_4, "Assessing impact on individuals or groups"),
+    Control(_C.A_5_5, "Assessing societal impacts"),
+    Control(_C.A_6_1_2, "Objectives for responsible development"),
+    Control(_C.A_6_1_3, "Processes for responsible design and development"),
+    Control(_C.A_6_2_2, "AI system requirements and specification"),
+    Control(_C.A_6_2_3, "Documentation of design and development"),
+    Control(_C.A_6_2_4, "AI system verification and validation"),
+    Control(_C.A_6_2_5, "AI system deployment", "admission gate: unassessed or unapproved systems do not run"),
+    Control(_C.A_6_2_6, "AI system operation and monitoring", "drift checks and automatic suspension"),
+    Control(_C.A_6_2_7, "AI system technical documentation", "technical documentation reference recorded"),
+    Control(_C.A_6_2_8, "AI system recording of event logs", "admission decision log and Kubernetes Events"),
+    Control(_C.A_7_2, "Data for development and enhancement"),
+    Control(_C.A_7_3, "Acquisition of data"),
+    Control(_C.A_7_4, "Quality of data"),
+    Control(_C.A_7_5, "Data provenance"),
+    Control(_C.A_7_6, "Data preparation"),
+    Control(_C.A_8_2, "System documentation and information for users", "instructions-for-use reference recorded"),
+    Control(_C.A_8_3, "External reporting"),
+    Control(_C.A_8_4, "Communication of incidents", "Warning Events and metrics on suspension"),
+    Control(_C.A_8_5, "Information for interested parties"),
+    Control(_C.A_9_2, "Processes for responsible use"),
+    Control(_C.A_9_3, "Objectives for responsible use"),
+    Control(_C.A_9_4, "Intended use of the AI system", "intended purpose recorded and required"),
+    Control(_C.A_10_2, "Allocating responsibilities"),
+    Control(_C.A_10_3, "Suppliers", "images must be approved (and digest-pinned for high risk)"),
+    Control(_C.A_10_4, "Customers"),
+)
+
+BY_ID: dict[ControlId, Control] = {c.id: c for c in CONTROLS}
+AUTOMATED: frozenset[ControlId] = frozenset(c.id for c in CONTROLS if c.automated)
+
+
+def control(control_id: ControlId | str) -> Control:
+    """The control with `control_id`; raises `ValueError` for an ID outside Annex A."""
+    return BY_ID[ControlId(control_id)]
