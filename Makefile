@@ -24,9 +24,8 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed ## create .venv with aigov and its dev tools
 
-$(BINENV): hack/testbin hack/versions.env | $(VENV)/.installed
-	hack/testbin --env > $@.tmp && mv $@.tmp $@
-
+# Always re-run: it only checks the cache when everything is there, and a stale
+# file would point at binaries that are gone.
 bin: ## build/install the pinned real servers (kube-apiserver, etcd, OPA, Helm, Prometheus)
 	@mkdir -p $(VENV)
 	hack/testbin --env > $(BINENV).tmp && mv $(BINENV).tmp $(BINENV)
@@ -36,18 +35,18 @@ lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-policy-check: $(BINENV) ## opa fmt, opa check --strict, opa test with coverage gate
+policy-check: bin ## opa fmt, opa check --strict, opa test with coverage gate
 	$(WITH_BINS) hack/policy-check
 
-pytest: venv $(BINENV) ## unit, integration and e2e tests against the real servers
+pytest: venv bin ## unit, integration and e2e tests against the real servers
 	$(WITH_BINS) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: lint policy-check pytest ## everything CI runs
 
-demo: venv $(BINENV) ## a local control plane with aigov admitting and denying real deployments
+demo: venv bin ## a local control plane with aigov admitting and denying real deployments
 	$(WITH_BINS) $(PY) -m aigov.demo
 
-bench: venv $(BINENV) ## benchmarks (medians and ratios, printed)
+bench: venv bin ## benchmarks (medians and ratios, printed)
 	$(WITH_BINS) for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
 
 crds: venv ## regenerate crds/ from the pydantic models
