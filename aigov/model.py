@@ -424,6 +424,14 @@ class BoundWorkload(_Model):
     )
 
 
+class ExpiryWarning(_Model):
+    """A record inside the warning window that a Warning Event announced (so it is announced once)."""
+
+    reason: str = Field(description="`AssessmentExpiring` or `ApprovalExpiring`.")
+    subject: str = Field(description="The record's assessor or approver.")
+    expires_at: Timestamp = Field(description="When the record expires.")
+
+
 class CheckStatus(_Model):
     """The evaluation state of one monitoring check."""
 
@@ -444,7 +452,16 @@ class MonitoringStatus(_Model):
     )
 
 
-_DERIVED = ("phase", "conditions", "observed_generation", "approved_count", "next_expiry", "monitoring")
+_DERIVED = (
+    "phase",
+    "conditions",
+    "observed_generation",
+    "approved_count",
+    "next_expiry",
+    "expiry_warnings",
+    "bound_workloads",
+    "monitoring",
+)
 
 
 class AISystemStatus(_Model):
@@ -477,6 +494,11 @@ class AISystemStatus(_Model):
         default_factory=list,
         description=f"Workloads in the namespace labelled with this system's name ({KIND} inventory).",
         json_schema_extra=_list_map("apiVersion", "kind", "name"),
+    )
+    expiry_warnings: list[ExpiryWarning] = Field(
+        default_factory=list,
+        description="Records expiring within the warning window that the operator has warned about.",
+        json_schema_extra=_ATOMIC,
     )
     monitoring: MonitoringStatus | None = Field(default=None, description="Monitoring check states.")
 
