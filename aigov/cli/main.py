@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from aigov import __version__
+from aigov.cli import crd
 
 app = typer.Typer(
     name="aigov",
@@ -24,6 +25,9 @@ def _root() -> None:
 def version() -> None:
     """Print aigov's version."""
     typer.echo(__version__)
+
+
+crd.register(app)
 
 
 def main() -> None:
