@@ -1,0 +1,274 @@
+# Every violation code, from the facts in the AISystem record.
+package aigov.admission_test
+
+chat := deployment(governed, [container(vllm)])
+
+chat_pinned := deployment(governed, [container(vllm_pinned)])
+
+only(d, code) if {
+	not d.allowed
+	codes(d) == {code}
+}
+
+message(d, code) := v.message if {
+	some v in d.violations
+	v.code == code
+}
+
+test_approved_system_allowed if {
+	decide_create(chat, approved).allowed
+	decide_create(chat_pinned, approved_high).allowed
+}
+
+test_ungoverned if {
+	d := decide_create(deployment({}, [container(vllm)]), null)
+	only(d, "AIGOV_UNGOVERNED")
+	contains(message(d, "AIGOV_UNGOVERNED"), "label the workload or its pod template aigov.io/system=<name>")
+}
+
+test_system_not_found if {
+	d := decide_create(chat, null)
+	only(d, "AIGOV_SYSTEM_NOT_FOUND")
+	contains(message(d, "AIGOV_SYSTEM_NOT_FOUND"), "namespace ml has no AISystem \"chat\"")
+}
+
+test_system_in_another_namespace_not_found if {
+	elsewhere := object.union(approved, {"metadata": {"namespace": "other"}})
+	only(decide_create(chat, elsewhere), "AIGOV_SYSTEM_NOT_FOUND")
+}
+
+test_system_with_another_name_not_found if {
+	other := object.union(approved, {"metadata": {"name": "other"}})
+	only(decide_create(chat, other), "AIGOV_SYSTEM_NOT_FOUND")
+}
+
+test_system_without_namespace_matches if {
+	decide_create(chat, json.remove(approved, ["metadata/namespace"])).allowed
+}
+
+test_prohibited if {
+	system := object.union(approved, {"spec": {"riskTier": "prohibited"}})
+	d := decide_create(chat, system)
+	only(d, "AIGOV_PROHIBITED")
+	contains(message(d, "AIGOV_PROHIBITED"), "EU AI Act Art. 5")
+}
+
+test_unknown_tier_not_deployable if {
+	system := object.union(approved, {"spec": {"riskTier": "experimental"}})
+	d := decide_create(chat, system)
+	"AIGOV_PROHIBITED" in codes(d)
+	contains(message(d, "AIGOV_PROHIBITED"), "does not allow this tier")
+}
+
+test_retired if {
+	system := object.union(approved, {"spec": {"lifecycle": {"stage": "retired"}}})
+	only(decide_create(chat, system), "AIGOV_RETIRED")
+}
+
+test_production_stage_allowed if {
+	system := object.union(approved, {"spec": {"lifecycle": {"stage": "production"}}})
+	decide_create(chat, system).allowed
+}
+
+suspended := with_status(approved, {"suspension": {"active": true, "since": now, "reason": "CheckBreached"}})
+
+test_suspended if {
+	d := decide_create(chat, suspended)
+	only(d, "AIGOV_SUSPENDED")
+	contains(message(d, "AIGOV_SUSPENDED"), "kubectl aigov resume chat -n ml")
+}
+
+test_resumed_allowed if {
+	decide_create(chat, with_status(approved, {"suspension": {"active": false}})).allowed
+}
+
+test_suspended_update_to_zero_replicas_allowed if {
+	decide(review(update(object.union(chat, {"spec": {"replicas": 0}})), suspended)).allowed
+	only(decide(review(update(chat), suspended)), "AIGOV_SUSPENDED")
+}
+
+test_suspended_scale_subresource if {
+	decide(review(scale(0), suspended)).allowed
+	only(decide(review(scale(3), suspended)), "AIGOV_SUSPENDED")
+}
+
+test_scale_to_zero_omits_replicas if {
+	# autoscaling/v1 Scale drops `replicas: 0` (omitempty).
+	decide(review(json.remove(scale(0), ["object/spec/replicas"]), suspended)).allowed
+}
+
+test_scale_checks_the_system if {
+	decide(review(scale(3), approved)).allowed
+	only(decide(review(scale(3), with_status(approved, {"approvals": []}))), "AIGOV_APPROVAL_MISSING")
+}
+
+test_scale_without_system_not_judged if {
+	decide(review(scale(3), null)).allowed
+}
+
+test_suspended_stopped_job_and_inference_service_allowed if {
+	suspended_job := object.union(job(governed, [container(vllm)]), {"spec": {"suspend": true}})
+	decide_create(suspended_job, suspended).allowed
+	suspended_cronjob := object.union(cronjob(governed, [container(vllm)]), {"spec": {"suspend": true}})
+	decide_create(suspended_cronjob, suspended).allowed
+	stopped := object.union(
+		inference_service(governed, [container(vllm)]),
+		{"metadata": {"annotations": {"serving.kserve.io/stop": "true"}}},
+	)
+	decide_create(stopped, suspended).allowed
+	only(decide_create(inference_service(governed, [container(vllm)]), suspended), "AIGOV_SUSPENDED")
+}
+
+test_stopping_exempts_only_suspension if {
+	expired_system := with_status(suspended, {"impactAssessment": assessment("completed", expired)})
+	d := decide(review(update(object.union(chat, {"spec": {"replicas": 0}})), expired_system))
+	only(d, "AIGOV_ASSESSMENT_EXPIRED")
+}
+
+test_assessment_missing if {
+	d := decide_create(chat, with_status(approved, {"impactAssessment": null}))
+	only(d, "AIGOV_ASSESSMENT_MISSING")
+	contains(message(d, "AIGOV_ASSESSMENT_MISSING"), "kubectl aigov assess chat -n ml")
+	only(decide_create(chat, json.remove(approved, ["status/impactAssessment"])), "AIGOV_ASSESSMENT_MISSING")
+}
+
+test_assessment_rejected if {
+	d := decide_create(chat, with_status(approved, {"impactAssessment": assessment("rejected", valid_until)}))
+	only(d, "AIGOV_ASSESSMENT_MISSING")
+	contains(message(d, "AIGOV_ASSESSMENT_MISSING"), "(the last one was rejected)")
+}
+
+test_assessment_not_required_by_tier if {
+	cfg := object.union(data.testdata.config, {"tiers": {"minimal": {"requireAssessment": false}}})
+	inp := object.union(review(create(chat), json.remove(approved, ["status/impactAssessment"])), {"config": cfg})
+	decide(inp).allowed
+}
+
+test_assessment_expired if {
+	d := decide_create(chat, with_status(approved, {"impactAssessment": assessment("completed", expired)}))
+	only(d, "AIGOV_ASSESSMENT_EXPIRED")
+	contains(message(d, "AIGOV_ASSESSMENT_EXPIRED"), "expired at 2025-12-01T00:00:00Z")
+}
+
+test_assessment_without_expiry_is_expired if {
+	system := json.remove(approved, ["status/impactAssessment/expiresAt"])
+	only(decide_create(chat, system), "AIGOV_ASSESSMENT_EXPIRED")
+}
+
+test_approval_missing if {
+	d := decide_create(chat, with_status(approved, {"approvals": []}))
+	codes(d) == {"AIGOV_APPROVAL_MISSING", "AIGOV_IMAGE_NOT_APPROVED"}
+	contains(message(d, "AIGOV_APPROVAL_MISSING"), "has 0 valid approval(s); risk tier \"minimal\" needs 1 approval(s)")
+}
+
+test_approval_missing_without_status if {
+	codes(decide_create(chat, object.remove(approved, ["status"]))) == {
+		"AIGOV_ASSESSMENT_MISSING",
+		"AIGOV_APPROVAL_MISSING",
+		"AIGOV_IMAGE_NOT_APPROVED",
+	}
+}
+
+test_high_risk_needs_two_distinct_approvers if {
+	one := with_status(approved_high, {"approvals": [approval("alice", "risk-officer", "approved", valid_until, [vllm_pinned])]})
+	d := decide_create(chat_pinned, one)
+	codes(d) == {"AIGOV_APPROVAL_MISSING", "AIGOV_IMAGE_NOT_APPROVED"}
+	twice := with_status(approved_high, {"approvals": [
+		approval("alice", "risk-officer", "approved", valid_until, [vllm_pinned]),
+		approval("alice", "risk-officer", "approved", valid_until, [vllm_pinned]),
+	]})
+	"AIGOV_APPROVAL_MISSING" in codes(decide_create(chat_pinned, twice))
+}
+
+test_high_risk_needs_the_required_role if {
+	no_officer := with_status(approved_high, {"approvals": [
+		approval("alice", "ml-lead", "approved", valid_until, [vllm_pinned]),
+		approval("bob", "ml-lead", "approved", valid_until, [vllm_pinned]),
+	]})
+	d := decide_create(chat_pinned, no_officer)
+	"AIGOV_APPROVAL_MISSING" in codes(d)
+	contains(message(d, "AIGOV_APPROVAL_MISSING"), "including role(s) risk-officer (no valid approval with role risk-officer)")
+}
+
+test_latest_entry_per_approver_counts if {
+	revoked := with_status(approved, {"approvals": [
+		approval("alice", "ml-lead", "approved", valid_until, [vllm]),
+		approval("alice", "ml-lead", "revoked", valid_until, []),
+	]})
+	"AIGOV_APPROVAL_MISSING" in codes(decide_create(chat, revoked))
+	reapproved := with_status(approved, {"approvals": [
+		approval("alice", "ml-lead", "revoked", valid_until, []),
+		approval("alice", "ml-lead", "approved", valid_until, [vllm]),
+	]})
+	decide_create(chat, reapproved).allowed
+}
+
+test_approval_expired if {
+	d := decide_create(chat, with_status(approved, {"approvals": [approval("alice", "ml-lead", "approved", expired, [vllm])]}))
+	codes(d) == {"AIGOV_APPROVAL_EXPIRED", "AIGOV_IMAGE_NOT_APPROVED"}
+	contains(message(d, "AIGOV_APPROVAL_EXPIRED"), "(alice at 2025-12-01T00:00:00Z)")
+}
+
+test_approval_partly_expired if {
+	half := with_status(approved_high, {"approvals": [
+		approval("alice", "risk-officer", "approved", expired, [vllm_pinned]),
+		approval("bob", "ml-lead", "approved", valid_until, [vllm_pinned]),
+	]})
+	"AIGOV_APPROVAL_EXPIRED" in codes(decide_create(chat_pinned, half))
+}
+
+test_image_not_approved if {
+	d := decide_create(deployment(governed, [container("vllm/vllm-openai:v0.7.0")]), approved)
+	only(d, "AIGOV_IMAGE_NOT_APPROVED")
+	contains(message(d, "AIGOV_IMAGE_NOT_APPROVED"), "it is not in the system's spec.images")
+}
+
+test_image_in_spec_but_not_yet_approved if {
+	system := object.union(approved, {"spec": {"images": [vllm, "vllm/vllm-openai:v0.7.0"]}})
+	d := decide_create(deployment(governed, [container("vllm/vllm-openai:v0.7.0")]), system)
+	only(d, "AIGOV_IMAGE_NOT_APPROVED")
+	contains(message(d, "AIGOV_IMAGE_NOT_APPROVED"), "Approvers approve the current spec.images")
+}
+
+test_image_needs_the_tier_requirement_among_its_approvers if {
+	other := "vllm/vllm-openai@sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+	split_approvals := with_status(approved_high, {"approvals": [
+		approval("alice", "risk-officer", "approved", valid_until, [vllm_pinned]),
+		approval("bob", "ml-lead", "approved", valid_until, [vllm_pinned, other]),
+	]})
+	decide_create(chat_pinned, split_approvals).allowed
+	only(decide_create(deployment(governed, [container(other)]), split_approvals), "AIGOV_IMAGE_NOT_APPROVED")
+}
+
+test_every_container_image_checked if {
+	d := decide_create(deployment(governed, [container(vllm), container("redis:7")]), approved)
+	only(d, "AIGOV_IMAGE_NOT_APPROVED")
+	count(d.violations) == 1
+	contains(d.violations[0].message, "Image redis:7 ")
+}
+
+test_image_not_pinned if {
+	d := decide_create(chat, object.union(approved_high, {"spec": {"images": [vllm]}}))
+	"AIGOV_IMAGE_NOT_PINNED" in codes(d)
+	contains(message(d, "AIGOV_IMAGE_NOT_PINNED"), "crane digest vllm/vllm-openai:v0.6.0")
+}
+
+test_pinning_not_required_below_high if {
+	not "AIGOV_IMAGE_NOT_PINNED" in codes(decide_create(chat, approved))
+}
+
+test_several_violations_reported_together if {
+	system := aisystem({"riskTier": "high", "lifecycle": {"stage": "retired"}}, {"suspension": {"active": true}})
+	codes(decide_create(chat, system)) == {
+		"AIGOV_RETIRED", "AIGOV_SUSPENDED", "AIGOV_ASSESSMENT_MISSING", "AIGOV_APPROVAL_MISSING",
+		"AIGOV_IMAGE_NOT_APPROVED", "AIGOV_IMAGE_NOT_PINNED",
+	}
+}
+
+test_every_code_has_a_control_and_a_fix if {
+	system := aisystem({"riskTier": "high", "lifecycle": {"stage": "retired"}}, {"suspension": {"active": true}})
+	every v in decide_create(chat, system).violations {
+		startswith(v.control, "A.")
+		contains(v.message, "AISystem \"chat\"")
+	}
+}
