@@ -143,11 +143,7 @@ def _facts(system: AISystem, config: Config, now: datetime) -> _Facts:
     if not requirement.require_assessment and assessment != AssessmentState.VALID:
         assessment = AssessmentState.NOT_REQUIRED
 
-    granted = [
-        e
-        for e in counted_approvals(status.approvals).values()
-        if e.decision == Decision.APPROVED and e.expires_at is not None
-    ]
+    granted = [e for e in counted_approvals(status.approvals).values() if e.decision == Decision.APPROVED]
     valid = [e for e in granted if e.expires_at is not None and e.expires_at > now]
     if not requirement.deployable:
         approval = ApprovalState.NOT_DEPLOYABLE

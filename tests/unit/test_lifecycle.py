@@ -264,3 +264,9 @@ def test_an_offset_now_is_the_same_instant() -> None:
     sys = system(status=records(OK, ALICE))
     plus_two = NOW.astimezone(timezone(timedelta(hours=2)))
     assert evaluate(sys, CONFIG, plus_two) == evaluate(sys, CONFIG, NOW)
+
+
+def test_an_approval_without_expiry_never_counts_like_in_the_policies() -> None:
+    entry = {k: v for k, v in ALICE.items() if k != "expiresAt"}
+    ev = evaluate(system(status=records(OK, entry)), CONFIG, NOW)
+    assert (ev.phase, ev.approved_count) == (Phase.EXPIRED, 0)
