@@ -1,0 +1,60 @@
+"""The operator's RBAC is least privilege and covers what it watches and writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aigov.operator.workloads import WORKLOAD_RESOURCES
+from aigov.rbac import cluster_role, cluster_role_binding, operator_rules
+
+
+def grants(rules: list[dict[str, Any]]) -> dict[tuple[str, str], set[str]]:
+    """(group, resource) -> verbs."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for rule in rules:
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                out.setdefault((group, resource), set()).update(rule["verbs"])
+    return out
+
+
+def test_writes_are_limited_to_status_finalizers_events_and_peering() -> None:
+    granted = grants(operator_rules())
+    assert granted[("aigov.io", "aisystems")] == {"list", "watch", "patch"}
+    assert granted[("aigov.io", "aisystems/status")] == {"patch"}
+    assert granted[("", "events")] == {"create"}
+    assert granted[("kopf.dev", "clusterkopfpeerings")] == {"list", "watch", "patch", "create"}
+    writers = {key for key, verbs in granted.items() if verbs - {"get", "list", "watch"}}
+    assert writers == {
+        ("aigov.io", "aisystems"),
+        ("aigov.io", "aisystems/status"),
+        ("", "events"),
+        ("kopf.dev", "clusterkopfpeerings"),
+    }
+
+
+def test_no_wildcards_and_no_destructive_verbs() -> None:
+    for rule in operator_rules() + operator_rules(clusterwide=False):
+        assert "*" not in rule["apiGroups"] and "*" not in rule["resources"] and "*" not in rule["verbs"]
+        assert not {"delete", "deletecollection", "update", "escalate", "bind", "impersonate"} & set(rule["verbs"])
+
+
+def test_every_bindable_workload_kind_is_read_only() -> None:
+    granted = grants(operator_rules())
+    for group, plural in WORKLOAD_RESOURCES:
+        assert granted[(group, plural)] == {"list", "watch"}
+
+
+def test_namespaced_mode_uses_namespaced_peering_and_lists_namespaces() -> None:
+    granted = grants(operator_rules(clusterwide=False))
+    assert ("kopf.dev", "clusterkopfpeerings") not in granted
+    assert granted[("kopf.dev", "kopfpeerings")] == {"list", "watch", "patch", "create"}
+    assert granted[("", "namespaces")] == {"list", "watch"}
+    assert ("", "namespaces") not in grants(operator_rules())
+
+
+def test_rendered_objects_reference_each_other() -> None:
+    role = cluster_role("op")
+    binding = cluster_role_binding({"kind": "User", "name": "me", "apiGroup": "rbac.authorization.k8s.io"}, "op")
+    assert role["kind"] == "ClusterRole" and role["metadata"]["name"] == "op"
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "op"}
