@@ -1,0 +1,73 @@
+"""`aigov operator`: run the kopf operator that keeps every AISystem's status true.
+
+kopf is imported only when the command runs, so other commands stay quick to start.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aigov.config import ConfigError, load_config
+
+
+def operator(
+    *,
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(
+            help="Kubeconfig to use; default: in-cluster service account, else $KUBECONFIG or ~/.kube/config."
+        ),
+    ] = None,
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option("--namespace", "-n", help="Serve only this namespace (repeatable)."),
+    ] = None,
+    all_namespaces: Annotated[
+        bool, typer.Option("--all-namespaces", "-A", help="Serve every namespace (the default).")
+    ] = False,
+    peering: Annotated[str, typer.Option(help="kopf peering name: replicas sharing it elect one to act.")] = "aigov",
+    standalone: Annotated[bool, typer.Option("--standalone", help="Run without peering (one replica only).")] = False,
+    priority: Annotated[
+        int | None, typer.Option(help="Peering priority; the highest live replica acts. Default: random.")
+    ] = None,
+    liveness: Annotated[
+        str | None, typer.Option(help="Serve a liveness probe here, e.g. http://127.0.0.1:8080/healthz.")
+    ] = None,
+    resync: Annotated[
+        float, typer.Option(min=1.0, help="Re-evaluate every AISystem at least this often, in seconds.")
+    ] = 30.0,
+    config: Annotated[Path | None, typer.Option(help="aigov configuration file (YAML); default $AIGOV_CONFIG.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug messages.")] = False,
+) -> None:
+    """Run the operator: phases, conditions, expiries, Events and bound workloads of every AISystem."""
+    import kopf  # noqa: PLC0415  (slow to import; only this command needs it)
+
+    from aigov.operator.run import Options, run  # noqa: PLC0415
+
+    if namespace and all_namespaces:
+        raise typer.BadParameter("give --namespace or --all-namespaces, not both")
+    try:
+        settings = load_config(config)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--config") from exc
+    kopf.configure(verbose=verbose, log_format=kopf.LogFormat.PLAIN)
+    run(
+        Options(
+            config=settings,
+            kubeconfig=kubeconfig,
+            namespaces=tuple(namespace or ()),
+            peering=peering,
+            standalone=standalone,
+            priority=priority,
+            liveness=liveness,
+            resync_seconds=resync,
+        )
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add `operator` to the `aigov` command line."""
+    app.command("operator")(operator)

@@ -1,0 +1,123 @@
+"""The operator's credentials and its own API writes, through the official Kubernetes client.
+
+One `Configuration` (from `--kubeconfig`, else in-cluster, else the default
+kubeconfig) serves both kopf (as its login) and `Kube`, which does the writes
+kopf cannot express: status patches with a `resourceVersion` precondition, so an
+evaluation of a stale object never overwrites a newer one, and creating the
+peering object that kopf only touches. The client is synchronous; calls run in
+worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import kopf
+import kubernetes
+
+from aigov.config import GROUP, PLURAL, VERSION
+
+PEERING_GROUP = "kopf.dev"
+PEERING_VERSION = "v1"
+_MERGE_PATCH = "application/merge-patch+json"
+
+
+def load_configuration(kubeconfig: Path | None) -> kubernetes.client.Configuration:
+    """Credentials from `kubeconfig`, else the in-cluster service account, else `$KUBECONFIG`/`~/.kube/config`."""
+    configuration = kubernetes.client.Configuration()
+    if kubeconfig is not None:
+        kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=str(kubeconfig), client_configuration=configuration
+        )
+        return configuration
+    try:
+        kubernetes.config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    except kubernetes.config.ConfigException:
+        kubernetes.config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    return configuration
+
+
+def connection_info(configuration: kubernetes.client.Configuration) -> kopf.ConnectionInfo:
+    """kopf's view of the same credentials (read on every login, so rotated tokens are picked up)."""
+    header: str | None = configuration.get_api_key_with_prefix("BearerToken") or configuration.get_api_key_with_prefix(
+        "authorization"
+    )
+    scheme, _, token = (header or "").rpartition(" ")
+    return kopf.ConnectionInfo(
+        server=configuration.host,
+        ca_path=configuration.ssl_ca_cert,
+        insecure=not configuration.verify_ssl,
+        scheme=scheme or None,
+        token=token or None,
+        certificate_path=configuration.cert_file,
+        private_key_path=configuration.key_file,
+    )
+
+
+class Kube:
+    """The few API writes the operator makes itself."""
+
+    def __init__(self, configuration: kubernetes.client.Configuration) -> None:
+        self.configuration = configuration
+        self._client = kubernetes.client.ApiClient(configuration)
+        self._custom = kubernetes.client.CustomObjectsApi(self._client)
+
+    async def patch_status(self, namespace: str, name: str, resource_version: str, status: dict[str, Any]) -> bool:
+        """Merge `status` into the AISystem's status if it is still at `resource_version`.
+
+        False when the object changed or vanished meanwhile (its next event brings a fresh evaluation).
+        """
+        body = {"metadata": {"resourceVersion": resource_version}, "status": status}
+        try:
+            await asyncio.to_thread(
+                self._custom.patch_namespaced_custom_object_status,
+                GROUP,
+                VERSION,
+                namespace,
+                PLURAL,
+                name,
+                body,
+                _content_type=_MERGE_PATCH,
+            )
+        except kubernetes.client.ApiException as exc:
+            if exc.status in (404, 409):
+                return False
+            raise
+        return True
+
+    async def ensure_peering(self, name: str, namespace: str | None) -> bool:
+        """Create the kopf peering object (cluster-wide, or in `namespace`) unless it exists; True if created.
+
+        kopf only patches it; without it every replica believes it is alone and acts.
+        """
+        kind = "KopfPeering" if namespace else "ClusterKopfPeering"
+        body = {"apiVersion": f"{PEERING_GROUP}/{PEERING_VERSION}", "kind": kind, "metadata": {"name": name}}
+        try:
+            if namespace:
+                await asyncio.to_thread(
+                    self._custom.create_namespaced_custom_object,
+                    PEERING_GROUP,
+                    PEERING_VERSION,
+                    namespace,
+                    "kopfpeerings",
+                    body,
+                )
+            else:
+                await asyncio.to_thread(
+                    self._custom.create_cluster_custom_object,
+                    PEERING_GROUP,
+                    PEERING_VERSION,
+                    "clusterkopfpeerings",
+                    body,
+                )
+        except kubernetes.client.ApiException as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
+
+    def close(self) -> None:
+        """Release the client's connection pool."""
+        self._client.close()  # type: ignore[no-untyped-call]

@@ -1,0 +1,98 @@
+"""Starts the operator: kopf with aigov's handlers, settings, credentials, peering and liveness probe.
+
+Peering is on unless `standalone`: every replica joins the peering object
+(created here when missing, since kopf only patches it) with a random priority,
+so exactly one replica acts and the others stand by until it stops renewing.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import kopf
+
+from aigov.config import Config
+from aigov.operator import bound_workloads, lifecycle_handlers  # noqa: F401  (importing registers the handlers)
+from aigov.operator.context import REGISTRY, OperatorContext, context, memo_for
+from aigov.operator.kube import Kube, connection_info, load_configuration
+
+FINALIZER = "aigov.io/operator"
+"""kopf's finalizer on AISystems: it stops the object's reconciler before the object goes."""
+
+REPORTING_COMPONENT = "aigov-operator"
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to run the operator (the `aigov operator` flags)."""
+
+    config: Config
+    kubeconfig: Path | None = None
+    namespaces: tuple[str, ...] = ()
+    """Namespaces to serve; empty means cluster-wide."""
+    peering: str = "aigov"
+    standalone: bool = False
+    liveness: str | None = None
+    """kopf liveness endpoint, e.g. `http://127.0.0.1:8080/healthz`."""
+    resync_seconds: float = 30.0
+    priority: int | None = None
+    """Peering priority; random when None (equal priorities would pause every replica)."""
+
+
+def settings(options: Options) -> kopf.OperatorSettings:
+    """kopf settings: aigov's finalizer and event source, peering priority, no logs posted as Events."""
+    result = kopf.OperatorSettings()
+    result.persistence.finalizer = FINALIZER
+    result.posting.reporting_component = REPORTING_COMPONENT
+    result.posting.loggers = False
+    result.peering.priority = options.priority if options.priority is not None else random.randint(1, 2**31 - 1)
+    return result
+
+
+@kopf.on.login(registry=REGISTRY)
+def login(memo: Any, **_: Any) -> kopf.ConnectionInfo:
+    """kopf connects with the operator's own credentials."""
+    return connection_info(context(memo).kube.configuration)
+
+
+@kopf.on.startup(registry=REGISTRY)
+async def join_peering(settings: kopf.OperatorSettings, memo: Any, logger: kopf.Logger, **_: Any) -> None:
+    """Make sure the peering object exists before kopf starts keeping it alive."""
+    if settings.peering.standalone:
+        return
+    ctx = context(memo)
+    for namespace in ctx.namespaces or (None,):
+        if await ctx.kube.ensure_peering(settings.peering.name, namespace):
+            where = f"in namespace {namespace}" if namespace else "cluster-wide"
+            logger.info(f"created peering object {settings.peering.name!r} {where}")
+
+
+@kopf.on.cleanup(registry=REGISTRY)
+def close(memo: Any, **_: Any) -> None:
+    """Release the API client."""
+    context(memo).kube.close()
+
+
+def run(options: Options) -> None:
+    """Run the operator until SIGINT/SIGTERM."""
+    ctx = OperatorContext(
+        config=options.config,
+        kube=Kube(load_configuration(options.kubeconfig)),
+        resync_seconds=options.resync_seconds,
+        namespaces=options.namespaces,
+    )
+    logging.getLogger("kubernetes").setLevel(logging.WARNING)
+    kopf.run(
+        registry=REGISTRY,
+        settings=settings(options),
+        memo=memo_for(ctx),
+        clusterwide=not options.namespaces,
+        namespaces=options.namespaces,
+        standalone=options.standalone,
+        peering_name=None if options.standalone else options.peering,
+        liveness_endpoint=options.liveness,
+    )
