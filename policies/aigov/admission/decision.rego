@@ -63,26 +63,6 @@ _truncate(text) := text if count(text) <= _max_warning
 
 else := concat("", [substring(text, 0, _max_warning - 3), "..."])
 
-# Which requests are judged. DELETE and CONNECT always pass; so do updates of
-# objects already being deleted (finalizers must be removable) and subresources
-# other than `scale` and `ephemeralcontainers` (status, binding...).
-_workload_review if {
-	input.request.operation in {"CREATE", "UPDATE"}
-	object.get(input.request, "subResource", "") in {"", "ephemeralcontainers"}
-	_workload_kind
-	not _object.metadata.deletionTimestamp
-}
-
-# `kubectl scale` goes through the Scale subresource, which carries no labels:
-# judged against the AISystem the caller resolved from the scaled workload.
-# Scaling to zero is always allowed.
-_scale_review if {
-	input.request.operation == "UPDATE"
-	input.request.subResource == "scale"
-	is_object(input.aisystem)
-	not _stopped
-}
-
 _expiry_warnings contains sprintf("AISystem %q: impact assessment expires %s; renew: kubectl aigov assess %s", [
 	_system.metadata.name,
 	_date(_assessment.expiresAt),

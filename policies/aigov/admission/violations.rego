@@ -22,6 +22,13 @@ else := concat("", [object.get(_object, ["metadata", "generateName"], ""), "*"])
 # kubectl-style reference to the object under review, e.g. `deployments/llm`.
 _subject := sprintf("%s/%s", [input.request.resource.resource, _name])
 
+_assess_command := sprintf(
+	"kubectl aigov assess %s --reference <document-uri> --sha256 <hex> --residual-risk <low|medium|high> --expires 365d",
+	[_cli_target],
+)
+
+_approve_command := sprintf("kubectl aigov approve %s --role <role> --expires 180d --justification \"...\"", [_cli_target])
+
 # METADATA
 # title: AI workload without an AISystem
 # description: An AI workload (by image, accelerator or kind) carries no system label.
@@ -118,14 +125,20 @@ deny contains _violation(rego.metadata.rule(), message, short) if {
 #   code: AIGOV_ASSESSMENT_MISSING
 #   control: A.5.2
 deny contains _violation(rego.metadata.rule(), message, short) if {
-	_system
-	object.get(_requirement, "requireAssessment", true)
+	_needs_assessment
 	not _assessment_completed
 	message := sprintf(
-		"%s has no completed impact assessment%s; risk tier %q requires one. An assessor records it: kubectl aigov assess %s --reference <document-uri>",
-		[_system_ref, _rejected_note, _tier, _cli_target],
+		"%s has no completed impact assessment%s; risk tier %q requires one. An assessor records it: %s",
+		[_system_ref, _rejected_note, _tier, _assess_command],
 	)
 	short := sprintf("AISystem %q has no completed impact assessment; kubectl aigov assess %s", [_system.metadata.name, _cli_target])
+}
+
+# A system that may never run needs no further paperwork: AIGOV_PROHIBITED says it all.
+_needs_assessment if {
+	_system
+	_requirement.deployable == true
+	object.get(_requirement, "requireAssessment", true)
 }
 
 _rejected_note := " (the last one was rejected)" if _assessment.status == "rejected"
@@ -139,13 +152,12 @@ else := ""
 #   code: AIGOV_ASSESSMENT_EXPIRED
 #   control: A.5.2
 deny contains _violation(rego.metadata.rule(), message, short) if {
-	_system
-	object.get(_requirement, "requireAssessment", true)
+	_needs_assessment
 	_assessment_completed
 	not _assessment_valid
 	message := sprintf(
-		"The impact assessment of %s expired at %s. Re-assess the system: kubectl aigov assess %s --reference <document-uri>",
-		[_system_ref, object.get(_assessment, "expiresAt", "(no expiresAt recorded)"), _cli_target],
+		"The impact assessment of %s expired at %s. An assessor re-assesses the system: %s",
+		[_system_ref, object.get(_assessment, "expiresAt", "(no expiresAt recorded)"), _assess_command],
 	)
 	short := sprintf("impact assessment of AISystem %q expired; kubectl aigov assess %s", [_system.metadata.name, _cli_target])
 }
@@ -161,8 +173,8 @@ deny contains _violation(rego.metadata.rule(), message, short) if {
 	not _suffice(_valid_approvals)
 	not _suffice(_approvals)
 	message := sprintf(
-		"%s has %d valid approval(s); risk tier %q needs %s%s. An approver records one: kubectl aigov approve %s",
-		[_system_ref, count(_valid_approvals), _tier, _requirement_text, _missing_roles_note, _cli_target],
+		"%s has %d valid approval(s); risk tier %q needs %s%s. An approver records one: %s",
+		[_system_ref, count(_valid_approvals), _tier, _requirement_text, _missing_roles_note, _approve_command],
 	)
 	short := sprintf("AISystem %q lacks approvals (%d of %d); kubectl aigov approve %s", [
 		_system.metadata.name, count(_valid_approvals), _requirement.minApprovals, _cli_target,
@@ -195,8 +207,8 @@ deny contains _violation(rego.metadata.rule(), message, short) if {
 		not entry in _valid_approvals
 	])
 	message := sprintf(
-		"Approvals of %s have expired (%s); risk tier %q needs %s. The approvers renew them: kubectl aigov approve %s",
-		[_system_ref, concat("; ", expired), _tier, _requirement_text, _cli_target],
+		"Approvals of %s have expired (%s); risk tier %q needs %s. The approvers renew them: %s",
+		[_system_ref, concat("; ", expired), _tier, _requirement_text, _approve_command],
 	)
 	short := sprintf("approvals of AISystem %q expired; renew: kubectl aigov approve %s", [_system.metadata.name, _cli_target])
 }
@@ -216,13 +228,13 @@ deny contains _violation(rego.metadata.rule(), message, short) if {
 }
 
 _image_fix(image) := sprintf(
-	"the valid approvals that list it do not amount to %s. Approvers approve the current spec.images: kubectl aigov approve %s",
-	[_requirement_text, _cli_target],
+	"the valid approvals that list it do not amount to %s. Approvers approve the current spec.images: %s",
+	[_requirement_text, _approve_command],
 ) if {
 	_listed_in_spec(image)
 } else := sprintf(
-	"it is not in the system's spec.images. Add it there, then have it approved: kubectl aigov approve %s",
-	[_cli_target],
+	"it is not in the system's spec.images. Add it there, then have it approved: %s",
+	[_approve_command],
 )
 
 # METADATA

@@ -50,6 +50,7 @@ test_prohibited if {
 	system := object.union(approved, {"spec": {"riskTier": "prohibited"}})
 	d := decide_create(chat, system)
 	only(d, "AIGOV_PROHIBITED")
+	only(decide_create(chat, aisystem({"riskTier": "prohibited"}, {})), "AIGOV_PROHIBITED")
 	contains(message(d, "AIGOV_PROHIBITED"), "EU AI Act Art. 5")
 }
 

@@ -1,6 +1,26 @@
-# Workloads: which objects are workloads, their containers, their system label,
-# whether they are AI workloads and whether they are stopped.
+# Workloads: which requests are judged, which objects are workloads, their
+# containers, their system label, whether they are AI workloads and stopped.
 package aigov.admission
+
+# Which requests are judged. DELETE and CONNECT always pass; so do updates of
+# objects already being deleted (finalizers must be removable) and subresources
+# other than `scale` and `ephemeralcontainers` (status, binding...).
+_workload_review if {
+	input.request.operation in {"CREATE", "UPDATE"}
+	object.get(input.request, "subResource", "") in {"", "ephemeralcontainers"}
+	_workload_kind
+	not _object.metadata.deletionTimestamp
+}
+
+# `kubectl scale` goes through the Scale subresource, which carries no labels:
+# judged against the AISystem the caller resolved from the scaled workload.
+# Scaling to zero is always allowed.
+_scale_review if {
+	input.request.operation == "UPDATE"
+	input.request.subResource == "scale"
+	is_object(input.aisystem)
+	not _stopped
+}
 
 _object := input.request.object
 

@@ -1,0 +1,133 @@
+"""The policy input builder: shape, system reference, synthesised CREATE requests."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aigov.config import Config
+from aigov.policy_input import Namespace, admission_request, build, resource_for, rfc3339, system_ref
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = Config()
+NOW = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
+
+
+def _deployment(labels: dict[str, str] | None = None, template_labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "llm", "labels": labels or {}},
+        "spec": {"template": {"metadata": {"labels": template_labels or {}}, "spec": {"containers": []}}},
+    }
+
+
+def test_build_wraps_the_request_unchanged() -> None:
+    request = admission_request(_deployment(), "ml")
+    system = {"metadata": {"name": "chat"}}
+    document = build(request, system, Namespace("ml", {"aigov.io/enforcement": "warn"}), CONFIG, NOW)
+    assert document == {
+        "request": request,
+        "aisystem": system,
+        "namespace": {"name": "ml", "labels": {"aigov.io/enforcement": "warn"}},
+        "config": CONFIG.policy_data(),
+        "now": "2026-01-31T12:00:00Z",
+    }
+    assert document["request"] is request
+    json.dumps(document)
+
+
+def test_rfc3339_is_utc_and_requires_a_time_zone() -> None:
+    assert rfc3339(datetime(2026, 1, 31, 13, 0, 0, 500, tzinfo=timezone(timedelta(hours=1)))) == (
+        "2026-01-31T12:00:00.000500Z"
+    )
+    with pytest.raises(ValueError, match="timezone-aware"):
+        rfc3339(datetime(2026, 1, 31))
+
+
+def test_testdata_config_matches_the_default_configuration() -> None:
+    """policies/testdata/config.json is what the Rego tests run with; regenerate it when config.py changes."""
+    committed = json.loads((REPO / "policies" / "testdata" / "config.json").read_text())
+    assert committed == {"config": CONFIG.policy_data()}, (
+        "regenerate: .venv/bin/python -c 'import json; from aigov.config import Config; "
+        'print(json.dumps({"config": Config().policy_data()}, indent=2))\' > policies/testdata/config.json'
+    )
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        (_deployment({"aigov.io/system": "chat"}), "chat"),
+        (_deployment(template_labels={"aigov.io/system": "chat"}), "chat"),
+        (_deployment({"aigov.io/system": "a"}, {"aigov.io/system": "b"}), "a"),
+        (_deployment({"aigov.io/system": ""}, {"aigov.io/system": "b"}), "b"),
+        (_deployment({"app": "llm"}), None),
+        (
+            {
+                "kind": "CronJob",
+                "metadata": {},
+                "spec": {"jobTemplate": {"spec": {"template": {"metadata": {"labels": {"aigov.io/system": "c"}}}}}},
+            },
+            "c",
+        ),
+        ({"kind": "CronJob", "spec": {"jobTemplate": {"metadata": {"labels": {"aigov.io/system": "j"}}}}}, "j"),
+        ({"kind": "InferenceService", "spec": {"predictor": {"labels": {"aigov.io/system": "p"}}}}, "p"),
+        ({"kind": "Pod", "metadata": {"labels": None}, "spec": "garbage"}, None),
+    ],
+)
+def test_system_ref_reads_object_then_template(obj: dict[str, Any], expected: str | None) -> None:
+    assert system_ref({"operation": "CREATE", "object": obj}, CONFIG) == expected
+
+
+def test_system_ref_of_delete_reads_the_old_object() -> None:
+    request = {"operation": "DELETE", "object": None, "oldObject": _deployment({"aigov.io/system": "old"})}
+    assert system_ref(request, CONFIG) == "old"
+
+
+def test_system_ref_follows_the_configured_label() -> None:
+    config = Config(system_label="example.com/ai-system")
+    assert system_ref({"operation": "CREATE", "object": _deployment({"example.com/ai-system": "x"})}, config) == "x"
+
+
+def test_system_ref_of_scale_is_left_to_the_caller() -> None:
+    scale = {"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": {"name": "llm"}, "spec": {"replicas": 3}}
+    assert system_ref({"operation": "UPDATE", "subResource": "scale", "object": scale}, CONFIG) is None
+
+
+def test_admission_request_for_a_manifest() -> None:
+    manifest = _deployment({"aigov.io/system": "chat"})
+    request = admission_request(manifest, "ml")
+    assert request["kind"] == {"group": "apps", "version": "v1", "kind": "Deployment"}
+    assert request["resource"] == {"group": "apps", "version": "v1", "resource": "deployments"}
+    assert request["requestKind"] == request["kind"]
+    assert (request["operation"], request["namespace"], request["name"]) == ("CREATE", "ml", "llm")
+    assert request["userInfo"] == {"username": "aigov-check"}
+    assert request["object"]["metadata"] == {"name": "llm", "labels": {"aigov.io/system": "chat"}, "namespace": "ml"}
+    assert request["object"]["spec"] == manifest["spec"]
+    assert "namespace" not in manifest["metadata"], "the manifest itself is not modified"
+    assert request["uid"] != admission_request(manifest, "ml")["uid"]
+
+
+def test_admission_request_for_a_core_pod() -> None:
+    request = admission_request({"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "x-"}}, "ml")
+    assert request["kind"] == {"group": "", "version": "v1", "kind": "Pod"}
+    assert request["resource"]["resource"] == "pods"
+    assert request["name"] == ""
+
+
+@pytest.mark.parametrize(
+    ("kind", "resource"),
+    [
+        ("CronJob", "cronjobs"),
+        ("InferenceService", "inferenceservices"),
+        ("SeldonDeployment", "seldondeployments"),
+        ("AISystem", "aisystems"),
+        ("Widget", "widgets"),
+    ],
+)
+def test_resource_for(kind: str, resource: str) -> None:
+    assert resource_for(kind) == resource
