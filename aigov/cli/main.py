@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from aigov import __version__
-from aigov.cli import crd
+from aigov.cli import check, crd
 
 app = typer.Typer(
     name="aigov",
@@ -28,6 +28,7 @@ def version() -> None:
 
 
 crd.register(app)
+check.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,253 @@
+"""`aigov check`: the admission decision for manifests, offline, for CI.
+
+Each workload in the manifests becomes the CREATE request the API server would
+send, built by the same `aigov.policy_input` as the webhook's and decided by a
+real OPA (`--opa-url`, else one started for the run). Exit codes: 0 all allowed,
+1 any denied, 2 bad input or usage, 3 OPA unavailable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from aigov import binaries, devcluster, kubeclient, manifests, policy, policy_input
+from aigov.cli import check_report
+from aigov.cli.check_report import Result
+from aigov.config import API_VERSION, KIND, Config, ConfigError, load_config
+from aigov.manifests import Manifest, ManifestError
+
+EXIT_ALLOWED, EXIT_DENIED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+
+
+class Output(StrEnum):
+    """Report formats."""
+
+    TEXT = "text"
+    JSON = "json"
+    JUNIT = "junit"
+
+
+class CheckError(Exception):
+    """Bad input or usage (exit 2)."""
+
+
+class OpaUnavailableError(Exception):
+    """No OPA to decide with (exit 3)."""
+
+
+def parse_labels(text: str) -> dict[str, str]:
+    """`k=v,k2=v2` as a dict."""
+    labels: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CheckError(f"--namespace-labels: {pair!r} is not key=value")
+        labels[key] = value
+    return labels
+
+
+def parse_now(text: str | None) -> datetime:
+    """`--now` (RFC 3339) or the current time."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise CheckError(f"--now: {text!r} is not an RFC 3339 time like 2026-01-31T12:00:00Z") from None
+    if value.tzinfo is None:
+        raise CheckError(f"--now: {text!r} has no time zone (add Z or an offset)")
+    return value
+
+
+def _namespace_of(obj: dict[str, Any], default: str) -> str:
+    namespace = (obj.get("metadata") or {}).get("namespace")
+    return namespace if isinstance(namespace, str) and namespace else default
+
+
+def _is_aisystem(obj: dict[str, Any]) -> bool:
+    return obj.get("apiVersion") == API_VERSION and obj.get("kind") == KIND
+
+
+def is_workload(obj: dict[str, Any], config: Config) -> bool:
+    """Whether the webhook would review `obj`: a workload kind or a configured serving kind."""
+    kind = obj.get("kind")
+    if kind in policy_input.WORKLOAD_RESOURCES:
+        return True
+    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+    return any(s.group == group and s.kind == kind for s in config.detection.serving_kinds)
+
+
+def aisystem_index(objects: Sequence[dict[str, Any]], default_namespace: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """AISystems by (namespace, name); later objects win."""
+    index: dict[tuple[str, str], dict[str, Any]] = {}
+    for obj in objects:
+        name = (obj.get("metadata") or {}).get("name")
+        if isinstance(name, str):
+            index[(_namespace_of(obj, default_namespace), name)] = obj
+    return index
+
+
+def cluster_aisystems(namespaces: set[str], kubeconfig: Path | None, context: str | None) -> list[dict[str, Any]]:
+    """The AISystems in `namespaces`, read with `kubeconfig` (default: the current one)."""
+    try:
+        with kubeclient.Kube.connect(kubeconfig, context) as kube:
+            return [obj for ns in sorted(namespaces) for obj in kube.list(kubeclient.aisystems_path(ns))]
+    except (kubeclient.KubeError, httpx.HTTPError) as exc:
+        raise CheckError(f"--cluster: cannot read AISystems with the current kubeconfig: {exc}") from exc
+
+
+@contextlib.contextmanager
+def opa_server(url: str | None) -> Iterator[str]:
+    """`url`, or a local OPA server started for the block."""
+    if url:
+        yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="aigov-check-") as workdir:
+        try:
+            server = devcluster.start_opa(Path(workdir))
+        except (binaries.BinaryNotFoundError, devcluster.ServerError) as exc:
+            raise OpaUnavailableError(f"cannot start a local OPA: {exc}") from exc
+        try:
+            yield server.url
+        finally:
+            server.server.stop()
+
+
+async def decide_all(
+    url: str,
+    *,
+    workloads: Sequence[tuple[Manifest, str]],
+    systems: dict[tuple[str, str], dict[str, Any]],
+    namespace_labels: dict[str, str],
+    config: Config,
+    now: datetime,
+) -> list[Result]:
+    """Load the policies into the OPA at `url` and decide every workload, in order."""
+    async with policy.PolicyClient(url) as client:
+        try:
+            await client.load_policies()
+        except policy.PolicyError as exc:
+            raise OpaUnavailableError(str(exc)) from exc
+        results = []
+        for manifest, namespace in workloads:
+            request = policy_input.admission_request(manifest.obj, namespace)
+            ref = policy_input.system_ref(request, config)
+            aisystem = systems.get((namespace, ref)) if ref else None
+            document = policy_input.build(
+                request, aisystem, policy_input.Namespace(namespace, namespace_labels), config, now
+            )
+            results.append(Result(manifest, namespace, await client.decide(document)))
+        return results
+
+
+def exit_code(results: Sequence[Result]) -> int:
+    """3 when OPA gave no decision, 1 when anything is denied, else 0."""
+    if any(v.code == policy.UNAVAILABLE for r in results for v in r.decision.violations):
+        return EXIT_UNAVAILABLE
+    return EXIT_DENIED if any(not r.decision.allowed for r in results) else EXIT_ALLOWED
+
+
+def run(
+    paths: Sequence[str],
+    *,
+    aisystem_paths: Sequence[str],
+    cluster: bool,
+    kubeconfig: Path | None = None,
+    context: str | None = None,
+    namespace: str,
+    namespace_labels: str,
+    now: str | None,
+    output: Output,
+    opa_url: str | None,
+    config_path: Path | None,
+) -> int:
+    """The whole check; returns the exit code, printing the report and any error."""
+    try:
+        config = load_config(config_path)
+        labels = parse_labels(namespace_labels)
+        moment = parse_now(now)
+        documents = manifests.load(paths)
+        extra = [m.obj for m in manifests.load(aisystem_paths) if _is_aisystem(m.obj)]
+        if aisystem_paths and not extra:
+            raise CheckError(f"--aisystems: no {KIND} objects in {', '.join(aisystem_paths)}")
+        workloads = [(m, _namespace_of(m.obj, namespace)) for m in documents if is_workload(m.obj, config)]
+        systems = [m.obj for m in documents if _is_aisystem(m.obj)] + extra
+        if cluster:
+            systems += cluster_aisystems({ns for _, ns in workloads}, kubeconfig, context)
+        index = aisystem_index(systems, namespace)
+        skipped = len(documents) - len(workloads)
+        with opa_server(opa_url) as url:
+            results = asyncio.run(
+                decide_all(url, workloads=workloads, systems=index, namespace_labels=labels, config=config, now=moment)
+            )
+    except (ConfigError, ManifestError, CheckError) as exc:
+        typer.echo(f"aigov check: {exc}", err=True)
+        return EXIT_USAGE
+    except OpaUnavailableError as exc:
+        typer.echo(f"aigov check: OPA unavailable: {exc}", err=True)
+        return EXIT_UNAVAILABLE
+    check_report.render(output.value, results, skipped, sys.stdout)
+    return exit_code(results)
+
+
+def check(
+    paths: Annotated[list[str], typer.Argument(help="YAML/JSON files or directories; - reads stdin.")],
+    *,
+    aisystems: Annotated[
+        list[str] | None,
+        typer.Option("--aisystems", help="Files or directories with AISystem objects (status included)."),
+    ] = None,
+    cluster: Annotated[
+        bool, typer.Option("--cluster", help="Read the AISystems from the cluster of the current kubeconfig.")
+    ] = False,
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option("--kubeconfig", help="Kubeconfig for --cluster (default: $KUBECONFIG, then ~/.kube/config)."),
+    ] = None,
+    context: Annotated[str | None, typer.Option("--context", help="Kubeconfig context for --cluster.")] = None,
+    namespace: Annotated[
+        str, typer.Option("--namespace", "-n", help="Namespace of objects that name none.")
+    ] = "default",
+    namespace_labels: Annotated[
+        str, typer.Option("--namespace-labels", help="Labels of the namespace, k=v,...: select the mode.")
+    ] = "",
+    now: Annotated[str | None, typer.Option("--now", help="Judge at this RFC 3339 time instead of now.")] = None,
+    output: Annotated[Output, typer.Option("--output", "-o", help="Report format.")] = Output.TEXT,
+    opa_url: Annotated[
+        str | None, typer.Option("--opa-url", help="Use this OPA server instead of starting a local one.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="aigov configuration file (default: $AIGOV_CONFIG).")
+    ] = None,
+) -> None:
+    """Decide manifests as the admission webhook would: 0 allowed, 1 denied, 2 bad input, 3 no OPA."""
+    code = run(
+        paths,
+        aisystem_paths=aisystems or [],
+        cluster=cluster,
+        kubeconfig=kubeconfig,
+        context=context,
+        namespace=namespace,
+        namespace_labels=namespace_labels,
+        now=now,
+        output=output,
+        opa_url=opa_url,
+        config_path=config,
+    )
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `check` to the `aigov` command line."""
+    app.command("check")(check)
