@@ -1,0 +1,67 @@
+"""The webhook's HTTP face: FastAPI routes over `Admission`, plus health and readiness.
+
+`POST /validate` (workloads) and `POST /validate-aisystem` (AISystems) take an
+AdmissionReview v1 and answer 200 with the decision, or 400 with the reason
+when the body is not one. `GET /healthz` says the process serves; `GET /readyz`
+answers 503 with the reason until OPA holds the policies and the caches synced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+
+import orjson
+from fastapi import FastAPI, Request, Response
+
+from aigov.webhook.admission import Admission
+from aigov.webhook.registration import AISYSTEMS_PATH, WORKLOADS_PATH
+from aigov.webhook.review import MalformedReviewError
+
+JSON = "application/json"
+
+Readiness = Callable[[], Awaitable[str | None]]
+"""None when ready, else why not."""
+
+
+def create_app(
+    admission: Admission,
+    readiness: Readiness,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+) -> FastAPI:
+    """The ASGI app; `lifespan` starts and stops what the routes depend on."""
+    app = FastAPI(title="aigov webhook", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+
+    async def answer(request: Request, aisystem_route: bool) -> Response:
+        body = await request.body()
+        try:
+            content = await admission.review(body, aisystem_route=aisystem_route)
+        except MalformedReviewError as exc:
+            error = {"error": "malformed AdmissionReview", "reason": str(exc)}
+            return Response(orjson.dumps(error), status_code=400, media_type=JSON)
+        return Response(content, media_type=JSON)
+
+    @app.post(WORKLOADS_PATH)
+    async def validate(request: Request) -> Response:
+        """Admission of workloads (Pods, controllers, scale, InferenceServices)."""
+        return await answer(request, aisystem_route=False)
+
+    @app.post(AISYSTEMS_PATH)
+    async def validate_aisystem(request: Request) -> Response:
+        """Admission of AISystems."""
+        return await answer(request, aisystem_route=True)
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        """The process is up and serving."""
+        return Response(b"ok", media_type="text/plain")
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        """Ready only when OPA holds the policies and the AISystem cache has synced."""
+        reason = await readiness()
+        if reason is None:
+            return Response(b"ok", media_type="text/plain")
+        return Response(reason.encode(), status_code=503, media_type="text/plain")
+
+    return app
