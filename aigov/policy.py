@@ -20,55 +20,35 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opa_client.opa_async import AsyncOpaClient
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 import aigov
 from aigov import policy_input
 from aigov.config import Config
+from aigov.decision import UNAVAILABLE, UNAVAILABLE_CONTROL, Decision, Violation
+
+__all__ = [
+    "UNAVAILABLE",
+    "UNAVAILABLE_CONTROL",
+    "Bundle",
+    "Decision",
+    "PolicyClient",
+    "PolicyError",
+    "Violation",
+    "policy_dir",
+    "read_bundle",
+]
 
 log = logging.getLogger(__name__)
 
 PACKAGE = "aigov.admission"
 RULE = "decision"
-UNAVAILABLE = "AIGOV_POLICY_UNAVAILABLE"
-UNAVAILABLE_CONTROL = "A.6.2.5"
 DEFAULT_TIMEOUT = 1.0
 POLICY_DIR_ENV = "AIGOV_POLICY_DIR"
 
 
 class PolicyError(RuntimeError):
     """The policy bundle cannot be read or OPA refuses it; the message says which file and why."""
-
-
-class Violation(BaseModel):
-    """One broken rule: its stable code, what to do about it, the ISO/IEC 42001 control."""
-
-    model_config = ConfigDict(frozen=True)
-
-    code: str
-    message: str
-    control: str
-
-
-class Decision(BaseModel):
-    """`data.aigov.admission.decision`."""
-
-    model_config = ConfigDict(frozen=True)
-
-    allowed: bool
-    mode: str
-    violations: tuple[Violation, ...] = ()
-    warnings: tuple[str, ...] = ()
-
-    @classmethod
-    def unavailable(cls, reason: str) -> Decision:
-        """The deny that stands in for a decision OPA could not give."""
-        message = (
-            f"the aigov policy engine gave no decision ({reason}); the request is denied until it answers. "
-            "Check the OPA server next to the aigov webhook and its readiness (GET /readyz)."
-        )
-        violation = Violation(code=UNAVAILABLE, message=message, control=UNAVAILABLE_CONTROL)
-        return cls(allowed=False, mode="enforce", violations=(violation,))
 
 
 @dataclass(frozen=True, slots=True)

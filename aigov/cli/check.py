@@ -18,13 +18,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 
-from aigov import binaries, devcluster, kubeclient, manifests, policy, policy_input
+from aigov import manifests, policy_input
 from aigov.cli import check_report
 from aigov.cli.check_report import Result
 from aigov.config import API_VERSION, KIND, Config, ConfigError, load_config
+from aigov.decision import UNAVAILABLE
 from aigov.manifests import Manifest, ManifestError
 
 EXIT_ALLOWED, EXIT_DENIED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
@@ -100,6 +100,10 @@ def aisystem_index(objects: Sequence[dict[str, Any]], default_namespace: str) ->
 
 def cluster_aisystems(namespaces: set[str], kubeconfig: Path | None, context: str | None) -> list[dict[str, Any]]:
     """The AISystems in `namespaces`, read with `kubeconfig` (default: the current one)."""
+    import httpx  # noqa: PLC0415  (slow imports, only for --cluster)
+
+    from aigov import kubeclient  # noqa: PLC0415
+
     try:
         with kubeclient.Kube.connect(kubeconfig, context) as kube:
             return [obj for ns in sorted(namespaces) for obj in kube.list(kubeclient.aisystems_path(ns))]
@@ -113,6 +117,8 @@ def opa_server(url: str | None) -> Iterator[str]:
     if url:
         yield url
         return
+    from aigov import binaries, devcluster  # noqa: PLC0415  (slow imports, only without --opa-url)
+
     with tempfile.TemporaryDirectory(prefix="aigov-check-") as workdir:
         try:
             server = devcluster.start_opa(Path(workdir))
@@ -134,6 +140,8 @@ async def decide_all(
     now: datetime,
 ) -> list[Result]:
     """Load the policies into the OPA at `url` and decide every workload, in order."""
+    from aigov import policy  # noqa: PLC0415  (the OPA client pulls in aiohttp)
+
     async with policy.PolicyClient(url) as client:
         try:
             await client.load_policies()
@@ -153,7 +161,7 @@ async def decide_all(
 
 def exit_code(results: Sequence[Result]) -> int:
     """3 when OPA gave no decision, 1 when anything is denied, else 0."""
-    if any(v.code == policy.UNAVAILABLE for r in results for v in r.decision.violations):
+    if any(v.code == UNAVAILABLE for r in results for v in r.decision.violations):
         return EXIT_UNAVAILABLE
     return EXIT_DENIED if any(not r.decision.allowed for r in results) else EXIT_ALLOWED
 

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from aigov import policy
+from aigov.decision import UNAVAILABLE, Decision
 from aigov.manifests import Manifest
 
 
@@ -22,7 +22,7 @@ class Result:
 
     manifest: Manifest
     namespace: str
-    decision: policy.Decision
+    decision: Decision
 
 
 def render(output: str, results: Sequence[Result], skipped: int, stream: TextIO) -> None:
@@ -115,9 +115,9 @@ def junit(results: Sequence[Result]) -> str:
         )
         codes = ", ".join(v.code for v in r.decision.violations)
         body = "\n".join(f"{v.code} [{v.control}] {v.message}" for v in r.decision.violations)
-        if any(v.code == policy.UNAVAILABLE for v in r.decision.violations):
+        if any(v.code == UNAVAILABLE for v in r.decision.violations):
             errors += 1
-            ET.SubElement(case, "error", message=codes, type=policy.UNAVAILABLE).text = body
+            ET.SubElement(case, "error", message=codes, type=UNAVAILABLE).text = body
         elif not r.decision.allowed:
             failures += 1
             ET.SubElement(case, "failure", message=codes, type="denied").text = body
