@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from aigov import __version__
-from aigov.cli import check, crd
+from aigov.cli import check, crd, records, status
 
 app = typer.Typer(
     name="aigov",
@@ -29,6 +29,8 @@ def version() -> None:
 
 crd.register(app)
 check.register(app)
+records.register(app)
+status.register(app)
 
 
 def main() -> None:

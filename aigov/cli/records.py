@@ -1,0 +1,193 @@
+"""`aigov assess|approve|revoke|suspend|resume`: governance records, written as the calling user.
+
+Each command learns who the kubeconfig authenticates as (a SelfSubjectReview),
+reads the AISystem, builds the status patch (`aigov.records`) and sends it to
+the status subresource. The API server binds the record to that identity and
+refuses what the caller may not do; its message is printed and the exit code
+is 1. A write that races another one is rebuilt from a fresh read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlparse
+
+import typer
+
+from aigov.cli.kube import (
+    Cluster,
+    ContextOpt,
+    KubeconfigOpt,
+    NamespaceOpt,
+    OutputFormat,
+    OutputOpt,
+    duration,
+    failures,
+    print_data,
+)
+from aigov.config import GROUP
+from aigov.kubeclient import JSON_PATCH, ApiError, aisystems_path
+from aigov.model import ResidualRisk
+from aigov.records import (
+    Patch,
+    approval_patch,
+    assessment_patch,
+    resume_patch,
+    revocation_patch,
+    suspension_patch,
+)
+
+ATTEMPTS = 5
+Builder = Callable[[Mapping[str, Any], str, datetime], Patch]
+
+NameArg = Annotated[str, typer.Argument(help="The AISystem's name.")]
+Justification = Annotated[str, typer.Option("--justification", help="Why (kept in the record).")]
+
+
+def _write(cluster: Cluster, name: str, build: Builder, *, field: str, fmt: OutputFormat, verb: str) -> None:
+    """Read, build, patch as the caller; retry on a concurrent write; print the record written."""
+    with failures(), cluster.connect() as (kube, namespace):
+        user = kube.whoami()
+        for attempt in range(ATTEMPTS):
+            obj = kube.get(aisystems_path(namespace, name))
+            patch = build(obj, user, datetime.now(UTC).replace(microsecond=0))
+            try:
+                updated = kube.request(
+                    "PATCH", aisystems_path(namespace, name, "status"), body=patch, content_type=JSON_PATCH
+                )
+            except ApiError as exc:
+                if exc.status == 409 and attempt + 1 < ATTEMPTS:
+                    continue
+                raise
+            break
+    record = (updated.get("status") or {}).get(field)
+    if isinstance(record, list):
+        record = record[-1]
+    if fmt == OutputFormat.TABLE:
+        typer.echo(f"aisystem.{GROUP}/{name} {verb} by {user}")
+    else:
+        print_data(record, fmt)
+
+
+def assess(
+    name: NameArg,
+    *,
+    reference: Annotated[str, typer.Option("--reference", help="URI of the impact assessment document.")],
+    sha256: Annotated[str, typer.Option("--sha256", help="SHA-256 of the document (64 hex digits).")],
+    residual_risk: Annotated[ResidualRisk, typer.Option("--residual-risk", help="Residual risk accepted.")],
+    expires: Annotated[
+        timedelta | None,
+        typer.Option(
+            "--expires", parser=duration, metavar="DURATION", help="Validity, e.g. 365d (required unless --rejected)."
+        ),
+    ] = None,
+    rejected: Annotated[bool, typer.Option("--rejected", help="Record the assessment as rejected.")] = False,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    namespace: NamespaceOpt = None,
+    output: OutputOpt = OutputFormat.TABLE,
+) -> None:
+    """Record the impact assessment (ISO/IEC 42001 A.5.2, A.5.3) as the calling user."""
+    if not urlparse(reference).scheme:
+        raise typer.BadParameter(f"{reference!r} is not a URI (e.g. https://…)", param_hint="--reference")
+    if len(sha256) != 64 or any(c not in "0123456789abcdefABCDEF" for c in sha256):
+        raise typer.BadParameter("must be 64 hexadecimal digits", param_hint="--sha256")
+    if expires is None and not rejected:
+        raise typer.BadParameter("a completed assessment needs --expires (e.g. 365d)", param_hint="--expires")
+
+    def build(obj: Mapping[str, Any], user: str, now: datetime) -> Patch:
+        return assessment_patch(
+            obj,
+            assessor=user,
+            now=now,
+            reference=reference,
+            sha256=sha256,
+            residual_risk=residual_risk,
+            expires_in=expires,
+            rejected=rejected,
+        )
+
+    verb = "assessment rejected" if rejected else "assessed"
+    _write(Cluster(kubeconfig, context, namespace), name, build, field="impactAssessment", fmt=output, verb=verb)
+
+
+def approve(
+    name: NameArg,
+    *,
+    role: Annotated[str, typer.Option("--role", help="Your governance role, e.g. risk-officer.")],
+    expires: Annotated[
+        timedelta, typer.Option("--expires", parser=duration, metavar="DURATION", help="Validity, e.g. 180d.")
+    ],
+    justification: Justification,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    namespace: NamespaceOpt = None,
+    output: OutputOpt = OutputFormat.TABLE,
+) -> None:
+    """Approve the system's current spec.images as the calling user."""
+
+    def build(obj: Mapping[str, Any], user: str, now: datetime) -> Patch:
+        return approval_patch(obj, approver=user, now=now, role=role, expires_in=expires, justification=justification)
+
+    _write(
+        Cluster(kubeconfig, context, namespace), name, build, field="approvals", fmt=output, verb=f"approved as {role}"
+    )
+
+
+def revoke(
+    name: NameArg,
+    *,
+    justification: Justification,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    namespace: NamespaceOpt = None,
+    output: OutputOpt = OutputFormat.TABLE,
+) -> None:
+    """Withdraw your approval of the system."""
+
+    def build(obj: Mapping[str, Any], user: str, now: datetime) -> Patch:
+        return revocation_patch(obj, approver=user, now=now, justification=justification)
+
+    _write(Cluster(kubeconfig, context, namespace), name, build, field="approvals", fmt=output, verb="approval revoked")
+
+
+def suspend(
+    name: NameArg,
+    *,
+    reason: Annotated[str, typer.Option("--reason", help="Why the system is suspended.")],
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    namespace: NamespaceOpt = None,
+    output: OutputOpt = OutputFormat.TABLE,
+) -> None:
+    """Suspend the system: the operator scales its workloads to zero and admission refuses new ones."""
+
+    def build(obj: Mapping[str, Any], user: str, now: datetime) -> Patch:
+        return suspension_patch(obj, user=user, now=now, reason=reason)
+
+    _write(Cluster(kubeconfig, context, namespace), name, build, field="suspension", fmt=output, verb="suspended")
+
+
+def resume(
+    name: NameArg,
+    *,
+    justification: Justification,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    namespace: NamespaceOpt = None,
+    output: OutputOpt = OutputFormat.TABLE,
+) -> None:
+    """Resume a suspended system: the operator restores the replicas it recorded."""
+
+    def build(obj: Mapping[str, Any], user: str, now: datetime) -> Patch:
+        return resume_patch(obj, user=user, now=now, justification=justification)
+
+    _write(Cluster(kubeconfig, context, namespace), name, build, field="suspension", fmt=output, verb="resumed")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the record commands to the `aigov` command line."""
+    for command in (assess, approve, revoke, suspend, resume):
+        app.command(command.__name__)(command)
