@@ -201,7 +201,7 @@ def _record_variables(config: Config) -> list[tuple[str, str]]:
         (
             "conflicted",
             "[object.spec.?owner.?name.orValue(''), object.spec.?owner.?email.orValue(''), "
-            "variables.assessment.?assessor.orValue('')].filter(n, n != '').map(n, n.lowerAscii())",
+            "object.?status.?impactAssessment.?assessor.orValue('')].filter(n, n != '').map(n, n.lowerAscii())",
         ),
         ("changedOperatorFields", changed_operator_fields),
         ("suspensionChanged", _changed(".?suspension")),

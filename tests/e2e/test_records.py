@@ -1,0 +1,151 @@
+"""Identity-bound governance records: the ValidatingAdmissionPolicy in the real API server, real users."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from aigov.devcluster import ControlPlane
+from tests.e2e.conftest import People
+from tests.e2e.objects import (
+    OPERATOR,
+    OWNER_EMAIL,
+    aisystem,
+    append_approval,
+    apply,
+    approval,
+    approvals,
+    assessment,
+    checked,
+    patch_status,
+    when,
+)
+
+pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("aigov_cluster")]
+
+
+def refused(result: subprocess.CompletedProcess[str], code: str) -> str:
+    """The policy's message, asserting the write was refused (403) with `code`."""
+    assert result.returncode != 0, "expected the write to be refused"
+    assert "ValidatingAdmissionPolicy 'aigov-record-integrity'" in result.stderr, result.stderr
+    assert code in re.findall(r"AIGOV_[A-Z_]+", result.stderr), result.stderr
+    return result.stderr
+
+
+@pytest.fixture
+def system(kube: ControlPlane, namespace: str) -> str:
+    """A fresh AISystem owned by OWNER_EMAIL."""
+    checked(apply(kube, namespace, aisystem("chat")))
+    return "chat"
+
+
+def test_assessor_records_own_assessment(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
+    checked(patch_status(kube, namespace, system, {"impactAssessment": assessment("alice")}, people.alice))
+
+
+def test_assessment_by_non_assessor_is_refused(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
+    result = patch_status(kube, namespace, system, {"impactAssessment": assessment("bob")}, people.bob)
+    refused(result, "AIGOV_NOT_ASSESSOR")
+
+
+def test_assessment_naming_someone_else_is_refused(
+    kube: ControlPlane, people: People, namespace: str, system: str
+) -> None:
+    result = patch_status(kube, namespace, system, {"impactAssessment": assessment("dora")}, people.alice)
+    message = refused(result, "AIGOV_ASSESSOR_MISMATCH")
+    assert "impactAssessment.assessor is dora but the request comes from alice" in message
+
+
+def test_approver_records_own_approval(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
+    checked(append_approval(kube, namespace, system, approval("bob"), people.bob))
+    checked(append_approval(kube, namespace, system, approval("carol"), people.carol))
+    assert [entry["approver"] for entry in approvals(kube, namespace, system)] == ["bob", "carol"]
+
+
+def test_approval_naming_someone_else_is_refused(
+    kube: ControlPlane, people: People, namespace: str, system: str
+) -> None:
+    refused(append_approval(kube, namespace, system, approval("carol"), people.bob), "AIGOV_APPROVER_MISMATCH")
+
+
+def test_approval_by_non_approver_is_refused(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
+    refused(append_approval(kube, namespace, system, approval("alice"), people.alice), "AIGOV_NOT_APPROVER")
+
+
+def test_owner_cannot_approve(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
+    result = append_approval(kube, namespace, system, approval(OWNER_EMAIL), people.owner)
+    assert "separation of duties" in refused(result, "AIGOV_SELF_APPROVAL")
+
+
+def test_assessor_cannot_approve(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
+    checked(patch_status(kube, namespace, system, {"impactAssessment": assessment("dora")}, people.dora))
+    refused(append_approval(kube, namespace, system, approval("dora"), people.dora), "AIGOV_SELF_APPROVAL")
+
+
+def test_approvals_are_append_only(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
+    checked(append_approval(kube, namespace, system, approval("bob"), people.bob))
+    entry = approvals(kube, namespace, system)[0]
+    changed = patch_status(kube, namespace, system, {"approvals": [{**entry, "expiresAt": when(999)}]}, people.bob)
+    refused(changed, "AIGOV_RECORD_IMMUTABLE")
+    refused(patch_status(kube, namespace, system, {"approvals": []}, people.bob), "AIGOV_RECORD_IMMUTABLE")
+    revocation = {"approver": "bob", "decision": "revoked", "decidedAt": when(0), "justification": "changed my mind"}
+    checked(append_approval(kube, namespace, system, revocation, people.bob))
+
+
+def test_operator_fields_are_the_operators(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
+    message = refused(patch_status(kube, namespace, system, {"phase": "Approved"}, people.bob), "AIGOV_OPERATOR_FIELD")
+    assert "phase" in message
+    checked(patch_status(kube, namespace, system, {"phase": "AwaitingAssessment"}, people.operator))
+
+
+def test_operator_never_writes_records(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
+    result = patch_status(kube, namespace, system, {"impactAssessment": assessment(OPERATOR)}, people.operator)
+    refused(result, "AIGOV_OPERATOR_FIELD")
+    refused(append_approval(kube, namespace, system, approval(OPERATOR), people.operator), "AIGOV_OPERATOR_FIELD")
+
+
+def test_resume_by_an_approver_only(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
+    suspension = {"active": True, "since": when(0), "reason": "CheckBreached", "suspendedBy": OPERATOR}
+    checked(patch_status(kube, namespace, system, {"suspension": suspension}, people.operator))
+    resume = {"active": False, "resumedAt": when(0), "justification": "drift explained"}
+    refused(
+        patch_status(kube, namespace, system, {"suspension": {**resume, "resumedBy": "eve"}}, people.eve),
+        "AIGOV_NOT_APPROVER",
+    )
+    result = patch_status(kube, namespace, system, {"suspension": {**resume, "resumedBy": "carol"}}, people.bob)
+    refused(result, "AIGOV_APPROVER_MISMATCH")
+    checked(patch_status(kube, namespace, system, {"suspension": {**resume, "resumedBy": "bob"}}, people.bob))
+
+
+def test_approver_may_suspend_as_themselves(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
+    manual = {"active": True, "since": when(0), "reason": "Manual"}
+    result = patch_status(kube, namespace, system, {"suspension": {**manual, "suspendedBy": "carol"}}, people.bob)
+    refused(result, "AIGOV_APPROVER_MISMATCH")
+    checked(patch_status(kube, namespace, system, {"suspension": {**manual, "suspendedBy": "bob"}}, people.bob))
+    previous = {"previousReplicas": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "x", "replicas": 9}]}
+    refused(patch_status(kube, namespace, system, {"suspension": previous}, people.bob), "AIGOV_OPERATOR_FIELD")
+
+
+def test_every_broken_rule_is_reported(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
+    result = patch_status(
+        kube, namespace, system, {"impactAssessment": assessment("alice"), "phase": "Approved"}, people.eve
+    )
+    codes = set(re.findall(r"AIGOV_[A-Z_]+", result.stderr))
+    assert codes == {"AIGOV_OPERATOR_FIELD", "AIGOV_NOT_ASSESSOR", "AIGOV_ASSESSOR_MISMATCH"}, result.stderr
+
+
+def test_rbac_lets_approvers_patch_status_only(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
+    def can(*args: str) -> str:
+        result = kube.kubectl("auth", "can-i", *args, "-n", namespace, user=people.bob, check=False)
+        return result.stdout.strip()
+
+    assert can("patch", "aisystems.aigov.io", "--subresource=status") == "yes"
+    assert can("patch", "aisystems.aigov.io") == "no"
+    spec = kube.kubectl(
+        "patch", "aisystem", system, "-n", namespace, "--type=merge", "-p", '{"spec":{"riskTier":"minimal"}}',
+        user=people.bob, check=False,
+    )  # fmt: skip
+    assert spec.returncode != 0
+    assert "forbidden" in spec.stderr.lower()
