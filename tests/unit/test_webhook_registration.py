@@ -1,0 +1,135 @@
+"""The rendered webhook configuration and record policy."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from aigov.config import Config, Identity
+from aigov.webhook.registration import (
+    POLICY_NAME,
+    Registration,
+    ServiceClient,
+    UrlClient,
+    manifests,
+    record_policy,
+    record_policy_binding,
+    webhook_configuration,
+)
+
+CA = b"-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n"
+
+
+def _hooks(reg: Registration, config: Config | None = None) -> dict[str, dict[str, Any]]:
+    rendered = webhook_configuration(reg, config or Config())
+    return {hook["name"]: hook for hook in rendered["webhooks"]}
+
+
+def _resources(hook: dict[str, Any]) -> set[str]:
+    return {f"{rule['apiGroups'][0]}/{resource}" for rule in hook["rules"] for resource in rule["resources"]}
+
+
+def test_local_registration_uses_url_and_ca_bundle() -> None:
+    hooks = _hooks(Registration(UrlClient("https://127.0.0.1:8443/", CA)))
+    workloads, aisystems = hooks["workloads.aigov.io"], hooks["aisystems.aigov.io"]
+    assert workloads["clientConfig"] == {
+        "url": "https://127.0.0.1:8443/validate",
+        "caBundle": base64.b64encode(CA).decode(),
+    }
+    assert aisystems["clientConfig"]["url"] == "https://127.0.0.1:8443/validate-aisystem"
+
+
+def test_chart_registration_uses_a_service() -> None:
+    hooks = _hooks(Registration(ServiceClient("aigov-system", "aigov-webhook")))
+    assert hooks["workloads.aigov.io"]["clientConfig"] == {
+        "service": {"namespace": "aigov-system", "name": "aigov-webhook", "path": "/validate", "port": 443}
+    }
+
+
+def test_rules_cover_workloads_scale_kserve_and_aisystems() -> None:
+    hooks = _hooks(Registration(UrlClient("https://127.0.0.1:1", CA)))
+    assert _resources(hooks["workloads.aigov.io"]) == {
+        "/pods",
+        "/pods/ephemeralcontainers",
+        "apps/deployments",
+        "apps/replicasets",
+        "apps/statefulsets",
+        "apps/daemonsets",
+        "apps/deployments/scale",
+        "apps/statefulsets/scale",
+        "batch/jobs",
+        "batch/cronjobs",
+        "serving.kserve.io/inferenceservices",
+    }
+    # Records in aisystems/status are bound by the ValidatingAdmissionPolicy, not the webhook.
+    assert _resources(hooks["aisystems.aigov.io"]) == {"aigov.io/aisystems"}
+
+
+def test_fail_closed_with_timeout_and_exclusions() -> None:
+    reg = Registration(UrlClient("https://127.0.0.1:1", CA), timeout_seconds=5, aigov_namespace="governance")
+    for hook in _hooks(reg).values():
+        assert hook["failurePolicy"] == "Fail"
+        assert hook["sideEffects"] == "None"
+        assert hook["timeoutSeconds"] == 5
+        assert hook["admissionReviewVersions"] == ["v1"]
+        assert hook["namespaceSelector"]["matchExpressions"] == [
+            {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["governance", "kube-system"]},
+            {"key": "aigov.io/enforcement", "operator": "NotIn", "values": ["off"]},
+        ]
+
+
+def test_operator_is_exempt_only_for_safety_writes() -> None:
+    config = Config(identity=Identity(operator_usernames=("system:serviceaccount:gov:op",)))
+    hooks = _hooks(Registration(UrlClient("https://127.0.0.1:1", CA)), config)
+    workloads = hooks["workloads.aigov.io"]["matchConditions"][0]["expression"]
+    assert '"system:serviceaccount:gov:op"' in workloads
+    assert "object.spec.replicas == 0" in workloads
+    assert "serving.kserve.io/stop" in workloads
+    assert hooks["aisystems.aigov.io"]["matchConditions"][0]["expression"] == (
+        '!(request.userInfo.username in ["system:serviceaccount:gov:op"])'
+    )
+
+
+@pytest.mark.parametrize("timeout", [0, 31])
+def test_timeout_must_be_what_the_api_server_accepts(timeout: int) -> None:
+    with pytest.raises(ValueError, match="timeout_seconds"):
+        Registration(UrlClient("https://127.0.0.1:1", CA), timeout_seconds=timeout)
+
+
+def test_record_policy_binds_status_updates_with_configured_identities() -> None:
+    config = Config(identity=Identity(assessor_groups=("risk:assessors",), approver_groups=("risk:board",)))
+    policy = record_policy(config)
+    assert policy["spec"]["matchConstraints"]["resourceRules"] == [
+        {"apiGroups": ["aigov.io"], "apiVersions": ["*"], "resources": ["aisystems/status"], "operations": ["UPDATE"]}
+    ]
+    variables = {v["name"]: v["expression"] for v in policy["spec"]["variables"]}
+    assert variables["isAssessor"] == 'variables.groups.exists(g, g in ["risk:assessors"])'
+    assert variables["isApprover"] == 'variables.groups.exists(g, g in ["risk:board"])'
+    for code in (
+        "AIGOV_OPERATOR_FIELD",
+        "AIGOV_NOT_ASSESSOR",
+        "AIGOV_ASSESSOR_MISMATCH",
+        "AIGOV_RECORD_IMMUTABLE",
+        "AIGOV_APPROVER_MISMATCH",
+        "AIGOV_NOT_APPROVER",
+        "AIGOV_SELF_APPROVAL",
+    ):
+        assert code in variables["violations"]
+    assert policy["spec"]["validations"][0]["reason"] == "Forbidden"
+    assert record_policy_binding()["spec"] == {"policyName": POLICY_NAME, "validationActions": ["Deny"]}
+
+
+def test_operator_fields_follow_the_model() -> None:
+    fields = dict((v["name"], v["expression"]) for v in record_policy(Config())["spec"]["variables"])
+    changed = fields["changedOperatorFields"]
+    for operator_field in ("phase", "conditions", "boundWorkloads", "suspensionHistory", "suspension.previousReplicas"):
+        assert f'"{operator_field}"' in changed
+    for human_field in ("impactAssessment", "approvals", "suspension.resumedBy", "suspension.suspendedBy"):
+        assert f'"{human_field}"' not in changed
+
+
+def test_manifests_put_the_policy_before_the_webhook() -> None:
+    kinds = [m["kind"] for m in manifests(Registration(UrlClient("https://127.0.0.1:1", CA)), Config())]
+    assert kinds == ["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ValidatingWebhookConfiguration"]
