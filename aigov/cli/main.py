@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from aigov import __version__
-from aigov.cli import check, crd, records, status
+from aigov.cli import check, crd, records, status, webhook
 
 app = typer.Typer(
     name="aigov",
@@ -29,6 +29,7 @@ def version() -> None:
 
 crd.register(app)
 check.register(app)
+webhook.register(app)
 records.register(app)
 status.register(app)
 
