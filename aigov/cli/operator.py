@@ -53,7 +53,7 @@ def operator(
         settings = load_config(config)
     except ConfigError as exc:
         raise typer.BadParameter(str(exc), param_hint="--config") from exc
-    kopf.configure(verbose=verbose, log_format=kopf.LogFormat.PLAIN)
+    kopf.configure(verbose=verbose, log_prefix=True)
     run(
         Options(
             config=settings,

@@ -43,6 +43,14 @@ class Options:
     """Peering priority; random when None (equal priorities would pause every replica)."""
 
 
+class _QuietWakers(logging.Filter):
+    """Drops kopf's "Handler 'wake-…' succeeded." line, which the wake-up watchers would log on every watch event."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("Handler 'wake-") and message.endswith("succeeded."))
+
+
 def settings(options: Options) -> kopf.OperatorSettings:
     """kopf settings: aigov's finalizer and event source, peering priority, no logs posted as Events."""
     result = kopf.OperatorSettings()
@@ -85,7 +93,7 @@ def run(options: Options) -> None:
         resync_seconds=options.resync_seconds,
         namespaces=options.namespaces,
     )
-    logging.getLogger("kubernetes").setLevel(logging.WARNING)
+    logging.getLogger("kopf.objects").addFilter(_QuietWakers())
     kopf.run(
         registry=REGISTRY,
         settings=settings(options),
