@@ -2,9 +2,10 @@
 
 Least privilege: it reads the kinds it watches; it writes only AISystem status,
 the kopf finalizer on AISystems (`patch` on the object, nothing else), Events,
-and its peering object. Serving chosen namespaces instead of the whole cluster
-swaps the cluster peering object for per-namespace ones and lets kopf list
-namespaces (bind the ClusterRole with a RoleBinding per namespace then).
+and its peering object. Serving chosen namespaces (`--namespace`) swaps the
+cluster peering object for one per namespace and adds reading namespaces; the
+cluster-scoped reads (CRDs, namespaces) need a ClusterRoleBinding, without
+which kopf falls back to the namespaces given and the resources present at start.
 """
 
 from __future__ import annotations
