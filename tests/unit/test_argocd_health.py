@@ -22,7 +22,11 @@ def health(obj: dict[str, Any]) -> dict[str, str]:
 
 
 def aisystem(phase: str | None = None, generation: int = 1, observed: int | None = 1, **status: Any) -> dict[str, Any]:
-    obj: dict[str, Any] = {"apiVersion": "aigov.io/v1alpha1", "kind": "AISystem", "metadata": {"generation": generation}}
+    obj: dict[str, Any] = {
+        "apiVersion": "aigov.io/v1alpha1",
+        "kind": "AISystem",
+        "metadata": {"generation": generation},
+    }
     if phase is not None:
         obj["status"] = {"phase": phase, "observedGeneration": observed, **status}
     return obj
