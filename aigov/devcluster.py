@@ -334,9 +334,10 @@ class ControlPlane:
     def user(self, name: str, groups: tuple[str, ...] = (), kubeconfig: Path | None = None) -> User:
         """A kubeconfig for a client-certificate user (CN=name, O=groups)."""
         pair: KeyPair = self.ca.client(name, groups)
-        cert = self._write(f"{name}.crt", pair.cert_pem)
-        key = self._write(f"{name}.key", pair.key_pem)
-        path = kubeconfig or self.workdir / f"kubeconfig-{name}"
+        slug = name.replace(":", "_")  # kubeconfig paths are ':'-separated lists to client libraries
+        cert = self._write(f"{slug}.crt", pair.cert_pem)
+        key = self._write(f"{slug}.key", pair.key_pem)
+        path = kubeconfig or self.workdir / f"kubeconfig-{slug}"
         config = {
             "apiVersion": "v1",
             "kind": "Config",
