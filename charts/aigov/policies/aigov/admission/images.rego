@@ -1,0 +1,54 @@
+# Container image references: parsing, normalising and matching. A reference is
+# `[registry/]repository[:tag][@digest]`; Docker Hub's `docker.io/`,
+# `index.docker.io/` and `library/` prefixes are dropped, so `nginx`,
+# `library/nginx` and `docker.io/library/nginx` are the same repository.
+package aigov.admission
+
+_image_pattern := `^([^@]+?)(?::([\w][\w.-]*))?(?:@(.+))?$`
+
+# The parts of an image reference: repository (normalised), tag and digest ("" when absent).
+_image(ref) := {"repository": _docker_hub_short(match[1]), "tag": match[2], "digest": match[3]} if {
+	match := regex.find_all_string_submatch_n(_image_pattern, ref, 1)[0]
+}
+
+_docker_hub_short(name) := trim_prefix(trim_prefix(trim_prefix(name, "index.docker.io/"), "docker.io/"), "library/")
+
+# `repository[:tag]`: what the detection globs match.
+_normalised(ref) := concat(":", [img.repository, img.tag]) if {
+	img := _image(ref)
+	img.tag != ""
+} else := _image(ref).repository
+
+_glob_any(patterns, value) if {
+	some pattern in patterns
+	glob.match(pattern, ["/"], value)
+}
+
+_serving_image(ref) if _glob_any(input.config.detection.imagePatterns, _normalised(ref))
+
+_ignored_image(ref) if _glob_any(input.config.detection.ignoredImagePatterns, _normalised(ref))
+
+_pinned(ref) if startswith(_image(ref).digest, "sha256:")
+
+# `approved` (an entry of an approval's `images`) covers the workload image `ref`:
+# same repository and, when `approved` names a digest, the same digest, else the same tag.
+_covers(approved, ref) if {
+	a := _image(approved)
+	r := _image(ref)
+	a.repository == r.repository
+	_same_version(a, r)
+}
+
+_same_version(a, r) if {
+	a.digest != ""
+	a.digest == r.digest
+}
+
+_same_version(a, r) if {
+	a.digest == ""
+	_tag_or_latest(a) == _tag_or_latest(r)
+}
+
+_tag_or_latest(img) := img.tag if img.tag != ""
+
+else := "latest"

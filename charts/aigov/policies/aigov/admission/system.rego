@@ -1,0 +1,95 @@
+# The AISystem under review and the facts read from its records. Same meaning as
+# aigov/lifecycle.py: an approver's entry that counts is their last one in
+# `status.approvals` (append-only); it is valid when `approved` and unexpired.
+package aigov.admission
+
+# The AISystem the request is judged against: the one the workload's label names
+# (in the workload's namespace), or for a `scale` request the one resolved from
+# the scaled workload by the caller.
+_system := input.aisystem if {
+	_workload_review
+	input.aisystem.metadata.name == _system_name
+	object.get(input.aisystem.metadata, "namespace", input.request.namespace) == input.request.namespace
+}
+
+_system := input.aisystem if _scale_review
+
+_system_ref := sprintf("AISystem %q in namespace %s", [_system.metadata.name, input.request.namespace])
+
+# `-n <namespace>` argument for the commands the messages suggest.
+_cli_target := sprintf("%s -n %s", [_system.metadata.name, input.request.namespace])
+
+_tier := object.get(_system, ["spec", "riskTier"], "")
+
+# Unknown tiers are not deployable.
+_requirement := requirement if {
+	requirement := input.config.tiers[_tier]
+} else := {"deployable": false, "requireAssessment": true, "minApprovals": 0, "requiredRoles": []}
+
+_now_ns := time.parse_rfc3339_ns(input.now)
+
+_unexpired(record) if time.parse_rfc3339_ns(record.expiresAt) > _now_ns
+
+_assessment := _system.status.impactAssessment
+
+_assessment_completed if _assessment.status == "completed"
+
+_assessment_valid if {
+	_assessment_completed
+	_unexpired(_assessment)
+}
+
+_approval_entries := entries if {
+	entries := _system.status.approvals
+	is_array(entries)
+} else := []
+
+# Each approver's last entry.
+_counted contains entry if {
+	some i, entry in _approval_entries
+	not _superseded(i, entry.approver)
+}
+
+_superseded(i, approver) if {
+	some j, later in _approval_entries
+	j > i
+	later.approver == approver
+}
+
+# Approvals whether or not they have expired; then the valid ones.
+_approvals contains entry if {
+	some entry in _counted
+	entry.decision == "approved"
+	is_string(entry.approver)
+}
+
+_valid_approvals contains entry if {
+	some entry in _approvals
+	_unexpired(entry)
+}
+
+_required_roles := {role | some role in object.get(_requirement, "requiredRoles", [])}
+
+_missing_roles(approvals) := _required_roles - {entry.role | some entry in approvals}
+
+# `approvals` meet the tier's requirement: enough of them (distinct approvers by
+# construction) and every required role held by one of them.
+_suffice(approvals) if {
+	count(approvals) >= object.get(_requirement, "minApprovals", 0)
+	count(_missing_roles(approvals)) == 0
+}
+
+_image_approved(image) if _suffice({entry |
+	some entry in _valid_approvals
+	some approved in object.get(entry, "images", [])
+	_covers(approved, image)
+})
+
+_listed_in_spec(image) if {
+	some listed in object.get(_system, ["spec", "images"], [])
+	_covers(listed, image)
+}
+
+_suspended if _system.status.suspension.active == true
+
+_retired if _system.spec.lifecycle.stage == "retired"

@@ -1,0 +1,256 @@
+# The violations. Each rule's METADATA carries its stable code and the ISO/IEC
+# 42001 Annex A control; `_violation` reads them with rego.metadata.rule(), so
+# the code is written once. `short` (at most 120 characters once prefixed with
+# the code) becomes the warning in `warn` mode.
+package aigov.admission
+
+_violation(metadata, message, short) := {
+	"code": metadata.custom.code,
+	"control": metadata.custom.control,
+	"message": message,
+	"short": short,
+}
+
+_label := input.config.systemLabel
+
+_namespace := input.request.namespace
+
+_name := input.request.name if input.request.name != ""
+
+else := concat("", [object.get(_object, ["metadata", "generateName"], ""), "*"])
+
+# kubectl-style reference to the object under review, e.g. `deployments/llm`.
+_subject := sprintf("%s/%s", [input.request.resource.resource, _name])
+
+_assess_command := sprintf(
+	"kubectl aigov assess %s --reference <document-uri> --sha256 <hex> --residual-risk <low|medium|high> --expires 365d",
+	[_cli_target],
+)
+
+_approve_command := sprintf("kubectl aigov approve %s --role <role> --expires 180d --justification \"...\"", [_cli_target])
+
+# METADATA
+# title: AI workload without an AISystem
+# description: An AI workload (by image, accelerator or kind) carries no system label.
+# custom:
+#   code: AIGOV_UNGOVERNED
+#   control: A.4.2
+deny contains _violation(rego.metadata.rule(), message, short) if {
+	_workload_review
+	not _system_name
+	_ai_workload
+	message := sprintf(
+		"%s in namespace %s is an AI workload (%s) but has no %s label. Register the system as an AISystem in namespace %s and label the workload or its pod template %s=<name>; `kubectl get aisystems -n %s` lists the registered ones.",
+		[_subject, _namespace, concat(", ", sort(_ai_evidence)), _label, _namespace, _label, _namespace],
+	)
+	short := sprintf("%s is an AI workload without label %s; register an AISystem and add the label", [_subject, _label])
+}
+
+# METADATA
+# title: Unknown AISystem
+# description: The system label names no AISystem in the workload's namespace.
+# custom:
+#   code: AIGOV_SYSTEM_NOT_FOUND
+#   control: A.4.2
+deny contains _violation(rego.metadata.rule(), message, short) if {
+	_workload_review
+	_system_name
+	not _system
+	message := sprintf(
+		"%s is labelled %s=%s but namespace %s has no AISystem %q. Create it (kubectl apply -f <aisystem>.yaml) or correct the label; `kubectl get aisystems -n %s` lists the registered ones.",
+		[_subject, _label, _system_name, _namespace, _system_name, _namespace],
+	)
+	short := sprintf("no AISystem %q in namespace %s; create it or fix the %s label", [_system_name, _namespace, _label])
+}
+
+# METADATA
+# title: Prohibited system
+# description: The system's risk tier may never be deployed (EU AI Act Art. 5), or is unknown.
+# custom:
+#   code: AIGOV_PROHIBITED
+#   control: A.9.4
+deny contains _violation(rego.metadata.rule(), message, short) if {
+	_system
+	not _requirement.deployable
+	message := sprintf(
+		"%s has risk tier %q, which may never run (%s). Remove %s; if the tier is wrong, correct spec.riskTier after a new impact assessment.",
+		[_system_ref, _tier, _tier_reason, _subject],
+	)
+	short := sprintf("AISystem %q has risk tier %q and may never run", [_system.metadata.name, _tier])
+}
+
+_tier_reason := "EU AI Act Art. 5 prohibited practice" if _tier == "prohibited"
+
+else := "the aigov configuration does not allow this tier to be deployed"
+
+# METADATA
+# title: Retired system
+# description: The system's life-cycle stage is retired.
+# custom:
+#   code: AIGOV_RETIRED
+#   control: A.6.2.5
+deny contains _violation(rego.metadata.rule(), message, short) if {
+	_retired
+	message := sprintf(
+		"%s is retired (spec.lifecycle.stage: retired), so its workloads may not run. Delete %s, or return the system to service by changing spec.lifecycle.stage.",
+		[_system_ref, _subject],
+	)
+	short := sprintf("AISystem %q is retired; its workloads may not run", [_system.metadata.name])
+}
+
+# METADATA
+# title: Suspended system
+# description: The system is suspended; only scaling to zero and deletion are allowed.
+# custom:
+#   code: AIGOV_SUSPENDED
+#   control: A.6.2.6
+deny contains _violation(rego.metadata.rule(), message, short) if {
+	_suspended
+	not _stopped
+	suspension := _system.status.suspension
+	message := sprintf(
+		"%s is suspended since %s (reason: %s); only scaling its workloads to zero and deleting them are allowed. After review, resume it: kubectl aigov resume %s --justification \"...\"",
+		[
+			_system_ref, object.get(suspension, "since", "an unknown time"),
+			object.get(suspension, "reason", "not recorded"), _cli_target,
+		],
+	)
+	short := sprintf("AISystem %q is suspended; scale to 0, or resume: kubectl aigov resume %s", [_system.metadata.name, _cli_target])
+}
+
+# METADATA
+# title: Impact assessment missing
+# description: The tier requires a completed impact assessment and there is none.
+# custom:
+#   code: AIGOV_ASSESSMENT_MISSING
+#   control: A.5.2
+deny contains _violation(rego.metadata.rule(), message, short) if {
+	_needs_assessment
+	not _assessment_completed
+	message := sprintf(
+		"%s has no completed impact assessment%s; risk tier %q requires one. An assessor records it: %s",
+		[_system_ref, _rejected_note, _tier, _assess_command],
+	)
+	short := sprintf("AISystem %q has no completed impact assessment; kubectl aigov assess %s", [_system.metadata.name, _cli_target])
+}
+
+# A system that may never run needs no further paperwork: AIGOV_PROHIBITED says it all.
+_needs_assessment if {
+	_system
+	_requirement.deployable == true
+	object.get(_requirement, "requireAssessment", true)
+}
+
+_rejected_note := " (the last one was rejected)" if _assessment.status == "rejected"
+
+else := ""
+
+# METADATA
+# title: Impact assessment expired
+# description: The completed impact assessment has expired.
+# custom:
+#   code: AIGOV_ASSESSMENT_EXPIRED
+#   control: A.5.2
+deny contains _violation(rego.metadata.rule(), message, short) if {
+	_needs_assessment
+	_assessment_completed
+	not _assessment_valid
+	message := sprintf(
+		"The impact assessment of %s expired at %s. An assessor re-assesses the system: %s",
+		[_system_ref, object.get(_assessment, "expiresAt", "(no expiresAt recorded)"), _assess_command],
+	)
+	short := sprintf("impact assessment of AISystem %q expired; kubectl aigov assess %s", [_system.metadata.name, _cli_target])
+}
+
+# METADATA
+# title: Approvals missing
+# description: Too few valid approvals for the tier (count, distinct approvers, required roles).
+# custom:
+#   code: AIGOV_APPROVAL_MISSING
+#   control: A.6.2.5
+deny contains _violation(rego.metadata.rule(), message, short) if {
+	_system
+	not _suffice(_valid_approvals)
+	not _suffice(_approvals)
+	message := sprintf(
+		"%s has %d valid approval(s); risk tier %q needs %s%s. An approver records one: %s",
+		[_system_ref, count(_valid_approvals), _tier, _requirement_text, _missing_roles_note, _approve_command],
+	)
+	short := sprintf("AISystem %q lacks approvals (%d of %d); kubectl aigov approve %s", [
+		_system.metadata.name, count(_valid_approvals), _requirement.minApprovals, _cli_target,
+	])
+}
+
+_requirement_text := sprintf("%d approval(s) from distinct approvers", [_requirement.minApprovals]) if {
+	count(_required_roles) == 0
+} else := sprintf("%d approval(s) from distinct approvers, including role(s) %s", [
+	_requirement.minApprovals,
+	concat(", ", sort(_required_roles)),
+])
+
+_missing_roles_note := sprintf(" (no valid approval with role %s)", [concat(", ", sort(_missing_roles(_valid_approvals)))]) if {
+	count(_missing_roles(_valid_approvals)) > 0
+} else := ""
+
+# METADATA
+# title: Approvals expired
+# description: Enough approvals would exist if expired ones counted.
+# custom:
+#   code: AIGOV_APPROVAL_EXPIRED
+#   control: A.6.2.5
+deny contains _violation(rego.metadata.rule(), message, short) if {
+	_system
+	not _suffice(_valid_approvals)
+	_suffice(_approvals)
+	expired := sort([sprintf("%s at %s", [entry.approver, object.get(entry, "expiresAt", "(no expiresAt)")]) |
+		some entry in _approvals
+		not entry in _valid_approvals
+	])
+	message := sprintf(
+		"Approvals of %s have expired (%s); risk tier %q needs %s. The approvers renew them: %s",
+		[_system_ref, concat("; ", expired), _tier, _requirement_text, _approve_command],
+	)
+	short := sprintf("approvals of AISystem %q expired; renew: kubectl aigov approve %s", [_system.metadata.name, _cli_target])
+}
+
+# METADATA
+# title: Image not approved
+# description: A container image is not covered by enough valid approvals for the tier.
+# custom:
+#   code: AIGOV_IMAGE_NOT_APPROVED
+#   control: A.6.2.5
+deny contains _violation(rego.metadata.rule(), message, short) if {
+	_system
+	some image in _images
+	not _image_approved(image)
+	message := sprintf("Image %s of %s is not approved for %s: %s", [image, _subject, _system_ref, _image_fix(image)])
+	short := sprintf("image %s is not approved for AISystem %q", [image, _system.metadata.name])
+}
+
+_image_fix(image) := sprintf(
+	"the valid approvals that list it do not amount to %s. Approvers approve the current spec.images: %s",
+	[_requirement_text, _approve_command],
+) if {
+	_listed_in_spec(image)
+} else := sprintf(
+	"it is not in the system's spec.images. Add it there, then have it approved: %s",
+	[_approve_command],
+)
+
+# METADATA
+# title: Image not pinned
+# description: The tier requires images by digest and a container image has no @sha256 digest.
+# custom:
+#   code: AIGOV_IMAGE_NOT_PINNED
+#   control: A.6.2.4
+deny contains _violation(rego.metadata.rule(), message, short) if {
+	_system
+	_requirement.requirePinnedImages == true
+	some image in _images
+	not _pinned(image)
+	message := sprintf(
+		"Image %s of %s is not pinned by digest; %s has risk tier %q, whose workloads must run images by digest. Use %s@sha256:<digest> (find it with `crane digest %s`) and list that reference in spec.images.",
+		[image, _subject, _system_ref, _tier, image, image],
+	)
+	short := sprintf("image %s has no @sha256 digest (risk tier %q requires pinning)", [image, _tier])
+}
