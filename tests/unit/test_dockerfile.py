@@ -1,0 +1,29 @@
+"""The Dockerfile (not buildable here: no container engine) keeps the shape the chart relies on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aigov.chartgen.values import Values
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def final_stage() -> str:
+    return (REPO / "Dockerfile").read_text().rsplit("\nFROM ", 1)[1]
+
+
+def test_multi_stage_with_nothing_built_in_the_final_stage() -> None:
+    text = (REPO / "Dockerfile").read_text()
+    assert text.count("\nFROM ") == 2 and " AS build" in text
+    final = final_stage()
+    assert "COPY --from=build /opt/aigov /opt/aigov" in final
+    assert "pip install" not in final and "apt-get" not in final
+
+
+def test_runs_as_the_chart_user_with_the_policies_and_the_aigov_entrypoint() -> None:
+    final = final_stage()
+    user = Values().pod_security_context["runAsUser"]
+    assert f"USER {user}:{user}" in final
+    assert "COPY policies /opt/aigov/policies" in final and "AIGOV_POLICY_DIR=/opt/aigov/policies" in final
+    assert 'ENTRYPOINT ["aigov"]' in final
