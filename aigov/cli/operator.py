@@ -40,11 +40,25 @@ def operator(
         float, typer.Option(min=1.0, help="Re-evaluate every AISystem at least this often, in seconds.")
     ] = 30.0,
     config: Annotated[Path | None, typer.Option(help="aigov configuration file (YAML); default $AIGOV_CONFIG.")] = None,
+    prometheus_url: Annotated[
+        str | None,
+        typer.Option(envvar="AIGOV_PROMETHEUS_URL", help="Prometheus HTTP API the drift checks query."),
+    ] = None,
+    prometheus_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds one drift query may take.")] = 5.0,
+    metrics_port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Serve GET /metrics (and POST /alertmanager) on this port.")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address the metrics port binds.")] = "0.0.0.0",
+    alertmanager_token_file: Annotated[
+        Path | None,
+        typer.Option(help="Enable POST /alertmanager, requiring the bearer token in this file."),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug messages.")] = False,
 ) -> None:
-    """Run the operator: phases, conditions, expiries, Events and bound workloads of every AISystem."""
+    """Run the operator: phases, conditions, expiries, Events, bound workloads, drift checks and suspensions."""
     import kopf  # noqa: PLC0415  (slow to import; only this command needs it)
 
+    from aigov.operator.monitoring import MonitoringOptions  # noqa: PLC0415
     from aigov.operator.run import Options, run  # noqa: PLC0415
 
     if namespace and all_namespaces:
@@ -64,6 +78,13 @@ def operator(
             priority=priority,
             liveness=liveness,
             resync_seconds=resync,
+            monitoring=MonitoringOptions(
+                prometheus_url=prometheus_url,
+                prometheus_timeout=prometheus_timeout,
+                metrics_host=metrics_host,
+                metrics_port=metrics_port,
+                alertmanager_token_file=alertmanager_token_file,
+            ),
         )
     )
 

@@ -9,16 +9,24 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import kopf
 
 from aigov.config import Config
-from aigov.operator import bound_workloads, lifecycle_handlers  # noqa: F401  (importing registers the handlers)
+from aigov.operator import (  # noqa: F401  (importing registers the handlers)
+    bound_workloads,
+    drift_handlers,
+    endpoints,
+    gauge_handlers,
+    lifecycle_handlers,
+    suspension_handlers,
+)
 from aigov.operator.context import REGISTRY, OperatorContext, context, memo_for
 from aigov.operator.kube import Kube, connection_info, load_configuration
+from aigov.operator.monitoring import MonitoringOptions, install
 
 FINALIZER = "aigov.io/operator"
 """kopf's finalizer on AISystems: it stops the object's reconciler before the object goes."""
@@ -41,6 +49,8 @@ class Options:
     resync_seconds: float = 30.0
     priority: int | None = None
     """Peering priority; random when None (equal priorities would pause every replica)."""
+    monitoring: MonitoringOptions = field(default_factory=MonitoringOptions)
+    """Prometheus for drift checks, the metrics port, the Alertmanager receiver."""
 
 
 class _QuietWakers(logging.Filter):
@@ -97,7 +107,7 @@ def run(options: Options) -> None:
     kopf.run(
         registry=REGISTRY,
         settings=settings(options),
-        memo=memo_for(ctx),
+        memo=install(memo_for(ctx), options.monitoring),
         clusterwide=not options.namespaces,
         namespaces=options.namespaces,
         standalone=options.standalone,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aigov.operator.workloads import WORKLOAD_RESOURCES
-from aigov.rbac import cluster_role, cluster_role_binding, operator_rules
+from aigov.rbac import SUSPENSION_WRITES, cluster_role, cluster_role_binding, operator_rules
 
 
 def grants(rules: list[dict[str, Any]]) -> dict[tuple[str, str], set[str]]:
@@ -18,9 +18,9 @@ def grants(rules: list[dict[str, Any]]) -> dict[tuple[str, str], set[str]]:
     return out
 
 
-def test_writes_are_limited_to_status_finalizers_events_and_peering() -> None:
+def test_writes_are_limited_to_status_finalizers_events_peering_and_suspension() -> None:
     granted = grants(operator_rules())
-    assert granted[("aigov.io", "aisystems")] == {"list", "watch", "patch"}
+    assert granted[("aigov.io", "aisystems")] == {"get", "list", "watch", "patch"}
     assert granted[("aigov.io", "aisystems/status")] == {"patch"}
     assert granted[("", "events")] == {"create"}
     assert granted[("kopf.dev", "clusterkopfpeerings")] == {"list", "watch", "patch", "create"}
@@ -30,6 +30,7 @@ def test_writes_are_limited_to_status_finalizers_events_and_peering() -> None:
         ("aigov.io", "aisystems/status"),
         ("", "events"),
         ("kopf.dev", "clusterkopfpeerings"),
+        *((group, resource) for group, resources in SUSPENSION_WRITES.items() for resource in resources),
     }
 
 
@@ -39,10 +40,12 @@ def test_no_wildcards_and_no_destructive_verbs() -> None:
         assert not {"delete", "deletecollection", "update", "escalate", "bind", "impersonate"} & set(rule["verbs"])
 
 
-def test_every_bindable_workload_kind_is_read_only() -> None:
+def test_bindable_workloads_are_read_only_unless_a_suspension_stops_them() -> None:
     granted = grants(operator_rules())
     for group, plural in WORKLOAD_RESOURCES:
-        assert granted[(group, plural)] == {"list", "watch"}
+        stops = plural in SUSPENSION_WRITES.get(group, [])
+        assert granted[(group, plural)] == ({"get", "list", "watch", "patch"} if stops else {"list", "watch"})
+    assert granted[("apps", "deployments/scale")] == granted[("apps", "statefulsets/scale")] == {"get", "patch"}
 
 
 def test_namespaced_mode_uses_namespaced_peering_and_lists_namespaces() -> None:

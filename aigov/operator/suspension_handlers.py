@@ -1,0 +1,122 @@
+"""Makes the workloads follow `status.suspension`: stop them on suspension, restore them on resume.
+
+Every event of an AISystem (the operator's own suspension writes, a person's
+`kubectl aigov suspend|resume`, the initial listing after a restart) runs
+`converge`; a timer re-runs it while a suspension needs attention, which
+retries failed API calls and stops workloads scaled up behind the webhook's back.
+`converge` reads the current replicas, calls the pure `aigov.suspension.plan`
+and performs it in its order: record (status write with a `resourceVersion`
+precondition), then the replica changes, then the archive write. A failed or
+refused step ends the run; the next event or tick starts over and converges.
+Runs for one AISystem are serialised by a lock in its memo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+import kubernetes
+import urllib3
+from pydantic import ValidationError
+
+from aigov.config import GROUP, PLURAL, VERSION
+from aigov.model import AISystem, AISystemStatus, BoundWorkload, Suspension
+from aigov.operator.bound_workloads import INDEX
+from aigov.operator.context import REGISTRY, context
+from aigov.operator.monitoring import monitoring
+from aigov.operator.workloads import SystemKey
+from aigov.suspension import Plan, WorkloadRef, needs_attention, plan, to_read
+
+RECHECK_SECONDS = 15.0
+"""How often a suspension that needs attention is re-checked without an event."""
+
+_LOCK = "suspension-lock"
+
+
+def _attention(status: kopf.Status, **_: Any) -> bool:
+    try:
+        return needs_attention(AISystemStatus.model_validate(dict(status)))
+    except ValidationError:
+        return False
+
+
+@kopf.on.event(GROUP, VERSION, PLURAL, id="suspension", registry=REGISTRY)
+async def on_event(type: str | None, body: kopf.Body, memo: Any, logger: kopf.Logger, **kwargs: Any) -> None:
+    """Converge on every change of the AISystem."""
+    if type != "DELETED":
+        await converge(body, memo, kwargs[INDEX], logger)
+
+
+@kopf.timer(
+    GROUP, VERSION, PLURAL, id="suspension-recheck", interval=RECHECK_SECONDS, when=_attention, registry=REGISTRY
+)
+async def recheck(body: kopf.Body, memo: Any, logger: kopf.Logger, **kwargs: Any) -> None:
+    """Converge again while a suspension is active or being resumed."""
+    await converge(body, memo, kwargs[INDEX], logger)
+
+
+async def converge(
+    body: kopf.Body, memo: Any, index: kopf.Index[SystemKey, BoundWorkload], logger: kopf.Logger
+) -> None:
+    """One run: read, plan, record, act, archive; a failure is logged and left to the next run."""
+    lock: asyncio.Lock = memo.setdefault(_LOCK, asyncio.Lock())
+    async with lock:
+        try:
+            system = AISystem.model_validate(dict(body))
+        except ValidationError:
+            return  # the reconciler reports the object; nothing to act on
+        if not needs_attention(system.status):
+            return
+        try:
+            await _run(system, body, memo, index, logger)
+        except (kubernetes.client.ApiException, urllib3.exceptions.HTTPError) as exc:
+            logger.warning(f"suspension not converged yet, retrying within {RECHECK_SECONDS:.0f}s: {exc}")
+
+
+async def _run(
+    system: AISystem, body: kopf.Body, memo: Any, index: kopf.Index[SystemKey, BoundWorkload], logger: kopf.Logger
+) -> None:
+    namespace, name = system.metadata.namespace or "", system.metadata.name or ""
+    cluster, kube = monitoring(memo).cluster, context(memo).kube
+    bound = [WorkloadRef(w.api_version, w.kind, w.name) for w in index.get((namespace, name), ())]
+    current = await cluster.replicas(namespace, to_read(system.status, bound))
+    steps = plan(system.status, current, datetime.now(UTC))
+    if not steps:
+        return
+    version = system.metadata.resource_version or ""
+    if steps.record:
+        if not await kube.patch_status(namespace, name, version, steps.record):
+            return  # changed meanwhile: its event brings a fresh run
+        logger.info(f"suspension recorded: {steps.record}")
+    for action in steps.actions:
+        await cluster.apply(namespace, action)
+    suspension = system.status.suspension
+    assert suspension is not None
+    if suspension.active:
+        if steps.actions:
+            _announce(body, "Warning", "WorkloadsStopped", f"{_why(suspension)}: stopped {_list(steps)}", logger)
+        return
+    if steps.actions or steps.missing:
+        restored = f"restored {_list(steps)}" if steps.actions else "nothing to restore"
+        gone = f"; gone meanwhile: {', '.join(map(str, steps.missing))}" if steps.missing else ""
+        by = f" by {suspension.resumed_by}" if suspension.resumed_by else ""
+        _announce(body, "Normal", "WorkloadsRestored", f"resumed{by}: {restored}{gone}", logger)
+    if await kube.patch_status(namespace, name, version, steps.archive):
+        logger.info("suspension archived in suspensionHistory")
+
+
+def _why(suspension: Suspension) -> str:
+    check = f", check {suspension.check}" if suspension.check else ""
+    return f"suspended ({suspension.reason or 'no reason given'}{check})"
+
+
+def _list(steps: Plan) -> str:
+    return ", ".join(map(str, steps.actions))
+
+
+def _announce(body: kopf.Body, kind: str, reason: str, message: str, logger: kopf.Logger) -> None:
+    logger.info(f"{reason}: {message}")
+    kopf.event(body, type=kind, reason=reason, message=message)
