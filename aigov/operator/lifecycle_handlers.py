@@ -31,7 +31,7 @@ from aigov.operator.plan import Plan, plan
 from aigov.operator.workloads import SystemKey
 
 _RETRY_SECONDS = 5.0
-"""How soon a round that failed on the API is retried (at most the resync interval)."""
+"""How soon a round is retried after a transient API failure (unreachable, 429, 5xx); refusals wait for a resync."""
 
 
 def _key(body: kopf.Body) -> SystemKey:
@@ -62,7 +62,11 @@ async def reconciler(
                 delay = outcome.seconds_until_due(datetime.now(UTC), ctx.resync_seconds)
             except ValidationError as exc:
                 logger.error(f"cannot evaluate: the object does not match the AISystem model: {exc}")
-            except (kubernetes.client.ApiException, urllib3.exceptions.HTTPError) as exc:
+            except kubernetes.client.ApiException as exc:
+                transient = exc.status == 429 or exc.status >= 500
+                logger.warning(f"status write refused ({exc.status} {exc.reason}): {exc.body}")
+                delay = min(delay, _RETRY_SECONDS) if transient else delay
+            except urllib3.exceptions.HTTPError as exc:
                 logger.warning(f"status write failed, retrying: {exc}")
                 delay = min(delay, _RETRY_SECONDS)
             await _sleep(stopped, waker, delay)

@@ -221,6 +221,27 @@ def test_bound_workloads_follow_labelled_workloads(kube: ControlPlane, namespace
     assert "boundWorkloads" not in status(kube, namespace, "bot")
 
 
+def test_inference_services_bind_once_their_crd_is_installed(kube: ControlPlane, namespace: str) -> None:
+    apply(kube, namespace, system("served"))
+    wait_phase(kube, namespace, "served", "AwaitingAssessment")
+    kube.kubectl("apply", "--server-side", "-f", str(REPO / "tests" / "e2e" / "testdata" / "kserve-crd.yaml"))
+    kube.kubectl("wait", "--for=condition=Established", "--timeout=30s", "crd/inferenceservices.serving.kserve.io")
+    image = "kserve/huggingfaceserver:v0.14.0"
+    predictor = {
+        "model": {"modelFormat": {"name": "huggingface"}, "storageUri": "hf://org/model"},
+        "containers": [{"name": "kserve-container", "image": image}],
+    }
+    isvc = {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {"name": "llm", "labels": {"aigov.io/system": "served"}},
+        "spec": {"predictor": predictor},
+    }
+    apply(kube, namespace, isvc)
+    expected = [("InferenceService", "llm", (image,))]
+    eventually(lambda: bound(kube, namespace, "served") == expected, what=f"boundWorkloads {expected}")
+
+
 def test_a_settled_system_is_not_rewritten(kube: ControlPlane, namespace: str) -> None:
     apply(kube, namespace, system("quiet"))
     wait_phase(kube, namespace, "quiet", "AwaitingAssessment")

@@ -23,8 +23,12 @@ def test_only_the_elected_replica_acts_and_the_other_takes_over(
 ) -> None:
     leader = start_operator(f"--peering={peering_name}", "--priority=200", name="leader")
     standby = start_operator(f"--peering={peering_name}", "--priority=100", name="standby")
-    peers = json.loads(kube.kubectl("get", "clusterkopfpeering", peering_name, "-o", "json").stdout)["status"]
-    assert len(peers) == 2 and sorted(p["priority"] for p in peers.values()) == [100, 200]
+
+    def priorities() -> list[int]:
+        peering = json.loads(kube.kubectl("get", "clusterkopfpeering", peering_name, "-o", "json").stdout)
+        return sorted(peer["priority"] for peer in (peering.get("status") or {}).values())
+
+    eventually(lambda: priorities() == [100, 200], what="both replicas in the peering object")
 
     apply(kube, namespace, system("ha"))
     wait_phase(kube, namespace, "ha", "AwaitingAssessment")
