@@ -81,8 +81,10 @@ def failures() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def duration(text: str) -> timedelta:
+def duration(text: str | timedelta) -> timedelta:
     """A positive duration like `365d`, `12h` or `30m` (Typer parser; bad input is a usage error)."""
+    if isinstance(text, timedelta):
+        return text
     try:
         value = parse_duration(text)
     except ValueError as exc:

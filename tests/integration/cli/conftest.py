@@ -1,8 +1,9 @@
 """People against the real API server: client-certificate users, RBAC and the record-integrity policy.
 
-The `ValidatingAdmissionPolicy` rendered by `aigov.webhook.registration` is bound
-only to namespaces labelled `aigov-test/records=on` (the ones `governed_namespace`
-makes), so other tests in the session may still write records as the admin.
+The `ValidatingAdmissionPolicy` rendered by `aigov.webhook.registration` is bound,
+under a name of its own, only to namespaces labelled `aigov-test/records=on` (the
+ones `govern` makes), so other tests in the session may still write records as
+the admin.
 
 Users: `alice` and `bob` approve, `carol` assesses, `mallory` may patch status by
 RBAC but is in no governance group, `ivan` is an auditor with read-only access.
@@ -27,7 +28,7 @@ from aigov.webhook.registration import POLICY_NAME, record_policy
 
 REPO = Path(__file__).resolve().parents[3]
 TEST_LABEL = "aigov-test/records"
-BINDING = f"{POLICY_NAME}-cli-tests"
+POLICY = f"{POLICY_NAME}-cli-tests"
 IMAGE = "vllm/vllm-openai@sha256:" + "4c" * 32
 
 _GOVERNANCE_RULES = [
@@ -40,6 +41,7 @@ _AUDITOR_RULES = [
     {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list"]},
     {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets", "daemonsets"], "verbs": ["get", "list"]},
     {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": ["get", "list"]},
+    {"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"], "verbs": ["get", "list"]},
 ]
 
 
@@ -79,16 +81,18 @@ def people(kube: ControlPlane) -> People:
     binding = {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicyBinding",
-        "metadata": {"name": BINDING},
+        "metadata": {"name": POLICY},
         "spec": {
-            "policyName": POLICY_NAME,
+            "policyName": POLICY,
             "validationActions": ["Deny"],
             "matchResources": {"namespaceSelector": {"matchLabels": {TEST_LABEL: "on"}}},
         },
     }
+    policy = record_policy(Config())
+    policy["metadata"]["name"] = POLICY
     apply(
         kube,
-        record_policy(Config()),
+        policy,
         binding,
         _role("aigov-test-governance", _GOVERNANCE_RULES),
         _role("aigov-test-auditor", _AUDITOR_RULES),
@@ -132,6 +136,11 @@ def system(name: str, tier: str = "limited", owner: str = "Team Chat", **spec: A
 @pytest.fixture
 def governed_namespace(people: People, namespace: str) -> str:
     """A fresh namespace under the record policy, with the people's RoleBindings."""
+    return govern(people, namespace)
+
+
+def govern(people: People, namespace: str) -> str:
+    """Put `namespace` under the record policy and give the people their RoleBindings."""
     people.kube.kubectl("label", "namespace", namespace, f"{TEST_LABEL}=on")
     apply(
         people.kube,

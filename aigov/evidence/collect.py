@@ -1,0 +1,176 @@
+"""The edge of the evidence export: read the cluster (and Prometheus) into a `Collected`.
+
+Only `get`/`list` on AISystems, Events and workloads: a read-only kubeconfig is
+enough. A kind the caller may not read becomes a warning in the pack rather than
+a failure, except the AISystems themselves. Secrets are never requested.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from aigov.config import KIND, Config
+from aigov.evidence.collected import (
+    Admissions,
+    CodeSeries,
+    Collected,
+    DecisionCount,
+    aisystem_record,
+    event_record,
+    workload_record,
+)
+from aigov.kubeclient import ApiError, Kube, KubeError, aisystems_path, events_path
+from aigov.policy import PolicyError, policy_dir, read_bundle
+
+WORKLOADS = (
+    ("apps/v1", "deployments", "Deployment"),
+    ("apps/v1", "statefulsets", "StatefulSet"),
+    ("apps/v1", "daemonsets", "DaemonSet"),
+    ("batch/v1", "jobs", "Job"),
+    ("batch/v1", "cronjobs", "CronJob"),
+    ("serving.kserve.io/v1beta1", "inferenceservices", "InferenceService"),
+)
+"""(apiVersion, plural, kind) of the workloads read; items of a list carry neither apiVersion nor kind."""
+METRIC = "aigov_admission_requests_total"
+DENIED = "denied"
+BUCKETS = 24
+
+
+class PrometheusError(KubeError):
+    """Prometheus was asked for and could not answer."""
+
+
+def _scopes(namespaces: tuple[str, ...] | None) -> tuple[str | None, ...]:
+    return (None,) if namespaces is None else namespaces
+
+
+def _workload_path(api_version: str, plural: str, namespace: str | None) -> str:
+    base = f"/apis/{api_version}"
+    return f"{base}/namespaces/{namespace}/{plural}" if namespace else f"{base}/{plural}"
+
+
+def _readable(kube: Kube, path: str, warnings: list[str], what: str, **params: str) -> list[dict[str, Any]]:
+    try:
+        return list(kube.list(path, **params))
+    except ApiError as exc:
+        if exc.status == 404 and what.startswith("inferenceservices"):
+            return []
+        warnings.append(f"{what}: not collected ({exc.reason or exc.status}: {exc.message})")
+        return []
+
+
+def policy_bundle() -> dict[str, str]:
+    """Version and SHA-256 of the admission policy bundle shipped with this aigov."""
+    try:
+        bundle = read_bundle(policy_dir())
+    except PolicyError as exc:
+        return {"version": "unknown", "sha256": "", "note": str(exc)}
+    return {"version": bundle.version, "sha256": bundle.sha256, "source": "policies shipped with this aigov"}
+
+
+def collect_cluster(
+    kube: Kube, namespaces: tuple[str, ...] | None, config: Config
+) -> tuple[list[dict[str, Any]], dict[str, tuple[dict[str, Any], ...]], list[dict[str, Any]], list[str]]:
+    """AISystems, their Events by UID, labelled workloads, and warnings."""
+    warnings: list[str] = []
+    systems = [aisystem_record(o) for ns in _scopes(namespaces) for o in kube.list(aisystems_path(ns))]
+    systems.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"].get("name", "")))
+    events: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    workloads = []
+    for ns in _scopes(namespaces):
+        path = events_path(ns)
+        for event in _readable(kube, path, warnings, f"events ({path})", fieldSelector=f"involvedObject.kind={KIND}"):
+            uid = (event.get("involvedObject") or {}).get("uid")
+            if uid:
+                events[str(uid)].append(event_record(event))
+        for api_version, plural, kind in WORKLOADS:
+            path = _workload_path(api_version, plural, ns)
+            found = _readable(kube, path, warnings, f"{plural} ({path})", labelSelector=config.system_label)
+            accelerators = config.detection.accelerator_resources
+            workloads += [workload_record({**o, "apiVersion": api_version, "kind": kind}, accelerators) for o in found]
+    by_time = {uid: tuple(sorted(items, key=lambda e: str(e["time"]))) for uid, items in events.items()}
+    return systems, by_time, workloads, warnings
+
+
+def _prom(client: httpx.Client, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
+    try:
+        response = client.get(path, params=params)
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise PrometheusError(f"cannot query Prometheus at {client.base_url}: {exc}") from exc
+    if body.get("status") != "success":
+        raise PrometheusError(f"Prometheus at {client.base_url} refused {params.get('query')}: {body.get('error')}")
+    result: list[dict[str, Any]] = body["data"]["result"]
+    return result
+
+
+def collect_admissions(url: str, namespaces: tuple[str, ...] | None, start: datetime, end: datetime) -> Admissions:
+    """Decision counts per (decision, code) over the period, and denials per code in `BUCKETS` intervals."""
+    matcher = "" if namespaces is None else '{namespace=~"' + "|".join(namespaces) + '"}'
+    period = max(1, int((end - start).total_seconds()))
+    step = max(1, period // BUCKETS)
+    denied = (
+        f'{{decision="{DENIED}"' + ("" if namespaces is None else ',namespace=~"' + "|".join(namespaces) + '"') + "}"
+    )
+    with httpx.Client(base_url=url.rstrip("/"), timeout=30, trust_env=False) as client:
+        totals = _prom(
+            client,
+            "/api/v1/query",
+            {
+                "query": f"sum by (decision, code) (increase({METRIC}{matcher}[{period}s]))",
+                "time": str(end.timestamp()),
+            },
+        )
+        series = _prom(
+            client,
+            "/api/v1/query_range",
+            {
+                "query": f"sum by (code) (increase({METRIC}{denied}[{step}s]))",
+                "start": str((start + timedelta(seconds=step)).timestamp()),
+                "end": str(end.timestamp()),
+                "step": f"{step}s",
+            },
+        )
+    counts = tuple(
+        DecisionCount(r["metric"].get("decision", ""), r["metric"].get("code", ""), round(float(r["value"][1])))
+        for r in totals
+        if round(float(r["value"][1])) > 0
+    )
+    denials = tuple(
+        CodeSeries(
+            r["metric"].get("code", ""),
+            tuple((datetime.fromtimestamp(float(t), tz=start.tzinfo), round(float(v), 2)) for t, v in r["values"]),
+        )
+        for r in series
+    )
+    return Admissions(url, step, tuple(sorted(counts, key=lambda c: (c.decision, c.code))), denials)
+
+
+def collect(
+    kube: Kube,
+    namespaces: tuple[str, ...] | None,
+    *,
+    config: Config,
+    now: datetime,
+    period: timedelta,
+    prometheus: str | None,
+) -> Collected:
+    """Everything the pack needs, read now."""
+    systems, events, workloads, warnings = collect_cluster(kube, namespaces, config)
+    start = now - period
+    return Collected(
+        generated_at=now,
+        period_start=start,
+        server=kube.target.server,
+        namespaces=namespaces,
+        systems=tuple(systems),
+        events=events,
+        workloads=tuple(workloads),
+        policy_bundle=policy_bundle(),
+        admissions=collect_admissions(prometheus, namespaces, start, now) if prometheus else None,
+        warnings=tuple(warnings),
+    )

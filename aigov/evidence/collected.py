@@ -1,0 +1,122 @@
+"""What an evidence pack is made from, and the pure trimming of what was read into it.
+
+Collection (`aigov.evidence.collect`) reads AISystems, their Events, labelled
+workloads and, optionally, Prometheus; it passes every object through the
+`*_record` functions here, which keep only what an auditor needs and never a
+Secret, an environment variable, an annotation or managed fields.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aigov.config import SYSTEM_LABEL
+
+_META_KEPT = ("name", "namespace", "uid", "generation", "resourceVersion", "creationTimestamp", "labels")
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionCount:
+    """Admission decisions with one (decision, violation code) over the period (Prometheus `increase`)."""
+
+    decision: str
+    code: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSeries:
+    """Denials with one violation code per time bucket (bucket end, count)."""
+
+    code: str
+    points: tuple[tuple[datetime, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Admissions:
+    """Admission decisions from Prometheus for the period."""
+
+    source: str
+    step_seconds: int
+    counts: tuple[DecisionCount, ...]
+    denials: tuple[CodeSeries, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Collected:
+    """Everything the evidence pack is rendered from (already trimmed)."""
+
+    generated_at: datetime
+    period_start: datetime
+    server: str
+    namespaces: tuple[str, ...] | None
+    systems: tuple[dict[str, Any], ...]
+    events: Mapping[str, tuple[dict[str, Any], ...]]
+    workloads: tuple[dict[str, Any], ...]
+    policy_bundle: Mapping[str, str]
+    admissions: Admissions | None
+    warnings: tuple[str, ...]
+
+    @property
+    def scope(self) -> str:
+        """`all namespaces` or the namespaces, comma-separated."""
+        return "all namespaces" if self.namespaces is None else ", ".join(self.namespaces)
+
+
+def aisystem_record(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """An AISystem with its metadata trimmed to identity, labels and times (no annotations, no managed fields)."""
+    meta = obj.get("metadata") or {}
+    return {
+        "apiVersion": obj.get("apiVersion"),
+        "kind": obj.get("kind"),
+        "metadata": {k: meta[k] for k in _META_KEPT if k in meta},
+        "spec": obj.get("spec") or {},
+        "status": obj.get("status") or {},
+    }
+
+
+def event_record(event: Mapping[str, Any]) -> dict[str, Any]:
+    """An Event as type, reason, message, count, source and time."""
+    source = event.get("reportingComponent") or (event.get("source") or {}).get("component") or ""
+    when = event.get("lastTimestamp") or event.get("eventTime") or event.get("firstTimestamp")
+    return {
+        "time": when or (event.get("metadata") or {}).get("creationTimestamp"),
+        "type": event.get("type"),
+        "reason": event.get("reason"),
+        "message": event.get("message"),
+        "count": event.get("count") or 1,
+        "source": source,
+    }
+
+
+def _pod_spec(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    spec = obj.get("spec") or {}
+    if obj.get("kind") == "CronJob":
+        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+    return ((spec.get("template") or {}).get("spec")) or {}
+
+
+def workload_record(obj: Mapping[str, Any], accelerator_patterns: Sequence[str]) -> dict[str, Any]:
+    """A labelled workload as its identity, system, images, replicas and accelerator limits (never env or args)."""
+    meta = obj.get("metadata") or {}
+    pod = _pod_spec(obj)
+    containers = [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]
+    accelerators: dict[str, int] = {}
+    for container in containers:
+        for resource, amount in ((container.get("resources") or {}).get("limits") or {}).items():
+            if any(fnmatch.fnmatchcase(resource, p) for p in accelerator_patterns) and str(amount).isdigit():
+                accelerators[resource] = accelerators.get(resource, 0) + int(str(amount))
+    return {
+        "apiVersion": obj.get("apiVersion"),
+        "kind": obj.get("kind"),
+        "namespace": meta.get("namespace"),
+        "name": meta.get("name"),
+        "system": (meta.get("labels") or {}).get(SYSTEM_LABEL),
+        "images": [c.get("image") for c in containers if c.get("image")],
+        "replicas": (obj.get("spec") or {}).get("replicas"),
+        "accelerators": accelerators,
+    }
