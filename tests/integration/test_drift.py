@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,47 +26,14 @@ from aigov import binaries
 from aigov.devcluster import LOOPBACK, ControlPlane, PrometheusServer, Server, User, free_port
 from aigov.model import rfc3339
 from aigov.rbac import cluster_role, cluster_role_binding
+from tests.exporter import Exporter
 from tests.integration.conftest import REPO, StartOperator, eventually
 
 pytestmark = pytest.mark.cluster
 
 INTERVAL = 10
 """The checks' intervalSeconds (the CRD's minimum)."""
-METRIC = "aigov_test_drift"
 TOKEN = "s3cret-alertmanager-token"
-
-
-class Exporter:
-    """An HTTP server exposing one gauge per test case, with values the test sets."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, float] = {}
-        values = self.values
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                lines = [f"# TYPE {METRIC} gauge"] + [f'{METRIC}{{case="{k}"}} {v}' for k, v in list(values.items())]
-                body = ("\n".join(lines) + "\n").encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def address(self) -> str:
-        return f"{LOOPBACK}:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -115,21 +80,11 @@ class Case:
 
     @property
     def query(self) -> str:
-        return f'max({METRIC}{{case="{self.case}"}})'
+        return self.exporter.query(self.case)
 
     def drift(self, value: float | None) -> None:
         """Set the exported value (None removes the series) and wait until Prometheus has it."""
-        if value is None:
-            self.exporter.values.pop(self.case, None)
-        else:
-            self.exporter.values[self.case] = value
-
-        def scraped() -> bool:
-            answer = httpx.get(f"{self.prometheus.url}/api/v1/query", params={"query": self.query}).json()
-            result = answer["data"]["result"]
-            return (not result) if value is None else bool(result) and float(result[0]["value"][1]) == value
-
-        eventually(scraped, timeout=15, what=f"Prometheus sees {self.query} = {value}")
+        self.exporter.set(self.case, value, self.prometheus.url)
 
     def start(self, start_operator: StartOperator, prometheus_url: str | None = None, *flags: str) -> Server:
         self.operator = start_operator(

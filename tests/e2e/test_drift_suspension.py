@@ -1,0 +1,194 @@
+"""Drift suspension with everything running: Prometheus, the operator, the webhook and the record policy.
+
+A sustained breach suspends an approved system; the API server then refuses
+to scale it up; a resume by someone outside the approver groups is refused, a
+resume by an approver (`aigov resume`) is accepted and the operator restores
+the replicas. Both /metrics outputs pass `promtool check metrics`. The operator
+serves only this module's namespace, so the other end-to-end tests never see it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from aigov import binaries
+from aigov.devcluster import LOOPBACK, ControlPlane, PrometheusServer, Server, User, free_port, wait_until
+from aigov.rbac import cluster_role, cluster_role_binding
+from tests.e2e.conftest import AIGOV, People, Webhook, apply_json
+from tests.e2e.objects import (
+    OPERATOR,
+    aisystem,
+    append_approval,
+    apply,
+    approval,
+    assessment,
+    checked,
+    patch_status,
+    settle,
+    workload,
+)
+from tests.exporter import Exporter
+
+pytestmark = pytest.mark.cluster
+
+INTERVAL = 10
+NAME = "chat"
+
+
+def eventually(probe: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
+    """Poll `probe` until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout:.0f}s: {what}; last: {last!r}")
+
+
+@dataclass
+class Setup:
+    """The module's namespace, drift series, operator and clients."""
+
+    kube: ControlPlane
+    namespace: str
+    case: str
+    exporter: Exporter
+    prometheus: PrometheusServer
+    operator: Server
+    metrics_port: int
+
+    def drift(self, value: float) -> None:
+        self.exporter.set(self.case, value, self.prometheus.url)
+
+    def get(self, kind: str, name: str) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(
+            self.kube.kubectl("get", kind, name, "-n", self.namespace, "-o", "json").stdout
+        )
+        return found
+
+    def status(self) -> dict[str, Any]:
+        found: dict[str, Any] = self.get("aisystem", NAME).get("status") or {}
+        return found
+
+    def replicas(self) -> int | None:
+        found: int | None = self.get("deployment", "api")["spec"].get("replicas")
+        return found
+
+    def aigov(self, user: User, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run the `aigov` CLI as `user`."""
+        argv = [str(AIGOV), *args, NAME, "-n", self.namespace, f"--kubeconfig={user.kubeconfig}"]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+
+
+def start_operator(
+    kube: ControlPlane, namespace: str, prometheus: PrometheusServer, workdir: Any
+) -> tuple[Server, int]:
+    """`aigov operator` for `namespace` only, as the operator's identity with its namespaced role."""
+    subject = {"kind": "User", "name": OPERATOR, "apiGroup": "rbac.authorization.k8s.io"}
+    name = "aigov-operator-e2e"
+    apply_json(kube, cluster_role(name, clusterwide=False), cluster_role_binding(subject, name))
+    identity = kube.user(OPERATOR, kubeconfig=workdir / "kubeconfig-operator")
+    liveness, metrics_port = f"http://{LOOPBACK}:{free_port()}/healthz", free_port()
+    server = Server.start(
+        "operator",
+        [
+            AIGOV, "operator", f"--kubeconfig={identity.kubeconfig}", f"--namespace={namespace}", "--standalone",
+            f"--liveness={liveness}", f"--prometheus-url={prometheus.url}", f"--metrics-port={metrics_port}",
+            f"--metrics-host={LOOPBACK}",
+        ],
+        workdir,
+    )  # fmt: skip
+    with httpx.Client() as probe:
+        wait_until(server, probe, liveness, 60)
+    return server, metrics_port
+
+
+@pytest.fixture(scope="module")
+def setup(
+    kube: ControlPlane,
+    people: People,
+    prometheus: PrometheusServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Setup]:
+    """An approved, monitored system with a Deployment of 2 replicas, and the operator watching it."""
+    namespace = f"drift-{uuid.uuid4().hex[:6]}"
+    kube.kubectl("create", "namespace", namespace)
+    exporter = Exporter()
+    prometheus.set_targets([exporter.address])
+    case = uuid.uuid4().hex[:10]
+    check = {"name": "psi", "query": exporter.query(case), "comparator": ">", "threshold": 0.25, "for": "5s"}
+    monitoring = {"intervalSeconds": INTERVAL, "checks": [check | {"action": "suspend"}]}
+    checked(apply(kube, namespace, aisystem(NAME, monitoring=monitoring)))
+    checked(patch_status(kube, namespace, NAME, {"impactAssessment": assessment("alice")}, people.alice))
+    checked(append_approval(kube, namespace, NAME, approval("bob"), people.bob))
+    settle()
+    checked(apply(kube, namespace, workload("Deployment", "api", system=NAME, replicas=2)))
+    operator, metrics_port = start_operator(kube, namespace, prometheus, tmp_path_factory.mktemp("operator"))
+    try:
+        yield Setup(kube, namespace, case, exporter, prometheus, operator, metrics_port)
+    finally:
+        operator.stop(timeout=20)
+        prometheus.set_targets([])
+        exporter.close()
+
+
+def promtool_check(text: str) -> None:
+    checked_metrics = subprocess.run(
+        [str(binaries.find("promtool")), "check", "metrics"], input=text, capture_output=True, text=True, check=False
+    )
+    assert checked_metrics.returncode == 0, checked_metrics.stdout + checked_metrics.stderr
+
+
+def test_breach_suspends_scale_up_is_refused_and_only_an_approver_resumes(setup: Setup, people: People) -> None:
+    setup.drift(0.1)
+    eventually(lambda: setup.status().get("phase") == "Approved", what="phase Approved")
+    setup.drift(0.9)
+    eventually(lambda: (setup.status().get("suspension") or {}).get("active"), 2 * INTERVAL + 3, "suspended")
+    eventually(lambda: setup.replicas() == 0, what="scaled to zero")
+    eventually(lambda: setup.status()["suspension"].get("previousReplicas"), what="replicas recorded")
+
+    refused = setup.kube.kubectl("scale", "deployment", "api", "--replicas=2", "-n", setup.namespace, check=False)
+    assert refused.returncode != 0 and "AIGOV_SUSPENDED" in refused.stderr
+
+    denied = setup.aigov(people.eve, "resume", "--justification=looks fine to me")
+    assert denied.returncode != 0 and "AIGOV_NOT_APPROVER" in denied.stdout + denied.stderr
+    assert setup.status()["suspension"]["active"] is True
+
+    resumed = setup.aigov(people.carol, "resume", "--justification=retrained on fresh data")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    eventually(lambda: setup.replicas() == 2, what="replicas restored")
+    eventually(lambda: "suspension" not in setup.status(), what="suspension archived")
+    (archived,) = setup.status()["suspensionHistory"]
+    assert archived["resumedBy"] == "carol" and archived["justification"] == "retrained on fresh data"
+
+
+def test_a_manual_suspension_by_an_approver_stops_the_workloads(setup: Setup, people: People) -> None:
+    assert "suspension" not in setup.status()
+    suspended = setup.aigov(people.bob, "suspend", "--reason=complaints about answers")
+    assert suspended.returncode == 0, suspended.stdout + suspended.stderr
+    eventually(lambda: setup.replicas() == 0, what="scaled to zero")
+    record = setup.status()["suspension"]
+    assert record["suspendedBy"] == "bob" and record["previousReplicas"][0]["replicas"] == 2
+    resumed = setup.aigov(people.bob, "resume", "--justification=answers checked")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    eventually(lambda: setup.replicas() == 2, what="replicas restored")
+
+
+def test_both_metrics_endpoints_pass_promtool(setup: Setup, aigov_cluster: Webhook) -> None:
+    operator_metrics = httpx.get(f"http://{LOOPBACK}:{setup.metrics_port}/metrics").text
+    assert "aigov_drift_check_state" in operator_metrics and "aigov_suspensions_total" in operator_metrics
+    promtool_check(operator_metrics)
+    webhook_metrics = aigov_cluster.metrics()
+    assert "aigov_admission_requests_total" in webhook_metrics
+    promtool_check(webhook_metrics)
