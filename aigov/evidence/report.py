@@ -8,6 +8,7 @@ text, never as links.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -71,6 +72,20 @@ code { font-size: 12px; word-break: break-all; }
 footer { color: #64748b; font-size: 12px; text-align: center; padding: 0 0 32px; }
 @media print { body { background: #fff; } section { box-shadow: none; break-inside: avoid; } }
 """
+
+
+_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9-]*)([^>]*)>")
+_FETCHING_TAGS = {"script", "link", "img", "iframe", "object", "embed", "audio", "video", "source", "image", "use"}
+_FETCHING_ATTRS = re.compile(r"\b(src|href|srcset|action|poster|data)\s*=|url\(|@import", re.IGNORECASE)
+
+
+def fetching_tags(html: str) -> list[str]:
+    """Every tag in `html` that could make a browser fetch something (the report must have none)."""
+    return [
+        match.group(0)
+        for match in _TAG.finditer(html)
+        if match.group(1).lower() in _FETCHING_TAGS or _FETCHING_ATTRS.search(match.group(2))
+    ] + (["<style> with url() or @import"] if re.search(r"url\(|@import", _CSS) else [])
 
 
 def _e(value: Any) -> str:

@@ -1,0 +1,210 @@
+"""The evidence pack's pure parts: trimming, the document, the SoA, charts, the report and the manifest."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aigov.config import Config
+from aigov.controls import CONTROLS
+from aigov.evidence.charts import color_map, nice_step, stacked_bars, stacked_columns
+from aigov.evidence.collected import (
+    Admissions,
+    CodeSeries,
+    Collected,
+    DecisionCount,
+    aisystem_record,
+    event_record,
+    workload_record,
+)
+from aigov.evidence.document import evidence_document, soa_csv
+from aigov.evidence.pack import render, verify, write
+from aigov.evidence.report import fetching_tags, render_report
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+EVIL = '<script>alert("x")</script><img src=x onerror=1>'
+
+
+def _system(name: str, **status: Any) -> dict[str, Any]:
+    return aisystem_record(
+        {
+            "apiVersion": "aigov.io/v1alpha1",
+            "kind": "AISystem",
+            "metadata": {
+                "name": name,
+                "namespace": "team",
+                "uid": f"uid-{name}",
+                "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"},
+                "managedFields": [{"manager": "kubectl"}],
+            },
+            "spec": {
+                "purpose": EVIL,
+                "riskTier": "high",
+                "owner": {"name": "Team"},
+                "controls": [{"id": "A.5.2", "status": "implemented"}, {"id": "A.7.4", "status": "partial"}],
+            },
+            "status": status,
+        }
+    )
+
+
+def _collected(admissions: Admissions | None = None) -> Collected:
+    approvals = [
+        {"approver": "alice", "role": "risk-officer", "decision": "approved", "decidedAt": "2026-05-01T00:00:00Z",
+         "expiresAt": "2026-06-10T00:00:00Z"},
+        {"approver": "bob", "decision": "approved", "decidedAt": "2026-05-01T00:00:00Z",
+         "expiresAt": "2026-05-20T00:00:00Z"},
+    ]  # fmt: skip
+    assessment = {"status": "completed", "assessor": "carol", "completedAt": "2026-01-01T00:00:00Z",
+                  "expiresAt": "2027-01-01T00:00:00Z", "reference": "https://docs/fria"}  # fmt: skip
+    suspension = {"active": True, "since": "2026-05-30T00:00:00Z", "reason": EVIL, "suspendedBy": "dave"}
+    return Collected(
+        generated_at=NOW,
+        period_start=NOW - timedelta(days=1),
+        server="https://127.0.0.1:6443",
+        namespaces=("team",),
+        systems=(
+            _system(
+                "scoring", phase="Suspended", impactAssessment=assessment, approvals=approvals, suspension=suspension
+            ),
+            _system("triage"),
+        ),
+        events={"uid-scoring": ({"time": "2026-05-30T00:00:01Z", "type": "Warning", "reason": "Suspended"},)},
+        workloads=(),
+        policy_bundle={"version": "0.1.0", "sha256": "ab" * 32},
+        admissions=admissions,
+        warnings=("events (/api/v1/namespaces/team/events): not collected (Forbidden: no)",),
+    )
+
+
+def test_aisystem_record_drops_annotations_and_managed_fields() -> None:
+    meta = _system("x")["metadata"]
+    assert meta == {"name": "x", "namespace": "team", "uid": "uid-x"}
+
+
+def test_workload_record_keeps_no_environment() -> None:
+    container = {
+        "name": "c",
+        "image": "vllm/vllm-openai:v1",
+        "env": [{"name": "TOKEN", "value": "secret"}],
+        "args": ["--key=secret"],
+        "resources": {"limits": {"nvidia.com/gpu": "2", "nvidia.com/mig-1g.5gb": 1, "cpu": "4"}},
+    }
+    cron = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "nightly", "namespace": "team", "labels": {"aigov.io/system": "scoring"}},
+        "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [container]}}}}},
+    }
+    record = workload_record(cron, Config().detection.accelerator_resources)
+    assert record == {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "namespace": "team",
+        "name": "nightly",
+        "system": "scoring",
+        "images": ["vllm/vllm-openai:v1"],
+        "replicas": None,
+        "accelerators": {"nvidia.com/gpu": 2, "nvidia.com/mig-1g.5gb": 1},
+    }
+    assert "secret" not in json.dumps(record)
+
+
+def test_event_record() -> None:
+    event = {"type": "Normal", "reason": "Approved", "message": "m", "count": 2,
+             "lastTimestamp": "2026-01-01T00:00:00Z", "source": {"component": "aigov-operator"},
+             "metadata": {"managedFields": []}}  # fmt: skip
+    assert event_record(event) == {
+        "time": "2026-01-01T00:00:00Z",
+        "type": "Normal",
+        "reason": "Approved",
+        "message": "m",
+        "count": 2,
+        "source": "aigov-operator",
+    }
+
+
+def test_document_systems_controls_and_expiring() -> None:
+    document = evidence_document(_collected(), Config(), timedelta(days=30))
+    assert document["scope"] == {"namespaces": ["team"]}
+    assert document["period"] == {"start": "2026-05-31T12:00:00Z", "end": "2026-06-01T12:00:00Z"}
+    assert document["admissionDecisions"] is None
+    assert len(document["controls"]) == 38
+    scoring = document["systems"][0]
+    assert [(c["id"], c["status"], c["aigov"]) for c in scoring["controls"]] == [
+        ("A.5.2", "implemented", "enforced"),
+        ("A.7.4", "partial", "people"),
+    ]
+    assert scoring["events"][0]["reason"] == "Suspended"
+    assert document["expiring"] == [
+        {"system": "team/scoring", "record": "approval", "by": "bob", "expiresAt": "2026-05-20T00:00:00Z",
+         "expired": True},
+        {"system": "team/scoring", "record": "approval (risk-officer)", "by": "alice",
+         "expiresAt": "2026-06-10T00:00:00Z", "expired": False},
+    ]  # fmt: skip
+
+
+def test_statement_of_applicability() -> None:
+    document = evidence_document(_collected(), Config(), timedelta(days=30))
+    rows = list(csv.reader(io.StringIO(soa_csv(document))))
+    assert rows[0] == ["control", "objective", "title", "aigov", "automation", "team/scoring", "team/triage"]
+    assert [r[0] for r in rows[1:]] == [c.id.value for c in CONTROLS]
+    by_id = {r[0]: r for r in rows[1:]}
+    assert by_id["A.5.2"][3:] == [
+        "enforced",
+        "deployment requires a completed assessment",
+        "implemented",
+        "implemented",
+    ]
+    assert by_id["A.7.4"][5:] == ["partial", "partial"]
+    assert by_id["A.2.2"][3:] == ["people", "", "notAddressed", "notAddressed"]
+
+
+@pytest.mark.parametrize(("maximum", "step"), [(0, 1), (3, 1), (9, 5), (10, 5), (38, 10), (1234, 500)])
+def test_nice_step(maximum: float, step: float) -> None:
+    assert nice_step(maximum) == step
+
+
+def test_color_map_keeps_fixed_colours_and_never_reuses_them() -> None:
+    colors = color_map(["a", "b", "c"], {"b": "#2563eb"})
+    assert colors["b"] == "#2563eb"
+    assert "#2563eb" not in (colors["a"], colors["c"])
+
+
+def test_charts_escape_and_scale() -> None:
+    bars = stacked_bars(EVIL, [(EVIL, {"x": 2, "y": 1})], {"x": "#111111", "y": "#222222"})
+    assert "<script>" not in bars
+    assert bars.startswith("<svg viewBox=")
+    columns = stacked_columns("t", [("09:00", {"a": 0}), ("10:00", {"a": 7})], {"a": "#111111"})
+    assert columns.count("<rect") == 2  # one bar (zero is not drawn) and one legend swatch
+
+
+def test_report_escapes_everything_and_fetches_nothing() -> None:
+    series = CodeSeries("AIGOV_UNGOVERNED", ((NOW - timedelta(hours=1), 3.0),))
+    admissions = Admissions("http://prom", 3600, (DecisionCount("denied", "AIGOV_UNGOVERNED", 3),), (series,))
+    html = render_report(evidence_document(_collected(admissions), Config(), timedelta(days=30)))
+    assert "&lt;script&gt;" in html
+    assert fetching_tags(html) == []
+    assert "Content-Security-Policy" in html
+    for section in ("summary", "inventory", "expiring", "suspensions", "denials", "controls", "systems", "about"):
+        assert f'<section id="{section}">' in html
+    assert html.count("<svg") == 3
+    assert "not collected (Forbidden: no)" in html
+
+
+def test_pack_manifest_and_verify(tmp_path: Path) -> None:
+    files = render(_collected(), Config(), timedelta(days=30))
+    assert sorted(files) == ["evidence.json", "manifest.json", "report.html", "soa.csv"]
+    write(files, tmp_path)
+    assert verify(tmp_path) == []
+    (tmp_path / "report.html").write_text("changed")
+    (tmp_path / "evidence.json").unlink()
+    assert verify(tmp_path) == ["evidence.json: missing", "report.html: sha256 differs from the manifest"]
+    (tmp_path / "manifest.json").write_text("{")
+    assert verify(tmp_path)[0].startswith("manifest.json: cannot be read")
