@@ -23,6 +23,7 @@ _KNOWN: dict[str, tuple[str, str | None, str | None]] = {
     "prometheus": ("AIGOV_PROMETHEUS", None, "prometheus"),
     "promtool": ("AIGOV_PROMTOOL", None, "promtool"),
     "alertmanager": ("AIGOV_ALERTMANAGER", None, "prometheus-alertmanager"),
+    "chromium": ("AIGOV_CHROMIUM", None, "chromium"),
 }
 
 

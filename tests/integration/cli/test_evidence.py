@@ -26,6 +26,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
+from aigov.binaries import find
 from aigov.controls import CONTROLS
 from aigov.devcluster import LOOPBACK, PrometheusServer, Server, free_port
 from aigov.evidence.pack import verify
@@ -37,7 +38,6 @@ from tests.integration.conftest import StartOperator, eventually
 pytestmark = pytest.mark.cluster
 SECRET = "s3cr3t-" + uuid.uuid4().hex
 SHA = "cd" * 32
-CHROMIUM = shutil.which("chromium")
 
 
 @pytest.fixture(scope="module")
@@ -387,7 +387,7 @@ def _chromium(*args: str, workdir: Path) -> subprocess.CompletedProcess[str]:
     """Headless Chromium that cannot reach the network: its own network namespace when possible, no DNS ever."""
     isolate = ["unshare", "--net"] if subprocess.run(["unshare", "--net", "true"], check=False).returncode == 0 else []
     argv = [
-        *isolate, str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        *isolate, str(find("chromium")), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         f"--user-data-dir={workdir / 'profile'}", '--host-resolver-rules=MAP * ~NOTFOUND',
         f"--log-net-log={workdir / 'net.json'}", *args,
@@ -402,8 +402,6 @@ def _requested(net_log: Path) -> set[str]:
 
 
 def test_report_renders_in_chromium_offline(estate: Estate, tmp_path: Path) -> None:
-    if CHROMIUM is None:
-        pytest.fail("Chromium is missing: apt-get install chromium (Debian's package)")
     report = estate.everything / "report.html"
     html = report.read_text()
     assert fetching_tags(html) == []
