@@ -74,6 +74,13 @@ def one(docs: list[Doc], kind: str, name: str | None = None) -> Doc:
 
 
 @pytest.fixture(scope="module")
+def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    """A control plane of this module's own: the chart installs cluster-wide, fail-closed admission and CRDs."""
+    with ControlPlane(tmp_path_factory.mktemp("chart-controlplane")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
 def crds(kube: ControlPlane) -> None:
     """The Prometheus Operator and cert-manager stand-in CRDs, and kopf's peering CRD from the chart."""
     kube.kubectl("apply", "-f", str(FIXTURE_CRDS), "-f", str(CHART / "crds"))
