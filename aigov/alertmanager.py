@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any
 
 VERSION = "4"
+REASON = "AlertFiring"
+"""The suspension reason of a system suspended through Alertmanager."""
 
 
 class PayloadError(ValueError):

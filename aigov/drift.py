@@ -1,8 +1,10 @@
 """Pure drift-check evaluation: a check, its previous state and one query outcome in; its new state and action out.
 
-No I/O: the operator queries Prometheus (`aigov.prometheus`), calls `evaluate` per
-check, writes `status.monitoring`, and acts on the outcome. The rules borrow
-Prometheus alerting `for` and Argo Rollouts' "errors are not failures":
+No I/O: each round the operator queries Prometheus (`aigov.prometheus`), calls
+`monitor`, which runs `evaluate` for every check of the system, and writes the
+round's status patch (check states, the `ChecksPassing` condition, a suspension
+request) before emitting its Events. The rules borrow Prometheus alerting `for`
+and Argo Rollouts' "errors are not failures":
 
 - A value *breaches* when `value <comparator> threshold`.
 - Missing data (no sample) is never healthy: unless `onMissingData: ignore` it

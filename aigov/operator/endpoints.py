@@ -25,13 +25,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
 from aigov import suspension
-from aigov.alertmanager import PayloadError, Target, targets
+from aigov.alertmanager import REASON, PayloadError, Target, targets
 from aigov.metrics import OPERATOR_REGISTRY
 from aigov.model import AISystem
 from aigov.operator.context import REGISTRY, OperatorContext, context
 from aigov.operator.monitoring import OPERATOR, Monitoring, monitoring
 
-REASON = "AlertFiring"
 _ATTEMPTS = 3
 _CONTEXT = web.AppKey("context", OperatorContext)
 _MONITORING = web.AppKey("monitoring", Monitoring)

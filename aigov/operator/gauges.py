@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from aigov import alertmanager
 from aigov.config import Config
+from aigov.drift import Cause
 from aigov.lifecycle import ApprovalState, counted_approvals, evaluate
 from aigov.metrics import CheckSample, SystemSample
 from aigov.model import AISystem, AssessmentStatus, CheckState, ConditionType, Decision
@@ -16,7 +18,7 @@ from aigov.model import AISystem, AssessmentStatus, CheckState, ConditionType, D
 _FRESH_VALUE = frozenset({CheckState.OK, CheckState.PENDING, CheckState.BREACHED})
 _COUNTED = frozenset({ApprovalState.SUFFICIENT.value, ApprovalState.EXPIRED.value})
 
-SUSPENSION_REASONS = frozenset({"CheckBreached", "NoData", "AlertFiring"})
+SUSPENSION_REASONS = frozenset({*(cause.value for cause in Cause), alertmanager.REASON})
 """The reasons the operator writes; any other reason is a person's, counted as `Manual`."""
 
 

@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from aigov import binaries
-from aigov.devcluster import LOOPBACK, ControlPlane, PrometheusServer, Server, User, free_port
+from aigov.devcluster import LOOPBACK, ControlPlane, PrometheusServer, Server, User, free_port, wait_until
 from aigov.model import rfc3339
 from aigov.rbac import cluster_role, cluster_role_binding
 from tests.exporter import Exporter
@@ -289,7 +289,9 @@ def test_prometheus_unreachable_changes_nothing_but_shows(case: Case, start_oper
     assert f'aisystem="bot",check="psi",namespace="{case.namespace}",state="error"}} 1.0' in case.metrics()
 
 
-def test_missing_data_with_action_alert_only_alerts(case: Case, start_operator: StartOperator) -> None:
+def test_missing_data_with_alert_only_alerts_and_removed_checks_clear(
+    case: Case, start_operator: StartOperator
+) -> None:
     case.apply(system(case.query, hold="0s", missing="alert"), deployment())
     case.start(start_operator)
     eventually(lambda: case.check().get("state") == "noData", timeout=INTERVAL, what="no data seen")
@@ -297,6 +299,13 @@ def test_missing_data_with_action_alert_only_alerts(case: Case, start_operator: 
     assert case.condition("ChecksPassing")["reason"] == "CheckNoData"
     assert "suspension" not in case.status()
     assert case.replicas("deployment", "api") == 3
+
+    remove = json.dumps([{"op": "remove", "path": "/spec/monitoring"}])
+    case.kube.kubectl("patch", "aisystem", "bot", "-n", case.namespace, "--type=json", "-p", remove)
+    eventually(
+        lambda: "monitoring" not in case.status() and not case.condition("ChecksPassing"),
+        what="monitoring state cleared once the checks are gone",
+    )
 
 
 def test_operator_killed_between_record_and_scaling_converges(case: Case, start_operator: StartOperator) -> None:
@@ -428,3 +437,38 @@ def test_operator_metrics_pass_promtool(case: Case, start_operator: StartOperato
         check=False,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_real_alertmanager_route_suspends(
+    case: Case, start_operator: StartOperator, token_file: Path, tmp_path: Path
+) -> None:
+    case.apply(system(case.query, hold="1h"), deployment())
+    case.start(start_operator, None, f"--alertmanager-token-file={token_file}")
+    port = free_port()
+    route = {"receiver": "aigov", "group_by": ["namespace", "aisystem"], "group_wait": "0s", "group_interval": "1s"}
+    webhook = {
+        "url": f"http://{LOOPBACK}:{case.metrics_port}/alertmanager",
+        "send_resolved": False,
+        "http_config": {"authorization": {"credentials_file": str(token_file)}},
+    }
+    config = {"route": route, "receivers": [{"name": "aigov", "webhook_configs": [webhook]}]}
+    (tmp_path / "alertmanager.yml").write_text(json.dumps(config))
+    alertmanager = Server.start(
+        "alertmanager",
+        [
+            binaries.find("alertmanager"), f"--config.file={tmp_path / 'alertmanager.yml'}",
+            f"--storage.path={tmp_path / 'data'}", f"--web.listen-address={LOOPBACK}:{port}",
+            "--cluster.listen-address=",
+        ],
+        tmp_path,
+    )  # fmt: skip
+    try:
+        with httpx.Client() as probe:
+            wait_until(alertmanager, probe, f"http://{LOOPBACK}:{port}/-/ready", 30)
+        labels = {"alertname": "ModelDrift", "namespace": case.namespace, "aisystem": "bot"}
+        posted = httpx.post(f"http://{LOOPBACK}:{port}/api/v2/alerts", json=[{"labels": labels}])
+        assert posted.status_code == 200, posted.text
+        eventually(lambda: case.replicas("deployment", "api") == 0, what="suspended through Alertmanager")
+        assert case.status()["suspension"]["reason"] == "AlertFiring"
+    finally:
+        alertmanager.stop()
