@@ -15,11 +15,13 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 import yaml
@@ -219,6 +221,63 @@ def start_prometheus(workdir: Path, scrape_interval: str = "1s", rule_files: Seq
         server.stop()
         raise
     return prometheus
+
+
+class GaugeExporter:
+    """An HTTP exporter on loopback serving one gauge per case (`metric{case="..."}`), values set in code.
+
+    Stands in for a team's drift exporter in the tests and the demo.
+    """
+
+    def __init__(self, metric: str = "aigov_test_drift") -> None:
+        self.metric = metric
+        self.values: dict[str, float] = {}
+        exporter = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                samples = [f'{metric}{{case="{k}"}} {v}' for k, v in list(exporter.values.items())]
+                body = "\n".join([f"# TYPE {metric} gauge", *samples, ""]).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: Any) -> None:
+                """Quiet."""
+
+        self.server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def address(self) -> str:
+        """host:port to scrape."""
+        return f"{LOOPBACK}:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
+
+    def query(self, case: str) -> str:
+        """The PromQL a check uses for `case`."""
+        return f'max({self.metric}{{case="{case}"}})'
+
+    def set(self, case: str, value: float | None, prometheus_url: str, timeout: float = 15.0) -> None:
+        """Serve `value` for `case` (None: no series) and wait until Prometheus answers the query with it."""
+        if value is None:
+            self.values.pop(case, None)
+        else:
+            self.values[case] = value
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            answer = httpx.get(f"{prometheus_url}/api/v1/query", params={"query": self.query(case)}).json()
+            result = answer["data"]["result"]
+            if (not result) if value is None else bool(result) and float(result[0]["value"][1]) == value:
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"Prometheus did not see {self.query(case)} = {value} within {timeout:.0f}s")
 
 
 @dataclass

@@ -21,7 +21,16 @@ import httpx
 import pytest
 
 from aigov import binaries
-from aigov.devcluster import LOOPBACK, ControlPlane, PrometheusServer, Server, User, free_port, wait_until
+from aigov.devcluster import (
+    LOOPBACK,
+    ControlPlane,
+    GaugeExporter,
+    PrometheusServer,
+    Server,
+    User,
+    free_port,
+    wait_until,
+)
 from aigov.rbac import cluster_role, cluster_role_binding
 from tests.e2e.conftest import AIGOV, People, Webhook, apply_json
 from tests.e2e.objects import (
@@ -36,7 +45,6 @@ from tests.e2e.objects import (
     settle,
     workload,
 )
-from tests.exporter import Exporter
 
 pytestmark = pytest.mark.cluster
 
@@ -63,7 +71,7 @@ class Setup:
     kube: ControlPlane
     namespace: str
     case: str
-    exporter: Exporter
+    exporter: GaugeExporter
     prometheus: PrometheusServer
     operator: Server
     metrics_port: int
@@ -124,7 +132,7 @@ def setup(
     """An approved, monitored system with a Deployment of 2 replicas, and the operator watching it."""
     namespace = f"drift-{uuid.uuid4().hex[:6]}"
     kube.kubectl("create", "namespace", namespace)
-    exporter = Exporter()
+    exporter = GaugeExporter()
     prometheus.set_targets([exporter.address])
     case = uuid.uuid4().hex[:10]
     check = {"name": "psi", "query": exporter.query(case), "comparator": ">", "threshold": 0.25, "for": "5s"}

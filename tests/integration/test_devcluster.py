@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import httpx
-import pytest
 
-from aigov.devcluster import LOOPBACK, ControlPlane, OpaServer, PrometheusServer
+from aigov.devcluster import ControlPlane, GaugeExporter, OpaServer, PrometheusServer
 
 
 def test_configmap_round_trip(kube: ControlPlane, namespace: str) -> None:
@@ -42,34 +37,12 @@ def test_opa_answers_a_query_on_a_policy_from_policies_dir(opa: OpaServer) -> No
     assert answer["result"] == "hello aigov"
 
 
-class _Gauge(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b"# TYPE aigov_smoke gauge\naigov_smoke 7\n"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet."""
-
-
-@pytest.fixture
-def exporter() -> Iterator[str]:
-    server = HTTPServer((LOOPBACK, 0), _Gauge)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"{LOOPBACK}:{server.server_port}"
-    server.shutdown()
-
-
-def test_prometheus_scrapes_a_target(prometheus: PrometheusServer, exporter: str) -> None:
-    prometheus.set_targets([exporter])
-    deadline = time.monotonic() + 30
-    result: list[dict[str, object]] = []
-    with httpx.Client(base_url=prometheus.url) as client:
-        while time.monotonic() < deadline and not result:
-            result = client.get("/api/v1/query", params={"query": "aigov_smoke"}).json()["data"]["result"]
-            time.sleep(0.5)
-    assert result, "Prometheus did not scrape the exporter within 30s"
-    assert result[0]["value"][1] == "7"  # type: ignore[index]
+def test_prometheus_scrapes_a_target(prometheus: PrometheusServer) -> None:
+    exporter = GaugeExporter("aigov_smoke")
+    try:
+        prometheus.set_targets([exporter.address])
+        exporter.set("scrape", 7.0, prometheus.url, timeout=30)
+        answer = httpx.get(f"{prometheus.url}/api/v1/query", params={"query": exporter.query("scrape")}).json()
+        assert answer["data"]["result"][0]["value"][1] == "7"
+    finally:
+        exporter.close()

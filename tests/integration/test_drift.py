@@ -23,10 +23,18 @@ import httpx
 import pytest
 
 from aigov import binaries
-from aigov.devcluster import LOOPBACK, ControlPlane, PrometheusServer, Server, User, free_port, wait_until
+from aigov.devcluster import (
+    LOOPBACK,
+    ControlPlane,
+    GaugeExporter,
+    PrometheusServer,
+    Server,
+    User,
+    free_port,
+    wait_until,
+)
 from aigov.model import rfc3339
 from aigov.rbac import cluster_role, cluster_role_binding
-from tests.exporter import Exporter
 from tests.integration.conftest import REPO, StartOperator, eventually
 
 pytestmark = pytest.mark.cluster
@@ -37,9 +45,9 @@ TOKEN = "s3cret-alertmanager-token"
 
 
 @pytest.fixture(scope="module")
-def exporter(prometheus: PrometheusServer) -> Iterator[Exporter]:
+def exporter(prometheus: PrometheusServer) -> Iterator[GaugeExporter]:
     """The drift exporter, scraped by the session's Prometheus."""
-    served = Exporter()
+    served = GaugeExporter()
     prometheus.set_targets([served.address])
     yield served
     prometheus.set_targets([])
@@ -72,7 +80,9 @@ def kserve(kube: ControlPlane) -> None:
 class Case:
     """One test's namespace, drift series, operator and helpers."""
 
-    def __init__(self, kube: ControlPlane, namespace: str, exporter: Exporter, prometheus: PrometheusServer) -> None:
+    def __init__(
+        self, kube: ControlPlane, namespace: str, exporter: GaugeExporter, prometheus: PrometheusServer
+    ) -> None:
         self.kube, self.namespace, self.exporter, self.prometheus = kube, namespace, exporter, prometheus
         self.case = uuid.uuid4().hex[:10]
         self.metrics_port = free_port()
@@ -142,7 +152,7 @@ class Case:
 
 @pytest.fixture
 def case(
-    kube: ControlPlane, namespace: str, exporter: Exporter, prometheus: PrometheusServer, namespaced_rbac: None
+    kube: ControlPlane, namespace: str, exporter: GaugeExporter, prometheus: PrometheusServer, namespaced_rbac: None
 ) -> Iterator[Case]:
     """A test's case; its operator is stopped at the end of the test."""
     current = Case(kube, namespace, exporter, prometheus)
