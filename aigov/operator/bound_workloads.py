@@ -29,7 +29,7 @@ def _selects(resource: kopf.Resource) -> bool:
 
 
 def _binding(body: kopf.Body, resource: kopf.Resource, memo: Any) -> tuple[SystemKey, BoundWorkload] | None:
-    key = bound_system(body, context(memo).config.system_label)
+    key = bound_system(body, context(memo).config)
     if key is None:
         return None
     kind = body.get("kind") or resource.kind or resource.plural

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from aigov.config import Config
 from aigov.model import BoundWorkload
+from aigov.policy_input import system_label
 
 WORKLOAD_RESOURCES: frozenset[tuple[str, str]] = frozenset(
     {
@@ -37,11 +39,10 @@ def api_version(group: str, version: str) -> str:
     return f"{group}/{version}" if group else version
 
 
-def bound_system(body: Mapping[str, Any], label: str) -> SystemKey | None:
-    """The AISystem `body` is labelled for, or None when it carries no (non-empty) label."""
-    metadata = body.get("metadata") or {}
-    name = (metadata.get("labels") or {}).get(label)
-    namespace = metadata.get("namespace")
+def bound_system(body: Mapping[str, Any], config: Config) -> SystemKey | None:
+    """The AISystem `body` is labelled for (on the object or its pod template, as admission reads it), or None."""
+    name = system_label(body, config)
+    namespace = (body.get("metadata") or {}).get("namespace")
     return (namespace, name) if name and namespace else None
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from aigov.config import SYSTEM_LABEL
+from aigov.config import SYSTEM_LABEL, Config
 from aigov.model import BoundWorkload
 from aigov.operator.workloads import api_version, bound_system, inventory, is_workload, summarise
 
@@ -63,11 +63,16 @@ def test_the_label_names_the_system_in_the_workloads_namespace(
 ) -> None:
     body = workload({}, labels)
     body["metadata"]["namespace"] = namespace
-    assert bound_system(body, SYSTEM_LABEL) == expected
+    assert bound_system(body, Config()) == expected
 
 
 def test_a_workload_without_metadata_is_not_bound() -> None:
-    assert bound_system({}, SYSTEM_LABEL) is None
+    assert bound_system({}, Config()) is None
+
+
+def test_a_label_on_the_pod_template_binds_as_admission_reads_it() -> None:
+    body = workload({"template": {"metadata": {"labels": {SYSTEM_LABEL: "bot"}}}})
+    assert bound_system(body, Config()) == ("team", "bot")
 
 
 def test_inventory_is_ordered_and_deduplicated() -> None:
