@@ -11,6 +11,7 @@ for you to try; Ctrl-C stops it cleanly.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import shutil
@@ -18,15 +19,21 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from aigov.binaries import BinaryNotFoundError, cache_dir, find
-from aigov.devcluster import ControlPlane, ServerError, User
+from aigov.devcluster import ControlPlane, GaugeExporter, PrometheusServer, ServerError, User, start_prometheus
 from aigov.devstack import REPO, Stack, start_stack
 
 NAMESPACE = "demo"
 SYSTEM = "support-chatbot"
 ASSESSOR_GROUP, APPROVER_GROUP = "aigov:assessors", "aigov:approvers"
+DRIFT_METRIC = "chatbot_answer_psi"
+DRIFT_CHECK = (
+    '{"spec":{"monitoring":{"intervalSeconds":10,"checks":[{"name":"answer-drift",'
+    f'"query":"max({DRIFT_METRIC})","comparator":">","threshold":0.25,"for":"10s","action":"suspend"}}]}}}}}}'
+)
 
 
 def _say(text: str) -> None:
@@ -55,8 +62,34 @@ class Shell:
             raise RuntimeError(f"unexpected {'failure' if expect_ok else 'success'} of: {command}")
         return result.returncode == 0
 
+    def wait_for(self, resource: str, jsonpath: str, expected: str, timeout: float = 90) -> None:
+        """Poll `kubectl get RESOURCE -o jsonpath=...` (quietly) until it prints `expected`."""
+        env = os.environ | {"PATH": self.path, "KUBECONFIG": str(self.admin)}
+        argv = ["kubectl", "get", *resource.split(), "-n", NAMESPACE, "-o", f"jsonpath={jsonpath}"]
+        deadline = time.monotonic() + timeout
+        seen = ""
+        while time.monotonic() < deadline:
+            seen = subprocess.run(argv, env=env, capture_output=True, text=True, check=False).stdout
+            if seen == expected:
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"{resource} {jsonpath} is {seen!r}, not {expected!r}, after {timeout:.0f}s")
 
-def story(stack: Stack, shell: Shell) -> None:
+
+class Drift:
+    """The model's drift signal: a stand-in exporter that Prometheus scrapes every second."""
+
+    def __init__(self, prometheus: PrometheusServer) -> None:
+        self.prometheus = prometheus
+        self.exporter = GaugeExporter(DRIFT_METRIC)
+        prometheus.set_targets([self.exporter.address])
+
+    def set(self, value: float) -> None:
+        """Serve `value` and wait until Prometheus has it."""
+        self.exporter.set(SYSTEM, value, self.prometheus.url)
+
+
+def story(stack: Stack, shell: Shell, drift: Drift) -> None:
     """The governance story, told with real commands."""
     alice = stack.person("alice", "aigov-assessor", groups=(ASSESSOR_GROUP,))
     bob = stack.person("bob", "aigov-approver", groups=(APPROVER_GROUP,))
@@ -93,6 +126,33 @@ def story(stack: Stack, shell: Shell) -> None:
     shell.run(f"kubectl get aisystems -n {NAMESPACE}")
     shell.run(f"kubectl aigov status {SYSTEM} -n {NAMESPACE}")
 
+    _say("The team adds a drift check: answer-distribution PSI above 0.25 for 10s suspends the system")
+    drift.set(0.08)
+    shell.run(f"kubectl patch aisystem {SYSTEM} -n {NAMESPACE} --type=merge -p '{DRIFT_CHECK}'")
+    _say(f"The model drifts: {DRIFT_METRIC} rises to 0.41; the operator suspends and scales to zero")
+    drift.set(0.41)
+    shell.wait_for(f"aisystem {SYSTEM}", "{.status.phase}", "Suspended")
+    shell.wait_for(f"deployment {SYSTEM}", "{.spec.replicas}", "0")
+    shell.run(f"kubectl get aisystems -n {NAMESPACE}")
+    shell.run(
+        f"kubectl get deployment {SYSTEM} -n {NAMESPACE} -o custom-columns=NAME:.metadata.name,REPLICAS:.spec.replicas"
+    )
+    shell.run(f"kubectl get events -n {NAMESPACE} --field-selector type=Warning")
+    _say("While suspended, nobody scales it back up")
+    shell.run(f"kubectl scale deployment {SYSTEM} -n {NAMESPACE} --replicas=2", expect_ok=False)
+
+    _say("The team retrains; bob (approver) resumes, and the operator restores the recorded replicas")
+    drift.set(0.05)
+    shell.run(
+        f"kubectl aigov resume {SYSTEM} -n {NAMESPACE} --justification 'Retrained on recent data; PSI back to 0.05'",
+        as_user=bob,
+    )
+    shell.wait_for(f"deployment {SYSTEM}", "{.spec.replicas}", "2")
+    shell.run(
+        f"kubectl get deployment {SYSTEM} -n {NAMESPACE} -o custom-columns=NAME:.metadata.name,REPLICAS:.spec.replicas"
+    )
+    shell.run(f"kubectl aigov history {SYSTEM} -n {NAMESPACE}")
+
     _say("Yours to try")
     print(f"  export KUBECONFIG={stack.cluster.kubeconfig}   # admin (system:masters)")
     print(f"  export PATH={shell.path.split(os.pathsep)[0]}:$PATH   # kubectl v1.35.4 and kubectl-aigov")
@@ -100,6 +160,7 @@ def story(stack: Stack, shell: Shell) -> None:
     print(f"  bob (approver):   KUBECONFIG={bob.kubeconfig}")
     print("  kubectl get ais -A; kubectl aigov status -A; kubectl aigov history support-chatbot -n demo")
     print(f"\n  API server {stack.cluster.url}, webhook {stack.webhook_url}, OPA {stack.opa.url}")
+    print(f"  Prometheus {drift.prometheus.url} (query {DRIFT_METRIC})")
     print("  Ctrl-C stops everything.", flush=True)
 
 
@@ -116,15 +177,18 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        _say(f"Starting etcd, kube-apiserver, OPA, the aigov webhook and operator on 127.0.0.1 (logs in {workdir})")
-        with ControlPlane(workdir / "controlplane") as cluster:
-            stack = start_stack(cluster, workdir / "aigov")
-            try:
-                story(stack, Shell(cluster, workdir))
-                if not args.exit:
-                    stop.wait()
-            finally:
-                stack.stop()
+        _say(f"Starting etcd, kube-apiserver, OPA, Prometheus, aigov's webhook and operator on 127.0.0.1 ({workdir})")
+        with contextlib.ExitStack() as running:
+            cluster = running.enter_context(ControlPlane(workdir / "controlplane"))
+            prometheus = start_prometheus(workdir / "prometheus")
+            running.callback(prometheus.server.stop)
+            stack = start_stack(cluster, workdir / "aigov", prometheus_url=prometheus.url)
+            running.callback(stack.stop)
+            drift = Drift(prometheus)
+            running.callback(drift.exporter.close)
+            story(stack, Shell(cluster, workdir), drift)
+            if not args.exit:
+                stop.wait()
     except KeyboardInterrupt:
         pass
     except (BinaryNotFoundError, ServerError, RuntimeError) as exc:

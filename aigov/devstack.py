@@ -101,8 +101,13 @@ def _wait_enforcing(cluster: ControlPlane, timeout: float = 30) -> None:
     raise RuntimeError(f"the API server did not call the aigov webhook within {timeout:.0f}s")
 
 
-def start_stack(cluster: ControlPlane, workdir: Path, config: Config | None = None) -> Stack:
-    """Install and start aigov on `cluster`; returns once the webhook is ready and registered."""
+def start_stack(
+    cluster: ControlPlane, workdir: Path, config: Config | None = None, prometheus_url: str | None = None
+) -> Stack:
+    """Install and start aigov on `cluster`; returns once the webhook is ready and registered.
+
+    With `prometheus_url` the operator runs the AISystems' drift checks against it.
+    """
     config = config or Config()
     workdir.mkdir(parents=True, exist_ok=True)
     install_crds(cluster)
@@ -138,7 +143,8 @@ def start_stack(cluster: ControlPlane, workdir: Path, config: Config | None = No
         "operator",
         [
             AIGOV, "operator", f"--kubeconfig={cluster.user(operator_name).kubeconfig}",
-            f"--liveness={liveness}", f"--metrics-port={operator_metrics}",
+            f"--liveness={liveness}", f"--metrics-host={LOOPBACK}", f"--metrics-port={operator_metrics}",
+            *([f"--prometheus-url={prometheus_url}"] if prometheus_url else []),
         ],
         workdir,
     )  # fmt: skip

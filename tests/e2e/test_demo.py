@@ -9,7 +9,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_demo_story_denies_then_admits(tmp_path: Path) -> None:
+def test_demo_story_denies_admits_suspends_and_resumes(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "aigov.demo", "--exit", "--workdir", str(tmp_path / "demo")],
         capture_output=True,
@@ -26,4 +26,7 @@ def test_demo_story_denies_then_admits(tmp_path: Path) -> None:
     assert "AIGOV_NOT_ASSESSOR" in out
     assert "deployment.apps/support-chatbot created" in out
     assert "Approved" in out
+    assert "Suspended" in out
+    assert "AIGOV_SUSPENDED" in out, "scale-up while suspended is refused"
+    assert "deployment.apps/support-chatbot scaled" not in out
     assert "==> Stopped" in out
