@@ -1,7 +1,8 @@
 # METADATA
 # title: aigov admission
 # description: |
-#   The admission decision for Kubernetes workloads under ISO/IEC 42001.
+#   The admission decision for Kubernetes workloads under ISO/IEC 42001, and
+#   warnings about AISystems being created or updated (aisystem.rego).
 #   Entrypoint `data.aigov.admission.decision`; the contract is in policies/README.md.
 # entrypoint: true
 package aigov.admission
@@ -64,7 +65,7 @@ _truncate(text) := text if count(text) <= _max_warning
 else := concat("", [substring(text, 0, _max_warning - 3), "..."])
 
 _expiry_warnings contains sprintf("AISystem %q: impact assessment expires %s; renew: kubectl aigov assess %s", [
-	_system.metadata.name,
+	_record.metadata.name,
 	_date(_assessment.expiresAt),
 	_cli_target,
 ]) if {
@@ -73,7 +74,7 @@ _expiry_warnings contains sprintf("AISystem %q: impact assessment expires %s; re
 }
 
 _expiry_warnings contains sprintf("AISystem %q: approval by %s expires %s; renew: kubectl aigov approve %s", [
-	_system.metadata.name,
+	_record.metadata.name,
 	entry.approver,
 	_date(entry.expiresAt),
 	_cli_target,

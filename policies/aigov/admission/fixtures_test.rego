@@ -82,7 +82,7 @@ workloads(labels, containers) := {
 resources := {
 	"Pod": "pods", "Deployment": "deployments", "ReplicaSet": "replicasets", "StatefulSet": "statefulsets",
 	"DaemonSet": "daemonsets", "Job": "jobs", "CronJob": "cronjobs", "InferenceService": "inferenceservices",
-	"SeldonDeployment": "seldondeployments", "ConfigMap": "configmaps",
+	"SeldonDeployment": "seldondeployments", "ConfigMap": "configmaps", "AISystem": "aisystems",
 }
 
 # --- requests ---------------------------------------------------------------------------------

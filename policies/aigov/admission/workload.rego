@@ -22,6 +22,15 @@ _scale_review if {
 	not _stopped
 }
 
+# An AISystem being created or updated: never denied, only warned about (aisystem.rego).
+_aisystem_review if {
+	input.request.operation in {"CREATE", "UPDATE"}
+	object.get(input.request, "subResource", "") == ""
+	input.request.kind.group == "aigov.io"
+	input.request.kind.kind == "AISystem"
+	not _object.metadata.deletionTimestamp
+}
+
 _object := input.request.object
 
 _kind := input.request.kind.kind

@@ -1,6 +1,8 @@
 # The AISystem under review and the facts read from its records. Same meaning as
 # aigov/lifecycle.py: an approver's entry that counts is their last one in
 # `status.approvals` (append-only); it is valid when `approved` and unexpired.
+# The violations read `_system`; the facts read `_record`, which is also defined
+# when the AISystem itself is created or updated (aisystem.rego warns about it).
 package aigov.admission
 
 # The AISystem the request is judged against: the one the workload's label names
@@ -14,12 +16,18 @@ _system := input.aisystem if {
 
 _system := input.aisystem if _scale_review
 
+# The AISystem the facts below are read from: the one a workload is judged
+# against, or the AISystem being created or updated.
+_record := _system
+
+_record := _object if _aisystem_review
+
 _system_ref := sprintf("AISystem %q in namespace %s", [_system.metadata.name, input.request.namespace])
 
 # `-n <namespace>` argument for the commands the messages suggest.
-_cli_target := sprintf("%s -n %s", [_system.metadata.name, input.request.namespace])
+_cli_target := sprintf("%s -n %s", [_record.metadata.name, input.request.namespace])
 
-_tier := object.get(_system, ["spec", "riskTier"], "")
+_tier := object.get(_record, ["spec", "riskTier"], "")
 
 # Unknown tiers are not deployable.
 _requirement := requirement if {
@@ -30,7 +38,7 @@ _now_ns := time.parse_rfc3339_ns(input.now)
 
 _unexpired(record) if time.parse_rfc3339_ns(record.expiresAt) > _now_ns
 
-_assessment := _system.status.impactAssessment
+_assessment := _record.status.impactAssessment
 
 _assessment_completed if _assessment.status == "completed"
 
@@ -40,7 +48,7 @@ _assessment_valid if {
 }
 
 _approval_entries := entries if {
-	entries := _system.status.approvals
+	entries := _record.status.approvals
 	is_array(entries)
 } else := []
 

@@ -1,0 +1,61 @@
+# AISystems: what creating or updating one means for the workloads that will
+# reference it, said at `kubectl apply` (or GitOps sync) time. Only warnings,
+# added to the decision's: an AISystem is always admitted, and its webhook
+# ignores failures.
+package aigov.admission
+
+_warnings contains _truncate(text) if some text in _aisystem_warnings
+
+# What happens to a workload with a violation in this namespace.
+_outcome := "denied" if mode == "enforce"
+
+else := "flagged"
+
+_aisystem_warnings contains sprintf(
+	"riskTier %q may never run: workloads referencing this AISystem will be %s (AIGOV_PROHIBITED)",
+	[_tier, _outcome],
+) if {
+	_aisystem_review
+	not _requirement.deployable
+}
+
+_aisystem_warnings contains sprintf(
+	"%s is not pinned by digest: workloads using it will be %s (AIGOV_IMAGE_NOT_PINNED)",
+	[_display(image), _outcome],
+) if {
+	_aisystem_review
+	_requirement.requirePinnedImages == true
+	some image in _spec_images
+	not _pinned(image)
+}
+
+# Images this update adds to spec.images that the valid approvals on record do
+# not cover (the approvals list the images they approved).
+_aisystem_warnings contains sprintf(
+	"workloads with %s will be %s until re-approved: kubectl aigov approve %s",
+	[_display(image), _outcome, _cli_target],
+) if {
+	_aisystem_review
+	input.request.operation == "UPDATE"
+	count(_valid_approvals) > 0
+	old_images := object.get(input.request.oldObject, ["spec", "images"], [])
+	some image in _spec_images
+	not image in old_images
+	not _image_approved(image)
+}
+
+_spec_images := object.get(_record, ["spec", "images"], [])
+
+_display_max := 40
+
+# An image as a warning shows it: a sha256 digest cut to 12 hex digits, and a
+# reference still longer than `_display_max` cut at the front (the registry).
+_display(ref) := _cut(short) if {
+	[name, digest] := split(ref, "@")
+	startswith(digest, "sha256:")
+	short := concat("@", [name, substring(digest, 0, 19)])
+} else := _cut(ref)
+
+_cut(ref) := ref if count(ref) <= _display_max
+
+else := concat("", ["...", substring(ref, count(ref) - (_display_max - 3), -1)])
