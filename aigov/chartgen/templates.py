@@ -105,7 +105,8 @@ def _sentinel_registration() -> registration.Registration:
 def _template_webhooks(vwc: Doc) -> Doc:
     excluded = sorted([f"{_S}EXCLUDED", f"{_S}NAMESPACE"])
     for webhook in vwc["webhooks"]:
-        webhook["failurePolicy"] = f"{_S}FAILURE_POLICY"
+        if webhook["name"] != registration.AISYSTEMS_WEBHOOK:
+            webhook["failurePolicy"] = f"{_S}FAILURE_POLICY"
         webhook["timeoutSeconds"] = f"{_S}TIMEOUT"
         for expression in webhook["namespaceSelector"]["matchExpressions"]:
             if expression["values"] == excluded:

@@ -89,7 +89,11 @@ class Webhook(_Pod):
         default=2, ge=1, description="Webhook replicas; keep at least 2 (the API server fails closed)."
     )
     failure_policy: Literal["Fail", "Ignore"] = Field(
-        default="Fail", description="What the API server does when the webhook cannot answer: `Fail` denies."
+        default="Fail",
+        description=(
+            "What the API server does when the webhook cannot answer a workload: `Fail` denies. "
+            "AISystems only get warnings, so their hook always ignores failures."
+        ),
     )
     timeout_seconds: int = Field(
         default=3, ge=1, le=30, description="Seconds the API server waits for the webhook (1-30)."

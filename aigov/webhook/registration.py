@@ -3,9 +3,10 @@
 Both the local setup (tests, `make demo`) and the Helm chart render them from
 here, from the same `Config`:
 
-- `ValidatingWebhookConfiguration` ``aigov``: workloads go to ``/validate`` and
-  AISystems to ``/validate-aisystem``, failing closed, with kube-system, aigov's own
-  namespace and namespaces labelled ``aigov.io/enforcement=off`` left alone.
+- `ValidatingWebhookConfiguration` ``aigov``: workloads go to ``/validate``, failing
+  closed (`Registration.failure_policy`); AISystems to ``/validate-aisystem``, which only
+  warns and so ignores failures: an outage must not block editing them. kube-system,
+  aigov's own namespace and namespaces labelled ``aigov.io/enforcement=off`` are left alone.
 - `ValidatingAdmissionPolicy` ``aigov-record-integrity`` and its binding: the
   identity rules of the governance records in ``aisystems/status``, as CEL inside the
   API server. They bind every write, the operator's included, and keep working
@@ -31,6 +32,10 @@ NAME = "aigov"
 POLICY_NAME = "aigov-record-integrity"
 WORKLOADS_PATH = "/validate"
 AISYSTEMS_PATH = "/validate-aisystem"
+WORKLOADS_WEBHOOK = f"workloads.{GROUP}"
+AISYSTEMS_WEBHOOK = f"{PLURAL}.{GROUP}"
+# The AISystem hook only warns (policies/aigov/admission/aisystem.rego).
+AISYSTEMS_FAILURE_POLICY = "Ignore"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 KSERVE_STOP_ANNOTATION = "serving.kserve.io/stop"
 
@@ -77,7 +82,7 @@ class ServiceClient:
 
 @dataclass(frozen=True)
 class Registration:
-    """Where the webhook is and how the API server treats it."""
+    """Where the webhook is and how the API server treats it (`failure_policy`: the workloads' hook)."""
 
     client: UrlClient | ServiceClient
     timeout_seconds: int = 3
@@ -121,13 +126,15 @@ def _rules(groups: Iterable[tuple[str, tuple[str, ...]]]) -> list[dict[str, Any]
     ]
 
 
-def _webhook(name: str, reg: Registration, path: str, rules: list[dict[str, Any]], skip: str) -> dict[str, Any]:
+def _webhook(
+    name: str, reg: Registration, path: str, rules: list[dict[str, Any]], skip: str, *, failure_policy: str
+) -> dict[str, Any]:
     excluded = sorted({*reg.excluded_namespaces, reg.aigov_namespace})
     return {
         "name": name,
         "clientConfig": _client_config(reg.client, path),
         "rules": rules,
-        "failurePolicy": reg.failure_policy,
+        "failurePolicy": failure_policy,
         "matchPolicy": "Equivalent",
         "sideEffects": "None",
         "timeoutSeconds": reg.timeout_seconds,
@@ -155,8 +162,22 @@ def webhook_configuration(reg: Registration, config: Config) -> dict[str, Any]:
         "kind": "ValidatingWebhookConfiguration",
         "metadata": {"name": NAME, "labels": {"app.kubernetes.io/name": "aigov"}},
         "webhooks": [
-            _webhook(f"workloads.{GROUP}", reg, WORKLOADS_PATH, _rules(_WORKLOAD_RULES), f"!({operator} && ({stops}))"),
-            _webhook(f"{PLURAL}.{GROUP}", reg, AISYSTEMS_PATH, _rules([(GROUP, (PLURAL,))]), f"!({operator})"),
+            _webhook(
+                WORKLOADS_WEBHOOK,
+                reg,
+                WORKLOADS_PATH,
+                _rules(_WORKLOAD_RULES),
+                f"!({operator} && ({stops}))",
+                failure_policy=reg.failure_policy,
+            ),
+            _webhook(
+                AISYSTEMS_WEBHOOK,
+                reg,
+                AISYSTEMS_PATH,
+                _rules([(GROUP, (PLURAL,))]),
+                f"!({operator})",
+                failure_policy=AISYSTEMS_FAILURE_POLICY,
+            ),
         ],
     }
 

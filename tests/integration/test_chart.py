@@ -163,6 +163,12 @@ def test_admission_objects_are_what_registration_renders(helm_env: dict[str, str
     assert Config.model_validate(rendered) == config
 
 
+def test_failure_policy_value_applies_to_the_workloads_hook_only(helm_env: dict[str, str]) -> None:
+    vwc = one(render(helm_env), "ValidatingWebhookConfiguration", "aigov")
+    policies = {hook["name"]: hook["failurePolicy"] for hook in vwc["webhooks"]}
+    assert policies == {"workloads.aigov.io": "Fail", "aisystems.aigov.io": "Ignore"}
+
+
 def test_policies_configmap_mounts_back_to_the_policy_modules(helm_env: dict[str, str]) -> None:
     docs = render(helm_env)
     data = one(docs, "ConfigMap", "aigov-policies")["data"]

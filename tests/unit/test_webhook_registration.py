@@ -67,10 +67,21 @@ def test_rules_cover_workloads_scale_kserve_and_aisystems() -> None:
     assert _resources(hooks["aisystems.aigov.io"]) == {"aigov.io/aisystems"}
 
 
-def test_fail_closed_with_timeout_and_exclusions() -> None:
+def test_workloads_fail_closed_and_aisystems_open() -> None:
+    hooks = _hooks(Registration(UrlClient("https://127.0.0.1:1", CA)))
+    assert hooks["workloads.aigov.io"]["failurePolicy"] == "Fail"
+    # The AISystem hook only warns: an outage must not block editing AISystems.
+    assert hooks["aisystems.aigov.io"]["failurePolicy"] == "Ignore"
+
+
+def test_failure_policy_must_be_fail_or_ignore() -> None:
+    with pytest.raises(ValueError, match="failure_policy"):
+        Registration(UrlClient("https://127.0.0.1:1", CA), failure_policy="Open")
+
+
+def test_timeout_and_exclusions() -> None:
     reg = Registration(UrlClient("https://127.0.0.1:1", CA), timeout_seconds=5, aigov_namespace="governance")
     for hook in _hooks(reg).values():
-        assert hook["failurePolicy"] == "Fail"
         assert hook["sideEffects"] == "None"
         assert hook["timeoutSeconds"] == 5
         assert hook["admissionReviewVersions"] == ["v1"]
