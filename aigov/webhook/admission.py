@@ -4,7 +4,8 @@ The webhook builds the policy input and maps the decision; it decides nothing
 itself. The AISystem comes from the watch cache (one GET on a miss); for a
 `scale` request it is the one the scaled workload's label names. When the
 cluster cannot be read or OPA gives no decision the answer is a deny with
-`AIGOV_POLICY_UNAVAILABLE`. Every decision is counted and logged as one JSON
+`AIGOV_POLICY_UNAVAILABLE`, except for an AISystem: its review only warns (and
+its hook ignores failures), so it is admitted with a warning. Every decision is counted and logged as one JSON
 line on the `aigov.decisions` logger (ISO/IEC 42001 A.6.2.8).
 """
 
@@ -42,6 +43,14 @@ class Decider(Protocol):
     """Where decisions come from (`aigov.policy.PolicyClient`)."""
 
     async def decide(self, document: dict[str, Any]) -> Decision: ...
+
+
+def _warn_only(decision: Decision) -> Decision:
+    """An AISystem review without a decision: admitted, saying it went unchecked (the code is still counted)."""
+    if decision.allowed or any(v.code != UNAVAILABLE for v in decision.violations):
+        return decision
+    warning = "aigov could not check this AISystem (policy unavailable); its workloads are still judged"
+    return decision.model_copy(update={"allowed": True, "warnings": (*decision.warnings, warning)})
 
 
 def _cluster_unreadable(exc: KubeError) -> Decision:
@@ -96,6 +105,8 @@ class Admission:
         except Exception as exc:  # a bug must deny, never allow and never answer 500
             log.exception("admission of %s failed", request["uid"])
             decision = Decision.unavailable(f"internal error: {type(exc).__name__}")
+        if aisystem_route:
+            decision = _warn_only(decision)
         if decision.allowed:
             answer = review.allow(request["uid"], decision.warnings)
         else:

@@ -80,6 +80,9 @@ def test_opa_down_denies_then_admissions_recover(kube: ControlPlane, people: Peo
     assert f'admission webhook "{dedicated.configuration}.workloads.aigov.io" denied' in result.stderr
     assert "AIGOV_POLICY_UNAVAILABLE" in result.stderr
     assert _readyz(webhook) == 503
+    # AISystems are only warned about: editing them goes on.
+    result = checked(apply(kube, namespace, aisystem("other")))
+    assert "Warning: aigov could not check this AISystem (policy unavailable)" in result.stderr
 
     webhook.opa = start_opa(webhook.opa.server.log_path.parent, port=webhook.opa.port)  # back, empty
     webhook.wait_ready(30)  # the webhook loads the policies into it again
