@@ -345,6 +345,15 @@ class ImpactAssessment(_Model):
         default=None, pattern=r"^[a-f0-9]{64}$", description="SHA-256 of the assessment document (hex)."
     )
     residual_risk: ResidualRisk | None = Field(default=None, description="Residual risk accepted.")
+    risk_tier: RiskTier | None = Field(
+        default=None,
+        description=(
+            "EU AI Act risk tier of the system when it was assessed (its spec.riskTier then). A completed "
+            "assessment made for another tier than the system's current one is stale and no longer counts "
+            "(AIGOV_ASSESSMENT_STALE): a tier change sends the system back to assessment. Absent on records "
+            "written before this field existed; those are judged on status and expiry alone."
+        ),
+    )
 
 
 class Approval(_Model):

@@ -67,7 +67,11 @@ def assessment_patch(
     expires_in: timedelta | None,
     rejected: bool = False,
 ) -> Patch:
-    """Record (or replace) the impact assessment, by `assessor`, completed or rejected at `now`."""
+    """Record (or replace) the impact assessment, by `assessor`, completed or rejected at `now`.
+
+    The record names the risk tier it was made for (the system's `spec.riskTier` as read): once
+    the tier changes the assessment is stale and the system goes back to assessment.
+    """
     if not rejected and expires_in is None:
         raise RecordError("a completed assessment needs an expiry (--expires)")
     record = ImpactAssessment(
@@ -78,6 +82,7 @@ def assessment_patch(
         reference=reference,
         sha256=sha256.lower(),
         residual_risk=residual_risk,
+        risk_tier=_system(obj).spec.risk_tier,
     )
     return [_precondition(obj), _set_status(obj, "impactAssessment", record.to_dict())]
 

@@ -87,6 +87,36 @@ def test_assessment_creates_status_when_there_is_none() -> None:
     assert record.completed_at == NOW
     assert record.expires_at == NOW + timedelta(days=365)
     assert record.sha256 == SHA.lower()
+    assert record.risk_tier == "limited"
+    assert patch[1]["value"]["impactAssessment"]["riskTier"] == "limited"
+
+
+def test_assessment_records_the_tier_as_read_so_a_reassessment_after_a_tier_change_names_the_new_one() -> None:
+    obj = _system(
+        {
+            "impactAssessment": {
+                "status": "completed",
+                "assessor": "x",
+                "completedAt": "2025-01-01T00:00:00Z",
+                "expiresAt": "2027-01-01T00:00:00Z",
+                "riskTier": "high",
+            }
+        }
+    )
+    obj["spec"]["riskTier"] = "minimal"
+    patch = assessment_patch(
+        obj,
+        assessor="carol",
+        now=NOW,
+        reference="https://docs/fria",
+        sha256=SHA,
+        residual_risk=ResidualRisk.LOW,
+        expires_in=timedelta(days=30),
+    )
+    assert patch[1]["value"]["riskTier"] == "minimal"
+    record = _apply(obj, patch).status.impact_assessment
+    assert record is not None
+    assert record.risk_tier == "minimal"
 
 
 def test_assessment_replaces_an_earlier_one_and_may_be_rejected_without_expiry() -> None:
