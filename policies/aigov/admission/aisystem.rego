@@ -44,6 +44,21 @@ _aisystem_warnings contains sprintf(
 	not _image_approved(image)
 }
 
+# A tier change that makes the assessment on record stale (it was made for
+# another tier than the new one): workloads need a re-assessment. Assessments
+# without `riskTier` are never stale, so no warning for them.
+_aisystem_warnings contains sprintf(
+	"riskTier changed from %q to %q: workloads will be %s until re-assessed (AIGOV_ASSESSMENT_STALE)",
+	[old_tier, _tier, _outcome],
+) if {
+	_aisystem_review
+	input.request.operation == "UPDATE"
+	old_tier := object.get(input.request.oldObject, ["spec", "riskTier"], "")
+	old_tier != _tier
+	_assessment_required
+	_assessment_stale
+}
+
 _spec_images := object.get(_record, ["spec", "images"], [])
 
 _display_max := 40

@@ -88,6 +88,45 @@ test_no_reapproval_warning_for_images_already_listed if {
 	aisystem_warnings(review(create(listed), listed)) == []
 }
 
+assessed_high := with_status(approved_high, {"impactAssessment": assessed_for("high", valid_until)})
+
+lowered := object.union(assessed_high, {"spec": {"riskTier": "minimal"}})
+
+stale_warning := "riskTier changed from \"high\" to \"minimal\": workloads will be denied until re-assessed (AIGOV_ASSESSMENT_STALE)"
+
+test_tier_change_makes_the_assessment_stale if {
+	d := decide(update_review(assessed_high, lowered))
+	d.allowed
+	d.violations == []
+	d.warnings == [stale_warning]
+	count(stale_warning) <= 120
+	warned := decide(object.union(update_review(assessed_high, lowered), {"namespace": {"labels": {"aigov.io/enforcement": "warn"}}}))
+	warned.warnings == [replace(stale_warning, "denied", "flagged")]
+}
+
+test_no_stale_warning if {
+	# Back to the assessed tier; no tier change; a create.
+	aisystem_warnings(update_review(lowered, assessed_high)) == []
+	aisystem_warnings(update_review(assessed_high, object.union(assessed_high, {"spec": {"purpose": "chat"}}))) == []
+	aisystem_warnings(write_review("CREATE", lowered, {})) == []
+
+	# No completed, unexpired assessment with a tier: nothing becomes stale.
+	legacy := approved_high
+	aisystem_warnings(update_review(legacy, object.union(legacy, {"spec": {"riskTier": "minimal"}}))) == []
+	lapsed := with_status(lowered, {"impactAssessment": {"expiresAt": expired}})
+	aisystem_warnings(update_review(assessed_high, lapsed)) == []
+	unassessed := with_status(lowered, {"impactAssessment": null})
+	aisystem_warnings(update_review(assessed_high, unassessed)) == []
+
+	# A new tier that needs no assessment, or may never run (AIGOV_PROHIBITED says it).
+	cfg := object.union(data.testdata.config, {"tiers": {"minimal": {"requireAssessment": false}}})
+	decide(object.union(update_review(assessed_high, lowered), {"config": cfg})).warnings == []
+	prohibited := object.union(assessed_high, {"spec": {"riskTier": "prohibited"}})
+	aisystem_warnings(update_review(assessed_high, prohibited)) == [
+		"riskTier \"prohibited\" may never run: workloads referencing this AISystem will be denied (AIGOV_PROHIBITED)",
+	]
+}
+
 test_an_aisystem_is_never_denied if {
 	broken := aisystem({"riskTier": "high", "lifecycle": {"stage": "retired"}}, {
 		"impactAssessment": assessment("rejected", expired),

@@ -1,6 +1,8 @@
 # The AISystem under review and the facts read from its records. Same meaning as
 # aigov/lifecycle.py: an approver's entry that counts is their last one in
 # `status.approvals` (append-only); it is valid when `approved` and unexpired.
+# The assessment is valid when completed, unexpired and not stale (made for
+# another risk tier than `spec.riskTier`).
 # The violations read `_system`; the facts read `_record`, which is also defined
 # when the AISystem itself is created or updated (aisystem.rego warns about it).
 package aigov.admission
@@ -42,9 +44,21 @@ _assessment := _record.status.impactAssessment
 
 _assessment_completed if _assessment.status == "completed"
 
+# A completed, unexpired assessment made for another risk tier than the system's
+# current one: a tier change sends the system back to assessment. Records without
+# `riskTier` (written before aigov recorded the tier) are never stale.
+# (A null `riskTier` is no tier: the API server drops nulls anyway.)
+_assessment_stale if {
+	_assessment_completed
+	_unexpired(_assessment)
+	is_string(_assessment.riskTier)
+	_assessment.riskTier != _tier
+}
+
 _assessment_valid if {
 	_assessment_completed
 	_unexpired(_assessment)
+	not _assessment_stale
 }
 
 _approval_entries := entries if {

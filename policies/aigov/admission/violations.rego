@@ -137,6 +137,10 @@ deny contains _violation(rego.metadata.rule(), message, short) if {
 # A system that may never run needs no further paperwork: AIGOV_PROHIBITED says it all.
 _needs_assessment if {
 	_system
+	_assessment_required
+}
+
+_assessment_required if {
 	_requirement.deployable == true
 	object.get(_requirement, "requireAssessment", true)
 }
@@ -154,12 +158,34 @@ else := ""
 deny contains _violation(rego.metadata.rule(), message, short) if {
 	_needs_assessment
 	_assessment_completed
-	not _assessment_valid
+	not _unexpired(_assessment)
 	message := sprintf(
 		"The impact assessment of %s expired at %s. An assessor re-assesses the system: %s",
 		[_system_ref, object.get(_assessment, "expiresAt", "(no expiresAt recorded)"), _assess_command],
 	)
 	short := sprintf("impact assessment of AISystem %q expired; kubectl aigov assess %s", [_system.metadata.name, _cli_target])
+}
+
+# Exactly one of MISSING (none completed), EXPIRED (completed, expired) and STALE
+# (completed, unexpired, made for another tier) applies; an assessment without
+# `riskTier` is never stale.
+
+# METADATA
+# title: Impact assessment stale
+# description: The completed impact assessment was made for another risk tier than the system's current one.
+# custom:
+#   code: AIGOV_ASSESSMENT_STALE
+#   control: A.5.2
+deny contains _violation(rego.metadata.rule(), message, short) if {
+	_needs_assessment
+	_assessment_stale
+	message := sprintf(
+		"The impact assessment of %s was made for risk tier %q; the system is now risk tier %q, so it no longer counts. An assessor re-assesses the system: %s",
+		[_system_ref, _assessment.riskTier, _tier, _assess_command],
+	)
+	short := sprintf("AISystem %q assessed for tier %q, now %q; kubectl aigov assess %s", [
+		_system.metadata.name, _assessment.riskTier, _tier, _cli_target,
+	])
 }
 
 # METADATA

@@ -156,6 +156,63 @@ test_assessment_without_expiry_is_expired if {
 	only(decide_create(chat, system), "AIGOV_ASSESSMENT_EXPIRED")
 }
 
+# An assessment made for `tier`.
+assessed_for(tier, expires_at) := object.union(assessment("completed", expires_at), {"riskTier": tier})
+
+test_assessment_stale_after_a_tier_change if {
+	# Assessed as high risk, then spec.riskTier lowered to minimal: the approval on
+	# record would suffice for minimal, but the assessment no longer counts.
+	d := decide_create(chat, with_status(approved, {"impactAssessment": assessed_for("high", valid_until)}))
+	only(d, "AIGOV_ASSESSMENT_STALE")
+	text := message(d, "AIGOV_ASSESSMENT_STALE")
+	contains(text, "was made for risk tier \"high\"; the system is now risk tier \"minimal\"")
+	contains(text, "kubectl aigov assess chat -n ml")
+	some v in d.violations
+	v.control == "A.5.2"
+}
+
+test_stale_assessment_in_warn_mode if {
+	system := with_status(approved, {"impactAssessment": assessed_for("limited", valid_until)})
+	d := decide(review_in(create(chat), system, {"aigov.io/enforcement": "warn"}))
+	d.allowed
+	d.warnings == ["AIGOV_ASSESSMENT_STALE: AISystem \"chat\" assessed for tier \"limited\", now \"minimal\"; kubectl aigov assess chat -n ml"]
+}
+
+test_assessment_for_the_current_tier_counts if {
+	decide_create(chat, with_status(approved, {"impactAssessment": assessed_for("minimal", valid_until)})).allowed
+	high := with_status(approved_high, {"impactAssessment": assessed_for("high", valid_until)})
+	decide_create(chat_pinned, high).allowed
+}
+
+test_assessment_without_tier_keeps_its_meaning if {
+	# Records written before aigov recorded the tier are judged on status and expiry alone.
+	not approved.status.impactAssessment.riskTier
+	decide_create(chat, approved).allowed
+	decide_create(chat, with_status(approved, {"impactAssessment": {"riskTier": null}})).allowed
+}
+
+test_exactly_one_assessment_code if {
+	# Expired and made for another tier: expired. Rejected for another tier: missing.
+	expired_other := with_status(approved, {"impactAssessment": assessed_for("high", expired)})
+	only(decide_create(chat, expired_other), "AIGOV_ASSESSMENT_EXPIRED")
+	rejected := object.union(assessment("rejected", valid_until), {"riskTier": "high"})
+	only(decide_create(chat, with_status(approved, {"impactAssessment": rejected})), "AIGOV_ASSESSMENT_MISSING")
+}
+
+test_stale_assessment_not_reported_when_the_tier_needs_none if {
+	cfg := object.union(data.testdata.config, {"tiers": {"minimal": {"requireAssessment": false}}})
+	system := with_status(approved, {"impactAssessment": assessed_for("high", valid_until)})
+	decide(object.union(review(create(chat), system), {"config": cfg})).allowed
+	prohibited := object.union(system, {"spec": {"riskTier": "prohibited"}})
+	only(decide_create(chat, prohibited), "AIGOV_PROHIBITED")
+}
+
+test_no_expiry_warning_for_a_stale_assessment if {
+	system := with_status(approved, {"impactAssessment": assessed_for("high", expiring)})
+	d := decide(review_in(create(chat), system, {"aigov.io/enforcement": "warn"}))
+	d.warnings == ["AIGOV_ASSESSMENT_STALE: AISystem \"chat\" assessed for tier \"high\", now \"minimal\"; kubectl aigov assess chat -n ml"]
+}
+
 test_approval_missing if {
 	d := decide_create(chat, with_status(approved, {"approvals": []}))
 	codes(d) == {"AIGOV_APPROVAL_MISSING", "AIGOV_IMAGE_NOT_APPROVED"}
