@@ -10,15 +10,18 @@ The facts are those the admission policies decide from, with the same meaning:
 - Approvals *suffice* when there are at least the tier's `min_approvals` valid
   ones and every role in the tier's `required_roles` is held by one of them.
   They have *expired* when they would suffice if expired approvals counted.
-- The assessment is *valid* when its status is `completed` and `expiresAt > now`
-  (or the tier does not require one).
+- The assessment is *valid* when its status is `completed`, `expiresAt > now` and
+  it is not *stale* (or the tier does not require one). It is stale when its
+  `riskTier` is recorded and differs from `spec.riskTier`; an expired one is
+  expired, not stale; one without `riskTier` (recorded before aigov wrote it) is
+  never stale.
 
 Phase, first match wins:
 `Prohibited` (tier not deployable, including unknown tiers) → `Retired`
 (`spec.lifecycle.stage: retired`) → `Suspended` (`status.suspension.active`) →
 `Draft` (stage `design` and no assessment or approval recorded yet: nothing is
-asked of a system still on the drawing board) → `AwaitingAssessment` (none, or
-rejected) → `Expired` (the assessment, or approvals that sufficed, ran out) →
+asked of a system still on the drawing board) → `AwaitingAssessment` (none,
+rejected, or stale) → `Expired` (the assessment, or approvals that sufficed, ran out) →
 `AwaitingApproval` → `Approved`.
 """
 
@@ -56,6 +59,7 @@ class AssessmentState(StrEnum):
     MISSING = "AssessmentMissing"
     REJECTED = "AssessmentRejected"
     EXPIRED = "AssessmentExpired"
+    STALE = "AssessmentStale"
 
 
 _ASSESSED = (AssessmentState.VALID, AssessmentState.NOT_REQUIRED)
@@ -137,7 +141,12 @@ def _facts(system: AISystem, config: Config, now: datetime) -> _Facts:
     record = status.impact_assessment
     if record is not None and record.status == AssessmentStatus.COMPLETED:
         fresh = record.expires_at is not None and record.expires_at > now
-        assessment = AssessmentState.VALID if fresh else AssessmentState.EXPIRED
+        stale = record.risk_tier is not None and record.risk_tier != system.spec.risk_tier
+        assessment = AssessmentState.VALID
+        if not fresh:
+            assessment = AssessmentState.EXPIRED
+        elif stale:  # made for another tier: a tier change sends the system back to assessment
+            assessment = AssessmentState.STALE
     else:
         assessment = AssessmentState.MISSING if record is None else AssessmentState.REJECTED
     if not requirement.require_assessment and assessment != AssessmentState.VALID:
@@ -176,7 +185,7 @@ def _phase(facts: _Facts, status: AISystemStatus) -> Phase:
         return Phase.SUSPENDED
     if facts.stage == LifecycleStage.DESIGN and status.impact_assessment is None and not status.approvals:
         return Phase.DRAFT
-    if facts.assessment in (AssessmentState.MISSING, AssessmentState.REJECTED):
+    if facts.assessment in (AssessmentState.MISSING, AssessmentState.REJECTED, AssessmentState.STALE):
         return Phase.AWAITING_ASSESSMENT
     if facts.assessment == AssessmentState.EXPIRED or facts.approval == ApprovalState.EXPIRED:
         return Phase.EXPIRED
@@ -240,6 +249,11 @@ def _assessment_message(facts: _Facts, system: AISystem) -> str:
     until = rfc3339(record.expires_at) if record.expires_at else "an unknown time"
     if facts.assessment == AssessmentState.EXPIRED:
         return f"the impact assessment by {record.assessor} expired at {until}; {renew}"
+    if facts.assessment == AssessmentState.STALE:
+        return (
+            f"the impact assessment by {record.assessor} was made for risk tier {record.risk_tier}; "
+            f"the system is now risk tier {system.spec.risk_tier}; {renew}"
+        )
     return f"impact assessment by {record.assessor}, valid until {until}"
 
 

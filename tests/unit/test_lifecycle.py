@@ -161,6 +161,40 @@ def test_expired_assessment_is_explained() -> None:
     assert ev.next_expiry == NOW + timedelta(days=90)
 
 
+def assessed_for(tier: str, expires_in: float = 180) -> dict[str, Any]:
+    return {**assessment(expires_in), "riskTier": tier}
+
+
+def test_assessment_made_for_another_tier_is_stale_like_in_the_policies() -> None:
+    # Assessed (and approved) as high risk, then spec.riskTier lowered to minimal.
+    ev = evaluate(system("minimal", status=records(assessed_for("high"), approval("alice"))), CONFIG, NOW)
+    assert ev.phase == Phase.AWAITING_ASSESSMENT
+    assert conditions(ev)["ImpactAssessed"] == ("False", "AssessmentStale")
+    assert conditions(ev)["Ready"] == ("False", "AwaitingAssessment")
+    assert "made for risk tier high; the system is now risk tier minimal" in ev.message
+    assert "kubectl aigov assess bot" in ev.message
+    assert ev.next_expiry == NOW + timedelta(days=90)  # the stale assessment's expiry no longer counts
+    soon = evaluate(system("minimal", status=records(assessed_for("high", 5), approval("alice"))), CONFIG, NOW)
+    assert all(e.reason != "AssessmentExpiring" for e in soon.expiring)  # no renewal nag for a stale one
+
+
+def test_assessment_for_the_current_tier_or_without_one_is_valid() -> None:
+    for assessed in (assessed_for("minimal"), assessment()):
+        ev = evaluate(system("minimal", status=records(assessed, approval("alice"))), CONFIG, NOW)
+        assert ev.phase == Phase.APPROVED
+        assert conditions(ev)["ImpactAssessed"] == ("True", "AssessmentCompleted")
+
+
+def test_expired_beats_stale_and_a_tier_without_assessment_needs_none() -> None:
+    ev = evaluate(system("minimal", status=records(assessed_for("high", -1), approval("alice"))), CONFIG, NOW)
+    assert (ev.phase, conditions(ev)["ImpactAssessed"]) == (Phase.EXPIRED, ("False", "AssessmentExpired"))
+    config = Config(
+        tiers={**CONFIG.tiers, RiskTier.MINIMAL: TierRequirement(min_approvals=1, require_assessment=False)}
+    )
+    ev = evaluate(system("minimal", status=records(assessed_for("high"), approval("alice"))), config, NOW)
+    assert (ev.phase, conditions(ev)["ImpactAssessed"]) == (Phase.APPROVED, ("True", "AssessmentNotRequired"))
+
+
 def test_high_tier_approval_expiry_with_remaining_non_officer_is_expired() -> None:
     entries = [approval("rita", "risk-officer", expires_in=-1), approval("bob"), approval("carol")]
     ev = evaluate(system("high", status={"impactAssessment": assessment(), "approvals": entries}), CONFIG, NOW)
