@@ -159,7 +159,7 @@ def story(stack: Stack, shell: Shell, drift: Drift) -> None:
     print(f"  alice (assessor): KUBECONFIG={alice.kubeconfig}")
     print(f"  bob (approver):   KUBECONFIG={bob.kubeconfig}")
     print("  kubectl get ais -A; kubectl aigov status -A; kubectl aigov history support-chatbot -n demo")
-    print(f"\n  API server {stack.cluster.url}, webhook {stack.webhook_url}, OPA {stack.opa.url}")
+    print(f"\n  API server {stack.cluster.url}, webhook {stack.webhook.url}, OPA {stack.webhook.opa.url}")
     print(f"  Prometheus {drift.prometheus.url} (query {DRIFT_METRIC})")
     print("  Ctrl-C stops everything.", flush=True)
 

@@ -277,7 +277,7 @@ def run(count: int, workdir: Path) -> None:
             cluster.kubectl("label", "namespace", BASELINE_NS, f"{ENFORCEMENT_LABEL}=off")
             approve_system(stack)
             api = Api(cluster)
-            webhook_metrics = httpx.Client(base_url=f"http://{LOOPBACK}:{stack.metrics_port}", timeout=10)
+            webhook_metrics = httpx.Client(base_url=f"http://{LOOPBACK}:{stack.webhook.metrics_port}", timeout=10)
             try:
                 wait_admitted(api, governed_deployment())
                 measure(api, WARMUP, offset=count)

@@ -8,7 +8,8 @@ import subprocess
 import pytest
 
 from aigov.devcluster import ControlPlane
-from tests.e2e.conftest import People, Webhook
+from aigov.devstack import Webhook
+from tests.e2e.conftest import People
 from tests.e2e.objects import (
     NGINX,
     OPERATOR,

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from aigov import binaries
+from aigov import binaries, devstack
 from aigov.devcluster import (
     LOOPBACK,
     ControlPlane,
@@ -29,10 +29,9 @@ from aigov.devcluster import (
     Server,
     User,
     free_port,
-    wait_until,
 )
 from aigov.rbac import cluster_role, cluster_role_binding
-from tests.e2e.conftest import AIGOV, People, Webhook, apply_json
+from tests.e2e.conftest import People
 from tests.e2e.objects import (
     OPERATOR,
     aisystem,
@@ -95,7 +94,7 @@ class Setup:
 
     def aigov(self, user: User, *args: str) -> subprocess.CompletedProcess[str]:
         """Run the `aigov` CLI as `user`."""
-        argv = [str(AIGOV), *args, NAME, "-n", self.namespace, f"--kubeconfig={user.kubeconfig}"]
+        argv = [str(devstack.AIGOV), *args, NAME, "-n", self.namespace, f"--kubeconfig={user.kubeconfig}"]
         return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -105,20 +104,13 @@ def start_operator(
     """`aigov operator` for `namespace` only, as the operator's identity with its namespaced role."""
     subject = {"kind": "User", "name": OPERATOR, "apiGroup": "rbac.authorization.k8s.io"}
     name = "aigov-operator-e2e"
-    apply_json(kube, cluster_role(name, clusterwide=False), cluster_role_binding(subject, name))
+    devstack.apply(kube, cluster_role(name, clusterwide=False), cluster_role_binding(subject, name))
     identity = kube.user(OPERATOR, kubeconfig=workdir / "kubeconfig-operator")
-    liveness, metrics_port = f"http://{LOOPBACK}:{free_port()}/healthz", free_port()
-    server = Server.start(
-        "operator",
-        [
-            AIGOV, "operator", f"--kubeconfig={identity.kubeconfig}", f"--namespace={namespace}", "--standalone",
-            f"--liveness={liveness}", f"--prometheus-url={prometheus.url}", f"--metrics-port={metrics_port}",
-            f"--metrics-host={LOOPBACK}",
-        ],
-        workdir,
+    metrics_port = free_port()
+    server = devstack.start_operator(
+        identity.kubeconfig, workdir, f"--namespace={namespace}", "--standalone",
+        f"--prometheus-url={prometheus.url}", f"--metrics-port={metrics_port}", f"--metrics-host={LOOPBACK}",
     )  # fmt: skip
-    with httpx.Client() as probe:
-        wait_until(server, probe, liveness, 60)
     return server, metrics_port
 
 
@@ -193,7 +185,7 @@ def test_a_manual_suspension_by_an_approver_stops_the_workloads(setup: Setup, pe
     eventually(lambda: setup.replicas() == 2, what="replicas restored")
 
 
-def test_both_metrics_endpoints_pass_promtool(setup: Setup, aigov_cluster: Webhook) -> None:
+def test_both_metrics_endpoints_pass_promtool(setup: Setup, aigov_cluster: devstack.Webhook) -> None:
     operator_metrics = httpx.get(f"http://{LOOPBACK}:{setup.metrics_port}/metrics").text
     assert "aigov_drift_check_state" in operator_metrics and "aigov_suspensions_total" in operator_metrics
     promtool_check(operator_metrics)

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from aigov.devcluster import ControlPlane
-from tests.e2e.conftest import AIGOV, People, Webhook
+from aigov.devstack import AIGOV, Webhook
+from tests.e2e.conftest import People
 from tests.e2e.objects import (
     NGINX,
     VLLM,

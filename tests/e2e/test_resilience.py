@@ -15,7 +15,8 @@ import pytest
 from cryptography import x509
 
 from aigov.devcluster import LOOPBACK, ControlPlane, start_opa
-from tests.e2e.conftest import People, Webhook, register, start_webhook
+from aigov.devstack import Webhook, start_webhook
+from tests.e2e.conftest import People, register
 from tests.e2e.objects import (
     NGINX,
     aisystem,

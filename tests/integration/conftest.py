@@ -17,11 +17,11 @@ from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from aigov import devstack
 from aigov.config import Config
-from aigov.devcluster import LOOPBACK, ControlPlane, Server, User, free_port, wait_until
+from aigov.devcluster import ControlPlane, Server, User
 from aigov.rbac import OPERATOR_NAME, cluster_role, cluster_role_binding
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,20 +72,9 @@ def start_operator(operator_user: User, tmp_path_factory: pytest.TempPathFactory
     started: list[Server] = []
 
     def start(*flags: str, name: str = "operator") -> Server:
-        workdir = tmp_path_factory.mktemp(name)
-        liveness = f"http://{LOOPBACK}:{free_port()}/healthz"
-        argv: list[str | Path] = [
-            AIGOV,
-            "operator",
-            f"--kubeconfig={operator_user.kubeconfig}",
-            f"--liveness={liveness}",
-            *flags,
-        ]
-        server = Server.start(name, argv, workdir)
+        server = devstack.start_operator(operator_user.kubeconfig, tmp_path_factory.mktemp(name), *flags, name=name)
         started.append(server)
         _RUNNING.append(server)
-        with httpx.Client() as probe:
-            wait_until(server, probe, liveness, 60)
         return server
 
     yield start
