@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,23 +43,12 @@ from tests.e2e.objects import (
     settle,
     workload,
 )
+from tests.polling import eventually
 
 pytestmark = pytest.mark.cluster
 
 INTERVAL = 10
 NAME = "chat"
-
-
-def eventually(probe: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
-    """Poll `probe` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout:.0f}s: {what}; last: {last!r}")
 
 
 @dataclass
@@ -154,7 +142,7 @@ def test_breach_suspends_scale_up_is_refused_and_only_an_approver_resumes(setup:
     setup.drift(0.1)
     eventually(lambda: setup.status().get("phase") == "Approved", what="phase Approved")
     setup.drift(0.9)
-    eventually(lambda: (setup.status().get("suspension") or {}).get("active"), 2 * INTERVAL + 3, "suspended")
+    eventually(lambda: (setup.status().get("suspension") or {}).get("active"), 2 * INTERVAL + 3, what="suspended")
     eventually(lambda: setup.replicas() == 0, what="scaled to zero")
     eventually(lambda: setup.status()["suspension"].get("previousReplicas"), what="replicas recorded")
 

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -26,22 +24,9 @@ from aigov.rbac import OPERATOR_NAME, cluster_role, cluster_role_binding
 
 REPO = Path(__file__).resolve().parents[2]
 AIGOV = Path(sys.executable).parent / "aigov"
-DEADLINE = 20.0
 
 _RUNNING: list[Server] = []
 """Operators started by the current test's fixtures, for the failure report."""
-
-
-def eventually(probe: Callable[[], Any], timeout: float = DEADLINE, interval: float = 0.2, what: str = "") -> Any:
-    """Poll `probe` until it returns something truthy; fail with its last answer after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"not within {timeout:.0f}s: {what or probe}; last: {last!r}")
 
 
 @pytest.fixture(scope="session")

@@ -35,7 +35,8 @@ from aigov.devcluster import (
 )
 from aigov.model import rfc3339
 from aigov.rbac import cluster_role, cluster_role_binding
-from tests.integration.conftest import REPO, StartOperator, eventually
+from tests.integration.conftest import REPO, StartOperator
+from tests.polling import eventually
 
 pytestmark = pytest.mark.cluster
 

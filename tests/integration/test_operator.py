@@ -12,7 +12,8 @@ import pytest
 from aigov.devcluster import ControlPlane, Server
 from aigov.model import rfc3339
 from aigov.operator.run import FINALIZER, REPORTING_COMPONENT
-from tests.integration.conftest import REPO, StartOperator, eventually
+from tests.integration.conftest import REPO, StartOperator
+from tests.polling import eventually
 
 pytestmark = pytest.mark.cluster
 

@@ -33,7 +33,8 @@ from aigov.evidence.pack import verify
 from aigov.evidence.report import fetching_tags
 from aigov.policy import policy_dir, read_bundle
 from tests.integration.cli.conftest import IMAGE, People, apply, get, govern, run, system
-from tests.integration.conftest import StartOperator, eventually
+from tests.integration.conftest import StartOperator
+from tests.polling import eventually
 
 pytestmark = pytest.mark.cluster
 SECRET = "s3cr3t-" + uuid.uuid4().hex
