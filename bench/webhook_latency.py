@@ -11,6 +11,11 @@ N sequential CREATEs of the governed Deployment (samples/workloads/support-chatb
 admitted) and N of a plain non-AI Deployment of the same shape in the excluded
 namespace, interleaved so machine load hits both alike: each one a POST by one
 keep-alive HTTP client with the admin's client certificate, timed client-side.
+They are server-side dry runs (`dryRun=All`): the whole admission chain runs and
+the API server records its webhook metrics, but nothing is stored, so the
+operator is not busy binding hundreds of new workloads to one system while the
+webhook is measured. `--persist` stores them instead (the operator then rewrites
+the system's `status.boundWorkloads` on every create, which the numbers show).
 
 Then, over exactly the measured window (the difference of two scrapes), the
 median and p99 of the webhook as the API server saw it
@@ -20,7 +25,7 @@ validating webhook, CREATE, not rejected) and as the webhook saw itself
 buckets, interpolated linearly inside the bucket the quantile falls in (as
 PromQL's histogram_quantile does), so the bucket bounds are printed with them.
 
-    python bench/webhook_latency.py [--count N]
+    python bench/webhook_latency.py [--count N] [--persist]
 """
 
 from __future__ import annotations
@@ -208,7 +213,7 @@ def wait_admitted(api: Api, body: dict[str, Any], timeout: float = 30) -> None:
     raise RuntimeError(f"the governed Deployment was not admitted within {timeout:.0f}s")
 
 
-def measure(api: Api, count: int, offset: int = 0) -> tuple[list[float], list[float]]:
+def measure(api: Api, count: int, offset: int = 0, persist: bool = False) -> tuple[list[float], list[float]]:
     """Interleaved creates (the order flips every pair); client-side seconds (webhook on, webhook off)."""
     governed, plain = governed_deployment(), plain_deployment()
     on: list[float] = []
@@ -216,7 +221,7 @@ def measure(api: Api, count: int, offset: int = 0) -> tuple[list[float], list[fl
     for i in range(offset, offset + count):
         runs = [(GOVERNED_NS, governed, on), (BASELINE_NS, plain, off)]
         for namespace, body, samples in runs if i % 2 == 0 else reversed(runs):
-            samples.append(api.create(namespace, body, f"d-{i:05d}")[1])
+            samples.append(api.create(namespace, body, f"d-{i:05d}", dry_run=not persist)[1])
     return on, off
 
 
@@ -268,7 +273,7 @@ def buckets_total(buckets: Buckets) -> float:
     return buckets.get(math.inf, 0.0)
 
 
-def run(count: int, workdir: Path) -> None:
+def run(count: int, workdir: Path, persist: bool) -> None:
     with ControlPlane(workdir / "controlplane") as cluster:
         stack = start_stack(cluster, workdir / "aigov")
         try:
@@ -280,13 +285,13 @@ def run(count: int, workdir: Path) -> None:
             webhook_metrics = httpx.Client(base_url=f"http://{LOOPBACK}:{stack.webhook.metrics_port}", timeout=10)
             try:
                 wait_admitted(api, governed_deployment())
-                measure(api, WARMUP, offset=count)
+                measure(api, WARMUP, offset=count, persist=persist)
                 text = api.metrics()
                 print(f"{APISERVER_METRIC} labels: {sorted(label_names(text, APISERVER_METRIC))}")
                 selector = {"name": WEBHOOK, "operation": "CREATE", "type": "validating", "rejected": "false"}
                 api_before = scrape_buckets(text, APISERVER_METRIC, selector)
                 hook_before = scrape_buckets(webhook_metrics.get("/metrics").text, WEBHOOK_METRIC, {})
-                on, off = measure(api, count)
+                on, off = measure(api, count, persist=persist)
                 api_window = delta(scrape_buckets(api.metrics(), APISERVER_METRIC, selector), api_before)
                 hook_text = webhook_metrics.get("/metrics").text
                 hook_window = delta(scrape_buckets(hook_text, WEBHOOK_METRIC, {}), hook_before)
@@ -304,11 +309,12 @@ def run(count: int, workdir: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=500, help="creates per side (webhook on, webhook off)")
+    parser.add_argument("--persist", action="store_true", help="store the Deployments instead of dry-run creates")
     args = parser.parse_args()
     if args.count < 2:
         parser.error("--count must be at least 2")
     with tempfile.TemporaryDirectory(prefix="aigov-bench-") as workdir:
-        run(args.count, Path(workdir))
+        run(args.count, Path(workdir), args.persist)
 
 
 if __name__ == "__main__":
