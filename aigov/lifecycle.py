@@ -134,26 +134,36 @@ class _Facts:
     valid: list[Approval]
 
 
-def _facts(system: AISystem, config: Config, now: datetime) -> _Facts:
-    status = system.status
-    requirement = config.requirement(system.spec.risk_tier)
+def approval_valid(entry: Approval, now: datetime) -> bool:
+    """An approver's entry counts now: an approval not yet expired (no expiry counts as expired, as in Rego)."""
+    return entry.decision == Decision.APPROVED and entry.expires_at is not None and entry.expires_at > now
 
-    record = status.impact_assessment
+
+def assessment_state(system: AISystem, requirement: TierRequirement, now: datetime) -> AssessmentState:
+    """Where the system's impact assessment stands at `now` under `requirement`."""
+    record = system.status.impact_assessment
     if record is not None and record.status == AssessmentStatus.COMPLETED:
         fresh = record.expires_at is not None and record.expires_at > now
         stale = record.risk_tier is not None and record.risk_tier != system.spec.risk_tier
-        assessment = AssessmentState.VALID
+        state = AssessmentState.VALID
         if not fresh:
-            assessment = AssessmentState.EXPIRED
+            state = AssessmentState.EXPIRED
         elif stale:  # made for another tier: a tier change sends the system back to assessment
-            assessment = AssessmentState.STALE
+            state = AssessmentState.STALE
     else:
-        assessment = AssessmentState.MISSING if record is None else AssessmentState.REJECTED
-    if not requirement.require_assessment and assessment != AssessmentState.VALID:
-        assessment = AssessmentState.NOT_REQUIRED
+        state = AssessmentState.MISSING if record is None else AssessmentState.REJECTED
+    if not requirement.require_assessment and state != AssessmentState.VALID:
+        return AssessmentState.NOT_REQUIRED
+    return state
+
+
+def _facts(system: AISystem, config: Config, now: datetime) -> _Facts:
+    status = system.status
+    requirement = config.requirement(system.spec.risk_tier)
+    assessment = assessment_state(system, requirement, now)
 
     granted = [e for e in counted_approvals(status.approvals).values() if e.decision == Decision.APPROVED]
-    valid = [e for e in granted if e.expires_at is not None and e.expires_at > now]
+    valid = [e for e in granted if approval_valid(e, now)]
     if not requirement.deployable:
         approval = ApprovalState.NOT_DEPLOYABLE
     elif _suffice(valid, requirement):

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aigov.config import Config
-from aigov.lifecycle import counted_approvals
+from aigov.lifecycle import AssessmentState, approval_valid, assessment_state, counted_approvals
 from aigov.model import AISystem, AssessmentStatus, Decision, Suspension, rfc3339
 
 
@@ -42,13 +42,10 @@ def summary(obj: Mapping[str, Any], config: Config, now: datetime) -> dict[str, 
     record = status.impact_assessment
     assessment = None
     if record is not None:
-        valid = record.status == AssessmentStatus.COMPLETED and bool(record.expires_at and record.expires_at > now)
+        valid = assessment_state(system, requirement, now) == AssessmentState.VALID
         assessment = {**record.to_dict(), "valid": valid}
     approvals = [
-        {
-            **entry.to_dict(),
-            "valid": entry.decision == Decision.APPROVED and bool(entry.expires_at and entry.expires_at > now),
-        }
+        {**entry.to_dict(), "valid": approval_valid(entry, now)}
         for entry in counted_approvals(status.approvals).values()
     ]
     return {

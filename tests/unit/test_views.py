@@ -130,3 +130,11 @@ def test_timeline_merges_records_and_events_in_time_order() -> None:
     drift = next(e for e in entries if e.actor == "operator" and e.what == "suspended")
     assert drift.detail == "CheckBreached; check psi = 0.31"
     assert entries[0].to_dict()["time"] == "2026-01-01T00:00:00Z"
+
+
+def test_an_assessment_made_for_another_tier_is_not_shown_valid() -> None:
+    fresh = summary(_system(STATUS), Config(), NOW)
+    stale_status = {**STATUS, "impactAssessment": {**STATUS["impactAssessment"], "riskTier": "limited"}}
+    stale = summary(_system(stale_status), Config(), NOW)
+    assert fresh["assessment"]["valid"] is True
+    assert stale["assessment"]["valid"] is False
