@@ -24,6 +24,7 @@ from typer.testing import CliRunner, Result
 from aigov.cli.main import app
 from aigov.config import Config
 from aigov.devcluster import ControlPlane, User
+from aigov.rbac import people_cluster_roles
 from aigov.webhook.registration import POLICY_NAME, record_policy
 
 REPO = Path(__file__).resolve().parents[3]
@@ -31,11 +32,6 @@ TEST_LABEL = "aigov-test/records"
 POLICY = f"{POLICY_NAME}-cli-tests"
 IMAGE = "vllm/vllm-openai@sha256:" + "4c" * 32
 
-_GOVERNANCE_RULES = [
-    {"apiGroups": ["aigov.io"], "resources": ["aisystems"], "verbs": ["get", "list", "watch"]},
-    {"apiGroups": ["aigov.io"], "resources": ["aisystems/status"], "verbs": ["get", "patch"]},
-    {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list"]},
-]
 _AUDITOR_RULES = [
     {"apiGroups": ["aigov.io"], "resources": ["aisystems"], "verbs": ["get", "list"]},
     {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list"]},
@@ -75,7 +71,7 @@ class People:
 
 @pytest.fixture(scope="session")
 def people(kube: ControlPlane) -> People:
-    """CRDs, the record policy bound to labelled namespaces, ClusterRoles and client-certificate users."""
+    """CRDs, the record policy bound to labelled namespaces, the shipped people roles and client-certificate users."""
     kube.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
     kube.kubectl("wait", "--for=condition=Established", "--timeout=30s", "crd/aisystems.aigov.io")
     binding = {
@@ -94,7 +90,7 @@ def people(kube: ControlPlane) -> People:
         kube,
         policy,
         binding,
-        _role("aigov-test-governance", _GOVERNANCE_RULES),
+        *people_cluster_roles(),
         _role("aigov-test-auditor", _AUDITOR_RULES),
     )
     return People(
@@ -144,7 +140,8 @@ def govern(people: People, namespace: str) -> str:
     people.kube.kubectl("label", "namespace", namespace, f"{TEST_LABEL}=on")
     apply(
         people.kube,
-        _binding("aigov-test-governance", ["alice", "bob", "carol", "mallory"]),
+        _binding("aigov-approver", ["alice", "bob", "mallory"]),
+        _binding("aigov-assessor", ["carol"]),
         _binding("aigov-test-auditor", ["ivan"]),
         namespace=namespace,
     )
