@@ -44,7 +44,7 @@ pytest: venv bin ## unit, integration and e2e tests against the real servers
 test: lint policy-check pytest ## everything CI runs
 
 demo: venv bin ## a local control plane with aigov admitting and denying real deployments
-	$(WITH_BINS) $(PY) -m aigov.demo
+	$(WITH_BINS) $(PY) -m devkit.demo
 
 bench: venv bin ## benchmarks (medians and ratios, printed)
 	$(WITH_BINS) for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done

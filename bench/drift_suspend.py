@@ -38,7 +38,7 @@ from typing import Any
 
 import httpx
 
-from aigov.devcluster import LOOPBACK, ControlPlane, PrometheusServer, Server, free_port, start_prometheus, wait_until
+from devkit.devcluster import LOOPBACK, ControlPlane, PrometheusServer, Server, free_port, start_prometheus, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 AIGOV = Path(sys.executable).parent / "aigov"

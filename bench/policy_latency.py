@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aigov.config import Config
-from aigov.devcluster import run_opa
-from aigov.policy import PolicyClient
-from aigov.policy_input import Namespace, admission_request, build
+from aigov.core.config import Config
+from aigov.policy.input import Namespace, admission_request, build
+from aigov.policy.opa import PolicyClient
+from devkit.devcluster import run_opa
 
 IMAGE = "vllm/vllm-openai@sha256:4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b"
 SIDECAR = "docker.io/istio/proxyv2:1.24.0"

@@ -1,7 +1,7 @@
 """Admission latency of a Deployment CREATE through a real kube-apiserver, webhook on vs off: median and p99.
 
 Everything real, on loopback: etcd + kube-apiserver, OPA, the aigov webhook and
-operator (`aigov.devstack.start_stack`). One namespace holds the approved
+operator (`devkit.devstack.start_stack`). One namespace holds the approved
 `support-chatbot` AISystem (samples/minimal-chatbot.yaml, assessed by `alice`
 and approved by `bob` through `kubectl aigov`, as in `make demo`); the other is
 labelled `aigov.io/enforcement=off`, which the webhook's namespaceSelector
@@ -48,9 +48,9 @@ import httpx
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from aigov.config import ENFORCEMENT_LABEL, Config
-from aigov.devcluster import LOOPBACK, ControlPlane, User
-from aigov.devstack import REPO, Stack, start_stack
+from aigov.core.config import ENFORCEMENT_LABEL, Config
+from devkit.devcluster import LOOPBACK, ControlPlane, User
+from devkit.devstack import REPO, Stack, start_stack
 
 KUBECTL_AIGOV = Path(sys.executable).parent / "kubectl-aigov"
 GOVERNED_NS, BASELINE_NS = "bench-governed", "bench-off"

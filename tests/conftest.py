@@ -1,4 +1,4 @@
-"""Fixtures over the real servers that `aigov.devcluster` starts on loopback.
+"""Fixtures over the real servers that `devkit.devcluster` starts on loopback.
 
 Servers start lazily, once per session, only for the tests that ask for them.
 A missing binary fails the test with the command that builds it: CI has them,
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from aigov.devcluster import ControlPlane, OpaServer, PrometheusServer, start_opa, start_prometheus
+from devkit.devcluster import ControlPlane, OpaServer, PrometheusServer, start_opa, start_prometheus
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,7 +37,7 @@ def namespace(kube: ControlPlane, request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def opa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpaServer]:
-    """A real OPA server, empty: tests load the policies through `aigov.policy`."""
+    """A real OPA server, empty: tests load the policies through `aigov.policy.opa`."""
     server = start_opa(tmp_path_factory.mktemp("opa"))
     yield server
     server.server.stop()

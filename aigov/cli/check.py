@@ -1,7 +1,7 @@
 """`aigov check`: the admission decision for manifests, offline, for CI.
 
 Each workload in the manifests becomes the CREATE request the API server would
-send, built by the same `aigov.policy_input` as the webhook's and decided by a
+send, built by the same `aigov.policy.input` as the webhook's and decided by a
 real OPA (`--opa-url`, else one started for the run). Exit codes: 0 all allowed,
 1 any denied, 2 bad input or usage, 3 OPA unavailable.
 """
@@ -20,12 +20,12 @@ from typing import Annotated, Any
 
 import typer
 
-from aigov import manifests, policy_input
-from aigov.cli import check_report
+from aigov.cli import check_report, manifests
 from aigov.cli.check_report import Result
-from aigov.config import API_VERSION, KIND, Config, ConfigError, load_config
-from aigov.decision import UNAVAILABLE
-from aigov.manifests import Manifest, ManifestError
+from aigov.cli.manifests import Manifest, ManifestError
+from aigov.core.config import API_VERSION, KIND, Config, ConfigError, load_config
+from aigov.policy import input as policy_input
+from aigov.policy.decision import UNAVAILABLE
 
 EXIT_ALLOWED, EXIT_DENIED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
@@ -102,7 +102,7 @@ def cluster_aisystems(namespaces: set[str], kubeconfig: Path | None, context: st
     """The AISystems in `namespaces`, read with `kubeconfig` (default: the current one)."""
     import httpx  # noqa: PLC0415  (slow imports, only for --cluster)
 
-    from aigov import kubeclient  # noqa: PLC0415
+    from aigov.clients import kube as kubeclient  # noqa: PLC0415
 
     try:
         with kubeclient.Kube.connect(kubeconfig, context) as kube:
@@ -117,7 +117,7 @@ def opa_server(url: str | None) -> Iterator[str]:
     if url:
         yield url
         return
-    from aigov import binaries, devcluster  # noqa: PLC0415  (slow imports, only without --opa-url)
+    from devkit import binaries, devcluster  # noqa: PLC0415  (replaced below in this change)
 
     with tempfile.TemporaryDirectory(prefix="aigov-check-") as workdir:
         try:
@@ -140,7 +140,7 @@ async def decide_all(
     now: datetime,
 ) -> list[Result]:
     """Load the policies into the OPA at `url` and decide every workload, in order."""
-    from aigov import policy  # noqa: PLC0415  (the OPA client pulls in aiohttp)
+    from aigov.policy import opa as policy  # noqa: PLC0415  (the OPA client pulls in aiohttp)
 
     async with policy.PolicyClient(url) as client:
         try:

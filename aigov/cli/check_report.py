@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from aigov.decision import UNAVAILABLE, Decision
-from aigov.manifests import Manifest
+from aigov.cli.manifests import Manifest
+from aigov.policy.decision import UNAVAILABLE, Decision
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from aigov import crd as crds
+from aigov.install import crd as crds
 
 
 def crd(

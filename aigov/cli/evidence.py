@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from aigov.cli.kube import AllNamespacesOpt, Cluster, ContextOpt, KubeconfigOpt, NamespaceOpt, duration, failures
-from aigov.config import load_config
+from aigov.core.config import load_config
 from aigov.evidence import pack
 from aigov.evidence.collect import collect
 

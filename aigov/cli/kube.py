@@ -21,9 +21,9 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from aigov.kubeclient import Kube, KubeError
-from aigov.model import parse_duration
-from aigov.records import RecordError
+from aigov.clients.kube import Kube, KubeError
+from aigov.core.model import parse_duration
+from aigov.core.records import RecordError
 
 
 class OutputFormat(StrEnum):

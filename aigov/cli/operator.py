@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from aigov.config import ConfigError, load_config
+from aigov.core.config import ConfigError, load_config
 
 
 def operator(

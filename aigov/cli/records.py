@@ -1,7 +1,7 @@
 """`aigov assess|approve|revoke|suspend|resume`: governance records, written as the calling user.
 
 Each command learns who the kubeconfig authenticates as (a SelfSubjectReview),
-reads the AISystem, builds the status patch (`aigov.records`) and sends it to
+reads the AISystem, builds the status patch (`aigov.core.records`) and sends it to
 the status subresource. The API server binds the record to that identity and
 refuses what the caller may not do; its message is printed and the exit code
 is 1. A write that races another one is rebuilt from a fresh read.
@@ -27,10 +27,10 @@ from aigov.cli.kube import (
     failures,
     print_data,
 )
-from aigov.config import GROUP
-from aigov.kubeclient import JSON_PATCH, ApiError, aisystems_path
-from aigov.model import ResidualRisk
-from aigov.records import (
+from aigov.clients.kube import JSON_PATCH, ApiError, aisystems_path
+from aigov.core.config import GROUP
+from aigov.core.model import ResidualRisk
+from aigov.core.records import (
     Patch,
     approval_patch,
     assessment_patch,

@@ -21,9 +21,9 @@ from aigov.cli.kube import (
     print_fields,
     print_table,
 )
-from aigov.config import KIND, load_config
-from aigov.kubeclient import aisystems_path, events_path
-from aigov.views import age, status_row, summary, timeline
+from aigov.clients.kube import aisystems_path, events_path
+from aigov.core.config import KIND, load_config
+from aigov.core.views import age, status_row, summary, timeline
 
 _COLUMNS = ("NAME", "TIER", "PHASE", "ASSESSED", "APPROVALS", "SUSPENDED", "WORKLOADS", "NEXT EXPIRY")
 

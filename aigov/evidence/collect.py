@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 
-from aigov.config import KIND, Config
+from aigov.clients.kube import ApiError, Kube, KubeError, aisystems_path, events_path
+from aigov.core.config import KIND, Config
 from aigov.evidence.collected import (
     Admissions,
     CodeSeries,
@@ -23,8 +24,7 @@ from aigov.evidence.collected import (
     event_record,
     workload_record,
 )
-from aigov.kubeclient import ApiError, Kube, KubeError, aisystems_path, events_path
-from aigov.policy import PolicyError, policy_dir, read_bundle
+from aigov.policy.opa import PolicyError, policy_dir, read_bundle
 
 WORKLOADS = (
     ("apps/v1", "deployments", "Deployment"),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aigov.config import SYSTEM_LABEL
+from aigov.core.config import SYSTEM_LABEL
 
 _META_KEPT = ("name", "namespace", "uid", "generation", "resourceVersion", "creationTimestamp", "labels")
 

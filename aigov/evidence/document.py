@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aigov import __version__
-from aigov.config import Config
-from aigov.controls import CONTROLS, OBJECTIVES
+from aigov.core.config import Config
+from aigov.core.controls import CONTROLS, OBJECTIVES
+from aigov.core.model import AISystem, rfc3339
+from aigov.core.views import summary
 from aigov.evidence.collected import Collected
-from aigov.model import AISystem, rfc3339
-from aigov.views import summary
 
 SCHEMA = "aigov.io/evidence/v1"
 NOT_ADDRESSED = "notAddressed"

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from aigov.config import Config
+from aigov.core.config import Config
 from aigov.evidence.collected import Collected
 from aigov.evidence.document import evidence_document, soa_csv
 from aigov.evidence.report import render_report

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
+from aigov.core.model import Phase, rfc3339
 from aigov.evidence.charts import color_map, stacked_bars, stacked_columns
 from aigov.evidence.document import STATUSES
-from aigov.model import Phase, rfc3339
 
 TIERS = ("prohibited", "high", "limited", "minimal")
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'"

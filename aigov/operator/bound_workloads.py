@@ -15,9 +15,9 @@ from typing import Any
 
 import kopf
 
-from aigov.model import BoundWorkload
+from aigov.core.model import BoundWorkload
+from aigov.core.workloads import SystemKey, api_version, bound_system, is_workload, summarise
 from aigov.operator.context import REGISTRY, context
-from aigov.operator.workloads import SystemKey, api_version, bound_system, is_workload, summarise
 
 INDEX = "bound_workloads"
 """The index name (the indexing handler's id), as handlers receive it in their kwargs."""

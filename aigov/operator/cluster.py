@@ -4,7 +4,7 @@ Deployments and StatefulSets go through the `scale` subresource (what
 `kubectl scale` and HPAs use, and what the webhook gates); a KServe
 InferenceService stops with the `serving.kserve.io/stop: "true"` annotation and
 a (Cron)Job with `spec.suspend`. Those report 1 replica when running and 0 when
-stopped (`aigov.suspension`). Every kind goes through the client's generic
+stopped (`aigov.core.suspension`). Every kind goes through the client's generic
 object API; calls run in worker threads.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 
 import kubernetes
 
-from aigov.config import GROUP, PLURAL, VERSION
-from aigov.suspension import SetReplicas, WorkloadRef
+from aigov.core.config import GROUP, PLURAL, VERSION
+from aigov.core.suspension import SetReplicas, WorkloadRef
 
 KSERVE_STOP = "serving.kserve.io/stop"
 _MERGE_PATCH = "application/merge-patch+json"

@@ -12,9 +12,9 @@ from typing import Any
 
 import kopf
 
-from aigov.config import Config
+from aigov.core.config import Config
+from aigov.core.workloads import SystemKey
 from aigov.operator.kube import Kube
-from aigov.operator.workloads import SystemKey
 
 REGISTRY = kopf.OperatorRegistry()
 

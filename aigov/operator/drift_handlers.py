@@ -2,7 +2,7 @@
 
 A daemon rather than a `kopf.timer` because the interval is per object and may
 change with the spec; the daemon reads it again each round. A round queries
-every check at once, calls the pure `aigov.drift.monitor` and writes its patch
+every check at once, calls the pure `aigov.core.drift.monitor` and writes its patch
 (check states, the `ChecksPassing` condition and, when a check suspends, the
 suspension record) with a `resourceVersion` precondition. When the object
 changed meanwhile, it is read again and the same query outcomes are evaluated
@@ -23,9 +23,9 @@ import kubernetes
 import urllib3
 from pydantic import ValidationError
 
-from aigov.config import GROUP, PLURAL, VERSION
-from aigov.drift import CONDITION, Outcome, QueryError, monitor
-from aigov.model import AISystem
+from aigov.core.config import GROUP, PLURAL, VERSION
+from aigov.core.drift import CONDITION, Outcome, QueryError, monitor
+from aigov.core.model import AISystem
 from aigov.operator.context import REGISTRY, context
 from aigov.operator.monitoring import OPERATOR, monitoring
 

@@ -4,7 +4,7 @@
 webhook receiver (payload version 4, `Authorization: Bearer <token>`, 401
 otherwise) that suspends each AISystem a firing alert names by its `namespace`
 and `aisystem` labels, under the same rules as a drift check
-(`aigov.suspension.request`: not twice, not again after a person's resume that
+(`aigov.core.suspension.request`: not twice, not again after a person's resume that
 came later than the alert). It only writes the suspension record; the
 suspension handlers stop the workloads. It answers 200 with what it did per
 system, 400 for a payload it cannot read, and 503 when the API server failed,
@@ -24,12 +24,12 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
-from aigov import suspension
-from aigov.alertmanager import REASON, PayloadError, Target, targets
-from aigov.metrics import OPERATOR_REGISTRY
-from aigov.model import AISystem
+from aigov.core import suspension
+from aigov.core.alertmanager import REASON, PayloadError, Target, targets
+from aigov.core.model import AISystem
 from aigov.operator.context import REGISTRY, OperatorContext, context
 from aigov.operator.monitoring import OPERATOR, Monitoring, monitoring
+from aigov.telemetry.metrics import OPERATOR_REGISTRY
 
 _ATTEMPTS = 3
 _CONTEXT = web.AppKey("context", OperatorContext)

@@ -15,11 +15,11 @@ from typing import Any
 import kopf
 from pydantic import ValidationError
 
-from aigov.config import GROUP, PLURAL, VERSION
-from aigov.metrics import GOVERNANCE, SUSPENSIONS
-from aigov.model import AISystem
+from aigov.core.config import GROUP, PLURAL, VERSION
+from aigov.core.model import AISystem
 from aigov.operator.context import REGISTRY, context
 from aigov.operator.gauges import sample, suspension_reason
+from aigov.telemetry.metrics import GOVERNANCE, SUSPENSIONS
 
 _SUSPENDED = "gauges-suspended"
 """Per-object memo key: whether the system was suspended at its previous event."""

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from aigov import alertmanager
-from aigov.config import Config
-from aigov.drift import Cause
-from aigov.lifecycle import ApprovalState, counted_approvals, evaluate
-from aigov.metrics import CheckSample, SystemSample
-from aigov.model import AISystem, AssessmentStatus, CheckState, ConditionType, Decision
+from aigov.core import alertmanager
+from aigov.core.config import Config
+from aigov.core.drift import Cause
+from aigov.core.lifecycle import ApprovalState, counted_approvals, evaluate
+from aigov.core.model import AISystem, AssessmentStatus, CheckState, ConditionType, Decision
+from aigov.telemetry.metrics import CheckSample, SystemSample
 
 _FRESH_VALUE = frozenset({CheckState.OK, CheckState.PENDING, CheckState.BREACHED})
 _COUNTED = frozenset({ApprovalState.SUFFICIENT.value, ApprovalState.EXPIRED.value})

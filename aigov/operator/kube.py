@@ -17,7 +17,7 @@ from typing import Any
 import kopf
 import kubernetes
 
-from aigov.config import GROUP, PLURAL, VERSION
+from aigov.core.config import GROUP, PLURAL, VERSION
 
 PEERING_GROUP = "kopf.dev"
 PEERING_VERSION = "v1"

@@ -23,12 +23,12 @@ import kubernetes
 import urllib3
 from pydantic import ValidationError
 
-from aigov.config import GROUP, PLURAL, VERSION
-from aigov.model import AISystem, BoundWorkload
+from aigov.core.config import GROUP, PLURAL, VERSION
+from aigov.core.model import AISystem, BoundWorkload
+from aigov.core.reconcile import Plan, plan
+from aigov.core.workloads import SystemKey
 from aigov.operator.bound_workloads import INDEX
 from aigov.operator.context import REGISTRY, OperatorContext, context
-from aigov.operator.plan import Plan, plan
-from aigov.operator.workloads import SystemKey
 
 _RETRY_SECONDS = 5.0
 """How soon a round is retried after a transient API failure (unreachable, 429, 5xx); refusals wait for a resync."""

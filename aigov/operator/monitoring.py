@@ -15,9 +15,9 @@ from typing import Any
 
 import kopf
 
+from aigov.clients.prometheus import DEFAULT_TIMEOUT, Prometheus
 from aigov.operator.cluster import Cluster
 from aigov.operator.context import REGISTRY, context
-from aigov.prometheus import DEFAULT_TIMEOUT, Prometheus
 
 OPERATOR = "aigov-operator"
 """How the operator names itself in the records it writes (`suspendedBy`)."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import kopf
 
-from aigov.config import Config
+from aigov.core.config import Config
 from aigov.operator import (  # noqa: F401  (importing registers the handlers)
     bound_workloads,
     drift_handlers,

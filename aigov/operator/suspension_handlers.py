@@ -4,7 +4,7 @@ Every event of an AISystem (the operator's own suspension writes, a person's
 `kubectl aigov suspend|resume`, the initial listing after a restart) runs
 `converge`; a timer re-runs it while a suspension needs attention, which
 retries failed API calls and stops workloads scaled up behind the webhook's back.
-`converge` reads the current replicas, calls the pure `aigov.suspension.plan`
+`converge` reads the current replicas, calls the pure `aigov.core.suspension.plan`
 and performs it in its order: record (status write with a `resourceVersion`
 precondition), then the replica changes, then the archive write. A failed or
 refused step ends the run; the next event or tick starts over and converges.
@@ -22,13 +22,13 @@ import kubernetes
 import urllib3
 from pydantic import ValidationError
 
-from aigov.config import GROUP, PLURAL, VERSION
-from aigov.model import AISystem, AISystemStatus, BoundWorkload, Suspension
+from aigov.core.config import GROUP, PLURAL, VERSION
+from aigov.core.model import AISystem, AISystemStatus, BoundWorkload, Suspension
+from aigov.core.suspension import Plan, WorkloadRef, needs_attention, plan, to_read
+from aigov.core.workloads import SystemKey
 from aigov.operator.bound_workloads import INDEX
 from aigov.operator.context import REGISTRY, context
 from aigov.operator.monitoring import monitoring
-from aigov.operator.workloads import SystemKey
-from aigov.suspension import Plan, WorkloadRef, needs_attention, plan, to_read
 
 RECHECK_SECONDS = 15.0
 """How often a suspension that needs attention is re-checked without an event."""

@@ -18,12 +18,12 @@ from typing import Any, Protocol
 
 import orjson
 
-from aigov import policy_input
-from aigov.config import Config
-from aigov.metrics import ADMISSION_DURATION, ADMISSION_REQUESTS, POLICY_ERRORS, POLICY_EVALUATION_DURATION
-from aigov.policy import UNAVAILABLE, UNAVAILABLE_CONTROL, Decision, Violation
+from aigov.clients.kube_reader import KubeError
+from aigov.core.config import Config
+from aigov.policy import input as policy_input
+from aigov.policy.opa import UNAVAILABLE, UNAVAILABLE_CONTROL, Decision, Violation
+from aigov.telemetry.metrics import ADMISSION_DURATION, ADMISSION_REQUESTS, POLICY_ERRORS, POLICY_EVALUATION_DURATION
 from aigov.webhook import review
-from aigov.webhook.kube import KubeError
 
 log = logging.getLogger(__name__)
 decision_log = logging.getLogger("aigov.decisions")
@@ -40,7 +40,7 @@ class Cluster(Protocol):
 
 
 class Decider(Protocol):
-    """Where decisions come from (`aigov.policy.PolicyClient`)."""
+    """Where decisions come from (`aigov.policy.opa.PolicyClient`)."""
 
     async def decide(self, document: dict[str, Any]) -> Decision: ...
 

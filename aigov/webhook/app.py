@@ -14,8 +14,8 @@ from contextlib import AbstractAsyncContextManager
 import orjson
 from fastapi import FastAPI, Request, Response
 
+from aigov.install.admission import AISYSTEMS_PATH, WORKLOADS_PATH
 from aigov.webhook.admission import Admission
-from aigov.webhook.registration import AISYSTEMS_PATH, WORKLOADS_PATH
 from aigov.webhook.review import MalformedReviewError
 
 JSON = "application/json"

@@ -15,9 +15,9 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aigov.config import GROUP, PLURAL, VERSION
-from aigov.metrics import AISYSTEM_CACHE_SIZE
-from aigov.webhook.kube import GoneError, Kube, KubeError
+from aigov.clients.kube_reader import GoneError, Kube, KubeError
+from aigov.core.config import GROUP, PLURAL, VERSION
+from aigov.telemetry.metrics import AISYSTEM_CACHE_SIZE
 
 log = logging.getLogger(__name__)
 

@@ -41,8 +41,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
-from aigov.kubeclient import ApiError, Kube, KubeError, Target
-from aigov.pki import CertificateAuthority, KeyPair
+from aigov.clients.kube import ApiError, Kube, KubeError, Target
+from aigov.install.pki import CertificateAuthority, KeyPair
 
 log = logging.getLogger(__name__)
 

@@ -20,12 +20,12 @@ from pathlib import Path
 import uvicorn
 from prometheus_client import start_http_server
 
-from aigov.config import Config
-from aigov.policy import PolicyClient
+from aigov.clients.kube_reader import Kube
+from aigov.core.config import Config
+from aigov.policy.opa import PolicyClient
 from aigov.webhook.admission import Admission
 from aigov.webhook.app import create_app
 from aigov.webhook.cache import ClusterCache
-from aigov.webhook.kube import Kube
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 The webhook configuration and the record policy are cluster-wide and fail
 closed, so these tests get their own control plane (overriding the session
 `kube`): the integration tests' cluster never sees them. The webhook starts
-through `aigov.devstack` (a subprocess with certificates from `aigov.pki`, as its
+through `devkit.devstack` (a subprocess with certificates from `aigov.install.pki`, as its
 own least-privilege user) and is registered with `url: https://127.0.0.1:PORT`.
 """
 
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from aigov.config import Config
-from aigov.devcluster import ControlPlane, User
-from aigov.devstack import Webhook, apply, grant_webhook, install_crds, start_webhook
+from aigov.core.config import Config
+from devkit.devcluster import ControlPlane, User
+from devkit.devstack import Webhook, apply, grant_webhook, install_crds, start_webhook
 from tests.e2e.objects import OPERATOR, OWNER_EMAIL
 
 TESTDATA = Path(__file__).parent / "testdata"

@@ -8,8 +8,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aigov.devcluster import ControlPlane, User
-from aigov.model import rfc3339
+from aigov.core.model import rfc3339
+from devkit.devcluster import ControlPlane, User
 
 VLLM = "vllm/vllm-openai:v0.8.5"
 VLLM_PINNED = "vllm/vllm-openai@sha256:" + "4c" * 32

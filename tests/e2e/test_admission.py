@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from aigov.devcluster import ControlPlane
-from aigov.devstack import Webhook
+from devkit.devcluster import ControlPlane
+from devkit.devstack import Webhook
 from tests.e2e.conftest import People
 from tests.e2e.objects import (
     NGINX,

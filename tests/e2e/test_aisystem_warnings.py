@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from aigov.devcluster import ControlPlane
+from devkit.devcluster import ControlPlane
 from tests.e2e.conftest import People
 from tests.e2e.objects import (
     VLLM,

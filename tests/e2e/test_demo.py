@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_demo_story_denies_admits_suspends_and_resumes(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "aigov.demo", "--exit", "--workdir", str(tmp_path / "demo")],
+        [sys.executable, "-m", "devkit.demo", "--exit", "--workdir", str(tmp_path / "demo")],
         capture_output=True,
         text=True,
         timeout=300,

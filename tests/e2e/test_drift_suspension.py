@@ -19,8 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from aigov import binaries, devstack
-from aigov.devcluster import (
+from aigov.install.rbac import cluster_role, cluster_role_binding
+from devkit import binaries, devstack
+from devkit.devcluster import (
     LOOPBACK,
     ControlPlane,
     GaugeExporter,
@@ -29,7 +30,6 @@ from aigov.devcluster import (
     User,
     free_port,
 )
-from aigov.rbac import cluster_role, cluster_role_binding
 from tests.e2e.conftest import People
 from tests.e2e.objects import (
     OPERATOR,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aigov.devcluster import ControlPlane
-from aigov.devstack import AIGOV, Webhook
+from devkit.devcluster import ControlPlane
+from devkit.devstack import AIGOV, Webhook
 from tests.e2e.conftest import People
 from tests.e2e.objects import (
     NGINX,

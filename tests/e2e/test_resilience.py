@@ -14,8 +14,8 @@ import orjson
 import pytest
 from cryptography import x509
 
-from aigov.devcluster import LOOPBACK, ControlPlane, start_opa
-from aigov.devstack import Webhook, start_webhook
+from devkit.devcluster import LOOPBACK, ControlPlane, start_opa
+from devkit.devstack import Webhook, start_webhook
 from tests.e2e.conftest import People, register
 from tests.e2e.objects import (
     NGINX,

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aigov.cli.main import app
-from aigov.devcluster import ControlPlane, User
+from devkit.devcluster import ControlPlane, User
 from tests.e2e.conftest import People
 from tests.e2e.objects import VLLM, aisystem, append_approval, apply, approval, checked, settle, workload
 

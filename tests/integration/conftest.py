@@ -2,7 +2,7 @@
 
 The operator runs as the identity the configuration names as the operator's
 (`identity.operatorUsernames`, which the record-integrity policy recognises),
-bound to exactly the ClusterRole that `aigov.rbac` renders, so every test also
+bound to exactly the ClusterRole that `aigov.install.rbac` renders, so every test also
 proves that RBAC is sufficient. Its
 log is attached to the report of any failing test that used it.
 """
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from aigov import devstack
-from aigov.config import Config
-from aigov.devcluster import ControlPlane, Server, User
-from aigov.rbac import OPERATOR_NAME, cluster_role, cluster_role_binding
+from aigov.core.config import Config
+from aigov.install.rbac import OPERATOR_NAME, cluster_role, cluster_role_binding
+from devkit import devstack
+from devkit.devcluster import ControlPlane, Server, User
 
 REPO = Path(__file__).resolve().parents[2]
 AIGOV = Path(sys.executable).parent / "aigov"

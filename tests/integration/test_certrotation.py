@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from aigov.chartgen.templates import self_managed_tls_rules
-from aigov.devcluster import LOOPBACK, ControlPlane
-from aigov.kubeclient import ApiError, Kube
+from aigov.clients.kube import ApiError, Kube
 from aigov.webhook.certrotation import CA_KEY, CERT_KEY, KEY_KEY, Rotation, reconcile
+from devkit.chartgen.templates import self_managed_tls_rules
+from devkit.devcluster import LOOPBACK, ControlPlane
 
 SECRET = "webhook-tls"
 

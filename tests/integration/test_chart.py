@@ -21,13 +21,14 @@ import pytest
 import yaml
 from typer.main import get_command
 
-from aigov import binaries
-from aigov.chartgen import CHART
 from aigov.cli.main import app
-from aigov.config import Config, Identity
-from aigov.devcluster import ControlPlane
-from aigov.policy import read_bundle
-from aigov.webhook import certrotation, registration
+from aigov.core.config import Config, Identity
+from aigov.install import admission as registration
+from aigov.policy.opa import read_bundle
+from aigov.webhook import certrotation
+from devkit import binaries
+from devkit.chartgen import CHART
+from devkit.devcluster import ControlPlane
 
 REPO = CHART.parents[1]
 FIXTURE_CRDS = REPO / "tests" / "fixtures" / "crds"

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aigov.cli.main import app
-from aigov.devcluster import ControlPlane, OpaServer, free_port
+from devkit.devcluster import ControlPlane, OpaServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from aigov.config import Config
-from aigov.devcluster import ControlPlane
-from aigov.lifecycle import evaluate, status_changes
-from aigov.model import AISystem, Phase, rfc3339
+from aigov.core.config import Config
+from aigov.core.lifecycle import evaluate, status_changes
+from aigov.core.model import AISystem, Phase, rfc3339
+from devkit.devcluster import ControlPlane
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.cluster

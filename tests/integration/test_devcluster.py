@@ -6,7 +6,7 @@ import json
 
 import httpx
 
-from aigov.devcluster import ControlPlane, GaugeExporter, OpaServer, PrometheusServer
+from devkit.devcluster import ControlPlane, GaugeExporter, OpaServer, PrometheusServer
 
 
 def test_configmap_round_trip(kube: ControlPlane, namespace: str) -> None:

@@ -22,8 +22,10 @@ from typing import Any
 import httpx
 import pytest
 
-from aigov import binaries
-from aigov.devcluster import (
+from aigov.core.model import rfc3339
+from aigov.install.rbac import cluster_role, cluster_role_binding
+from devkit import binaries
+from devkit.devcluster import (
     LOOPBACK,
     ControlPlane,
     GaugeExporter,
@@ -33,8 +35,6 @@ from aigov.devcluster import (
     free_port,
     wait_until,
 )
-from aigov.model import rfc3339
-from aigov.rbac import cluster_role, cluster_role_binding
 from tests.integration.conftest import REPO, StartOperator
 from tests.polling import eventually
 

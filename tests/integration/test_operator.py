@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from aigov.devcluster import ControlPlane, Server
-from aigov.model import rfc3339
+from aigov.core.model import rfc3339
 from aigov.operator.run import FINALIZER, REPORTING_COMPONENT
+from devkit.devcluster import ControlPlane, Server
 from tests.integration.conftest import REPO, StartOperator
 from tests.polling import eventually
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from aigov.devcluster import ControlPlane
+from devkit.devcluster import ControlPlane
 from tests.integration.conftest import StartOperator
 from tests.integration.test_operator import apply, assessment, reasons, record, system, wait_phase
 from tests.polling import eventually

@@ -1,4 +1,4 @@
-"""`aigov.policy` against a real OPA: loading, readiness, decisions, and failing closed."""
+"""`aigov.policy.opa` against a real OPA: loading, readiness, decisions, and failing closed."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from aigov.config import Config
-from aigov.devcluster import OpaServer, start_opa
-from aigov.policy import UNAVAILABLE, Decision, PolicyClient, PolicyError, policy_dir, read_bundle
-from aigov.policy_input import Namespace, admission_request, build
+from aigov.core.config import Config
+from aigov.policy.input import Namespace, admission_request, build
+from aigov.policy.opa import UNAVAILABLE, Decision, PolicyClient, PolicyError, policy_dir, read_bundle
+from devkit.devcluster import OpaServer, start_opa
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 VLLM = "vllm/vllm-openai:v0.6.3"

@@ -11,8 +11,8 @@ import yaml
 from prometheus_client import Counter
 from prometheus_client.metrics import MetricWrapperBase
 
-from aigov import metrics
-from aigov.chartgen import CHART
+from aigov.telemetry import metrics
+from devkit.chartgen import CHART
 
 RULES = sorted((CHART / "rules").glob("*.yaml"))
 TESTS = sorted((CHART / "rules" / "tests").glob("*.yaml"))
@@ -58,7 +58,7 @@ def test_every_test_file_loads_the_rule_files() -> None:
 
 
 def defined_metrics() -> set[str]:
-    """Every metric family aigov.metrics defines: the webhook's, the operator's counters and gauges."""
+    """Every metric family aigov.telemetry.metrics defines: the webhook's, the operator's counters and gauges."""
     names = {family.name for family in metrics.GOVERNANCE.collect()}
     for value in vars(metrics).values():
         if isinstance(value, MetricWrapperBase):

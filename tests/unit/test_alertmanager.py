@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from aigov.alertmanager import PayloadError, Target, targets
+from aigov.core.alertmanager import PayloadError, Target, targets
 
 
 def alert(status: str = "firing", starts: str = "2026-06-01T12:00:00.123456789Z", **labels: str) -> dict[str, Any]:

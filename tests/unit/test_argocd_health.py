@@ -8,7 +8,7 @@ from typing import Any
 import lupa
 import pytest
 
-from aigov.model import Phase
+from aigov.core.model import Phase
 
 SCRIPT = (Path(__file__).resolve().parents[2] / "docs" / "argocd-health.lua").read_text()
 DEGRADED = {Phase.SUSPENDED, Phase.EXPIRED, Phase.PROHIBITED}

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import yaml
 
-from aigov.chartgen import CHART, drift, generated
-from aigov.chartgen.templates import TemplateError, _substitute, webhook_rules
-from aigov.chartgen.values import Values
-from aigov.config import Config
-from aigov.webhook import registration
+from aigov.core.config import Config
+from aigov.install import admission as registration
+from devkit.chartgen import CHART, drift, generated
+from devkit.chartgen.templates import TemplateError, _substitute, webhook_rules
+from devkit.chartgen.values import Values
 
 
 def test_committed_chart_matches_the_generator() -> None:

@@ -11,9 +11,9 @@ import pytest
 
 from aigov.cli.check import CheckError, aisystem_index, exit_code, is_workload, parse_labels, parse_now
 from aigov.cli.check_report import Result, junit, render
-from aigov.config import Config
-from aigov.decision import Decision, Violation
-from aigov.manifests import Manifest
+from aigov.cli.manifests import Manifest
+from aigov.core.config import Config
+from aigov.policy.decision import Decision, Violation
 
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}
 DENY = Violation(code="AIGOV_UNGOVERNED", message="no label", control="A.4.2")

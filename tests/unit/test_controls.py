@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aigov.controls import AUTOMATED, BY_ID, CONTROLS, OBJECTIVES, ControlId, control
+from aigov.core.controls import AUTOMATED, BY_ID, CONTROLS, OBJECTIVES, ControlId, control
 
 
 def test_there_are_38_controls_one_per_id() -> None:

@@ -11,9 +11,9 @@ import yaml
 from pydantic import BaseModel, Field
 from typer.testing import CliRunner
 
-from aigov import crd
 from aigov.cli.main import app
-from aigov.controls import ControlId
+from aigov.core.controls import ControlId
+from aigov.install import crd
 
 CRDS = Path(__file__).resolve().parents[2] / "crds"
 FORBIDDEN = {"$ref", "$defs", "anyOf", "oneOf", "allOf", "not", "title", "default", "additionalProperties"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aigov.chartgen.values import Values
+from devkit.chartgen.values import Values
 
 REPO = Path(__file__).resolve().parents[2]
 

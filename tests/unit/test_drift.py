@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from aigov.drift import CONDITION, Action, Cause, NoData, QueryError, Result, Sample, condition, evaluate, monitor
-from aigov.model import AISystem, Check, CheckState, CheckStatus, ConditionStatus, rfc3339
-from aigov.prometheus import outcome
+from aigov.clients.prometheus import outcome
+from aigov.core.drift import CONDITION, Action, Cause, NoData, QueryError, Result, Sample, condition, evaluate, monitor
+from aigov.core.model import AISystem, Check, CheckState, CheckStatus, ConditionStatus, rfc3339
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

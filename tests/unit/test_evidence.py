@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from aigov.config import Config
-from aigov.controls import CONTROLS
+from aigov.core.config import Config
+from aigov.core.controls import CONTROLS
 from aigov.evidence.charts import color_map, nice_step, stacked_bars, stacked_columns
 from aigov.evidence.collected import (
     Admissions,

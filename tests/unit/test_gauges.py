@@ -7,10 +7,10 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from aigov.config import Config
-from aigov.metrics import CheckSample, GovernanceCollector, SystemSample
-from aigov.model import AISystem, rfc3339
+from aigov.core.config import Config
+from aigov.core.model import AISystem, rfc3339
 from aigov.operator.gauges import sample, suspension_reason
+from aigov.telemetry.metrics import CheckSample, GovernanceCollector, SystemSample
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

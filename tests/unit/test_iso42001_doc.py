@@ -1,4 +1,4 @@
-"""docs/iso42001.md carries the Annex A table generated from aigov.controls."""
+"""docs/iso42001.md carries the Annex A table generated from aigov.core.controls."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from aigov.controls import CONTROLS
-from aigov.evidence.docs import update
+from aigov.core.controls import CONTROLS
+from devkit.docsgen import update
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "iso42001.md"
 
 
 def test_the_generated_table_is_current() -> None:
     text = DOC.read_text()
-    assert update(text) == text, "run: python -m aigov.evidence.docs docs/iso42001.md"
+    assert update(text) == text, "run: python -m devkit.docsgen docs/iso42001.md"
 
 
 def test_every_control_has_a_row_and_an_eu_ai_act_reference() -> None:

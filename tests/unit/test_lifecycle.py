@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from aigov.config import Config, RiskTier, TierRequirement
-from aigov.lifecycle import Evaluation, counted_approvals, evaluate, status_changes
-from aigov.model import AISystem, AISystemStatus, Approval, ConditionStatus, Phase, rfc3339
+from aigov.core.config import Config, RiskTier, TierRequirement
+from aigov.core.lifecycle import Evaluation, counted_approvals, evaluate, status_changes
+from aigov.core.model import AISystem, AISystemStatus, Approval, ConditionStatus, Phase, rfc3339
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 CONFIG = Config()

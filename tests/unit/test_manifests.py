@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from aigov.manifests import ManifestError, load, parse
+from aigov.cli.manifests import ManifestError, load, parse
 
 DEPLOYMENT = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n"
 

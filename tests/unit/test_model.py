@@ -10,9 +10,9 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from aigov.config import RiskTier
-from aigov.controls import ControlId
-from aigov.model import AISystem, Approval, Check, Phase, parse_duration, rfc3339
+from aigov.core.config import RiskTier
+from aigov.core.controls import ControlId
+from aigov.core.model import AISystem, Approval, Check, Phase, parse_duration, rfc3339
 
 SAMPLES = sorted((Path(__file__).resolve().parents[2] / "samples").glob("*.yaml"))
 

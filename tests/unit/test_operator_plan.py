@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from aigov.config import Config
-from aigov.model import AISystem, BoundWorkload, rfc3339
-from aigov.operator.plan import Announcement, EventType, Plan, plan
+from aigov.core.config import Config
+from aigov.core.model import AISystem, BoundWorkload, rfc3339
+from aigov.core.reconcile import Announcement, EventType, Plan, plan
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 CONFIG = Config()

@@ -6,7 +6,7 @@ import logging
 
 import kubernetes
 
-from aigov.config import Config
+from aigov.core.config import Config
 from aigov.operator.kube import connection_info
 from aigov.operator.run import FINALIZER, REPORTING_COMPONENT, Options, _QuietWakers, settings
 

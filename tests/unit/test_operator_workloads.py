@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from aigov.config import SYSTEM_LABEL, Config
-from aigov.model import BoundWorkload
-from aigov.operator.workloads import api_version, bound_system, inventory, is_workload, summarise
+from aigov.core.config import SYSTEM_LABEL, Config
+from aigov.core.model import BoundWorkload
+from aigov.core.workloads import api_version, bound_system, inventory, is_workload, summarise
 
 
 def pod_spec(*images: str, init: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from aigov.config import Config
-from aigov.policy_input import Namespace, admission_request, build, resource_for, rfc3339, system_ref
+from aigov.core.config import Config
+from aigov.policy.input import Namespace, admission_request, build, resource_for, rfc3339, system_ref
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = Config()
@@ -53,7 +53,7 @@ def test_testdata_config_matches_the_default_configuration() -> None:
     """policies/testdata/config.json is what the Rego tests run with; regenerate it when config.py changes."""
     committed = json.loads((REPO / "policies" / "testdata" / "config.json").read_text())
     assert committed == {"config": CONFIG.policy_data()}, (
-        "regenerate: .venv/bin/python -c 'import json; from aigov.config import Config; "
+        "regenerate: .venv/bin/python -c 'import json; from aigov.core.config import Config; "
         'print(json.dumps({"config": Config().policy_data()}, indent=2))\' > policies/testdata/config.json'
     )
 

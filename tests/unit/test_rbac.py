@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aigov.operator.workloads import WORKLOAD_RESOURCES
-from aigov.rbac import SUSPENSION_WRITES, cluster_role, cluster_role_binding, operator_rules
+from aigov.core.workloads import WORKLOAD_RESOURCES
+from aigov.install.rbac import SUSPENSION_WRITES, cluster_role, cluster_role_binding, operator_rules
 
 
 def grants(rules: list[dict[str, Any]]) -> dict[tuple[str, str], set[str]]:

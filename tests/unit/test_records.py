@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from aigov.model import AISystem, Decision, ResidualRisk
-from aigov.records import (
+from aigov.core.model import AISystem, Decision, ResidualRisk
+from aigov.core.records import (
     RecordError,
     approval_patch,
     assessment_patch,

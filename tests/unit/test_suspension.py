@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aigov.model import AISystemStatus, rfc3339
-from aigov.suspension import (
+from aigov.core.model import AISystemStatus, rfc3339
+from aigov.core.suspension import (
     Plan,
     SetReplicas,
     WorkloadRef,

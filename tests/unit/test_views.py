@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from aigov.config import Config
-from aigov.views import age, status_row, summary, timeline
+from aigov.core.config import Config
+from aigov.core.views import age, status_row, summary, timeline
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

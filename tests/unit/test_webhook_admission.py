@@ -7,10 +7,10 @@ from typing import Any
 import orjson
 import pytest
 
-from aigov.config import Config
-from aigov.policy import UNAVAILABLE, Decision, Violation
+from aigov.clients.kube_reader import KubeError
+from aigov.core.config import Config
+from aigov.policy.opa import UNAVAILABLE, Decision, Violation
 from aigov.webhook.admission import Admission
-from aigov.webhook.kube import KubeError
 
 
 class Cluster:

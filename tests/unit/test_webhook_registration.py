@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from aigov.config import Config, Identity
-from aigov.webhook.registration import (
+from aigov.core.config import Config, Identity
+from aigov.install.admission import (
     POLICY_NAME,
     Registration,
     ServiceClient,

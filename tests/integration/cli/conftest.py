@@ -1,6 +1,6 @@
 """People against the real API server: client-certificate users, RBAC and the record-integrity policy.
 
-The `ValidatingAdmissionPolicy` rendered by `aigov.webhook.registration` is bound,
+The `ValidatingAdmissionPolicy` rendered by `aigov.install.admission` is bound,
 under a name of its own, only to namespaces labelled `aigov-test/records=on` (the
 ones `govern` makes), so other tests in the session may still write records as
 the admin.
@@ -22,10 +22,10 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from aigov.cli.main import app
-from aigov.config import Config
-from aigov.devcluster import ControlPlane, User
-from aigov.rbac import people_cluster_roles
-from aigov.webhook.registration import POLICY_NAME, record_policy
+from aigov.core.config import Config
+from aigov.install.admission import POLICY_NAME, record_policy
+from aigov.install.rbac import people_cluster_roles
+from devkit.devcluster import ControlPlane, User
 
 REPO = Path(__file__).resolve().parents[3]
 TEST_LABEL = "aigov-test/records"

@@ -26,12 +26,12 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
-from aigov.binaries import find
-from aigov.controls import CONTROLS
-from aigov.devcluster import LOOPBACK, PrometheusServer, Server, free_port
+from aigov.core.controls import CONTROLS
 from aigov.evidence.pack import verify
 from aigov.evidence.report import fetching_tags
-from aigov.policy import policy_dir, read_bundle
+from aigov.policy.opa import policy_dir, read_bundle
+from devkit.binaries import find
+from devkit.devcluster import LOOPBACK, PrometheusServer, Server, free_port
 from tests.integration.cli.conftest import IMAGE, People, apply, get, govern, run, system
 from tests.integration.conftest import StartOperator
 from tests.polling import eventually

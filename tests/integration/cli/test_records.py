@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aigov.kubeclient import JSON_PATCH, ApiError, Kube, aisystems_path
-from aigov.records import approval_patch
+from aigov.clients.kube import JSON_PATCH, ApiError, Kube, aisystems_path
+from aigov.core.records import approval_patch
 from tests.integration.cli.conftest import IMAGE, People, apply, get, run, system
 
 pytestmark = pytest.mark.cluster

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aigov import binaries
-from aigov.devcluster import ControlPlane
+from devkit import binaries
+from devkit.devcluster import ControlPlane
 from tests.integration.cli.conftest import People, apply, run, system
 
 pytestmark = pytest.mark.cluster

@@ -1,0 +1,207 @@
+"""A small synchronous Kubernetes API client for people's tools (the CLI, the evidence export).
+
+Credentials come from a kubeconfig through the official client's loader (contexts,
+client certificates, tokens, exec plugins); requests go through httpx, so every
+call is a plain REST request whose failure is an `ApiError` carrying the API
+server's own message (an RBAC refusal, an admission denial with its violation
+code). Only the environment's kubeconfig is honoured: proxy variables are not,
+as the kubeconfig's `proxy-url` says where a proxy is.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import kubernetes
+
+from aigov.core.config import GROUP, PLURAL, VERSION
+
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+DEFAULT_NAMESPACE = "default"
+
+
+class KubeError(Exception):
+    """The cluster cannot be reached or the kubeconfig cannot be used."""
+
+
+class ApiError(KubeError):
+    """The API server refused a request; `message` is its own words."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+    @classmethod
+    def from_response(cls, response: httpx.Response) -> ApiError:
+        """The error in a non-2xx response (a `Status` object, or whatever text came back)."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and body.get("kind") == "Status":
+            return cls(response.status_code, str(body.get("reason") or ""), str(body.get("message") or ""))
+        text = response.text.strip() or response.reason_phrase
+        return cls(response.status_code, response.reason_phrase, text)
+
+    def __str__(self) -> str:
+        label = self.reason or "Error"
+        return f"Error from server ({label}): {self.message}"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which cluster, as whom, and the namespace to work in."""
+
+    server: str
+    namespace: str
+    context: str | None
+
+
+def _context_namespace(kubeconfig: Path | None, context: str | None) -> tuple[str, str | None]:
+    contexts, active = kubernetes.config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
+        str(kubeconfig) if kubeconfig else None
+    )
+    chosen = active if context is None else next((c for c in contexts if c.get("name") == context), None)
+    if chosen is None:
+        raise KubeError(f"context {context!r} is not in the kubeconfig")
+    namespace = (chosen.get("context") or {}).get("namespace") or DEFAULT_NAMESPACE
+    return str(namespace), chosen.get("name")
+
+
+def _ssl_context(configuration: Any) -> ssl.SSLContext | bool:
+    if not configuration.verify_ssl:
+        return False
+    ctx = ssl.create_default_context(cafile=configuration.ssl_ca_cert)
+    if configuration.cert_file:
+        ctx.load_cert_chain(configuration.cert_file, configuration.key_file)
+    return ctx
+
+
+class Kube:
+    """REST calls against one API server as one identity."""
+
+    def __init__(self, http: httpx.Client, target: Target, configuration: Any = None) -> None:
+        self._http = http
+        self._configuration = configuration
+        self.target = target
+
+    @classmethod
+    def connect(cls, kubeconfig: Path | None = None, context: str | None = None, timeout: float = 30.0) -> Kube:
+        """A client for `context` (default: current) of `kubeconfig` (default: `$KUBECONFIG`, ~/.kube/config)."""
+        try:
+            namespace, context_name = _context_namespace(kubeconfig, context)
+            configuration = kubernetes.client.Configuration()
+            kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=str(kubeconfig) if kubeconfig else None,
+                context=context,
+                client_configuration=configuration,
+            )
+            verify = _ssl_context(configuration)
+        except (kubernetes.config.ConfigException, OSError, ssl.SSLError) as exc:
+            raise KubeError(f"cannot use the kubeconfig: {exc}") from exc
+        http = httpx.Client(
+            base_url=configuration.host,
+            verify=verify,
+            timeout=timeout,
+            trust_env=False,
+            proxy=configuration.proxy or None,
+            headers={"Accept": "application/json", "User-Agent": "aigov-cli"},
+        )
+        return cls(http, Target(configuration.host, namespace, context_name), configuration)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Kube:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _headers(self) -> dict[str, str]:
+        configuration = self._configuration
+        if configuration is None:
+            return {}
+        if configuration.refresh_api_key_hook is not None:
+            configuration.refresh_api_key_hook(configuration)
+        token = configuration.get_api_key_with_prefix("BearerToken") or configuration.get_api_key_with_prefix(
+            "authorization"
+        )
+        return {"Authorization": token} if token else {}
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+    ) -> dict[str, Any]:
+        """One API call; the decoded JSON answer, or `ApiError`/`KubeError`."""
+        headers = self._headers()
+        content = None
+        if body is not None:
+            headers["Content-Type"] = content_type
+            content = json.dumps(body).encode()
+        try:
+            response = self._http.request(method, path, params=params, content=content, headers=headers)
+        except httpx.HTTPError as exc:
+            raise KubeError(f"cannot reach the API server at {self.target.server}: {exc}") from exc
+        if response.is_error:
+            raise ApiError.from_response(response)
+        result: dict[str, Any] = response.json()
+        return result
+
+    def get(self, path: str) -> dict[str, Any]:
+        """GET one object."""
+        return self.request("GET", path)
+
+    def list(self, path: str, **params: str) -> Iterator[dict[str, Any]]:
+        """Every item of a list, page by page."""
+        query = {"limit": "500", **params}
+        while True:
+            page = self.request("GET", path, params=query)
+            yield from page.get("items") or []
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return
+            query = {**query, "continue": token}
+
+    def whoami(self) -> str:
+        """The username the API server authenticates this client as (a SelfSubjectReview)."""
+        review = self.request(
+            "POST",
+            "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+            body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+        )
+        username = ((review.get("status") or {}).get("userInfo") or {}).get("username")
+        if not username:
+            raise KubeError("the API server did not say who this kubeconfig authenticates as")
+        return str(username)
+
+
+def aisystems_path(namespace: str | None, name: str | None = None, subresource: str | None = None) -> str:
+    """The REST path of AISystems: all namespaces, one namespace, one object or its subresource."""
+    path = f"/apis/{GROUP}/{VERSION}"
+    path += f"/namespaces/{namespace}/{PLURAL}" if namespace else f"/{PLURAL}"
+    if name:
+        path += f"/{name}"
+        if subresource:
+            path += f"/{subresource}"
+    return path
+
+
+def events_path(namespace: str | None) -> str:
+    """The REST path of core/v1 Events in a namespace (or all)."""
+    return f"/api/v1/namespaces/{namespace}/events" if namespace else "/api/v1/events"

@@ -1,0 +1,95 @@
+"""The RBAC the operator needs, rendered once as Kubernetes objects (the Helm chart and the tests reuse it).
+
+Least privilege: it reads the kinds it watches; it writes only AISystem status,
+the kopf finalizer on AISystems (`patch` on the object, nothing else), Events,
+its peering object, and what a suspension stops and a resume restores
+(`SUSPENSION_WRITES`: the scale subresources, (Cron)Job `spec.suspend`, the
+InferenceService stop annotation). Serving chosen namespaces (`--namespace`) swaps the
+cluster peering object for one per namespace and adds reading namespaces; the
+cluster-scoped reads (CRDs, namespaces) need a ClusterRoleBinding, without
+which kopf falls back to the namespaces given and the resources present at start.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from aigov.core.config import GROUP, PLURAL
+from aigov.core.workloads import WORKLOAD_RESOURCES
+
+OPERATOR_NAME = "aigov-operator"
+_READ = ["list", "watch"]
+SUSPENSION_WRITES: dict[str, list[str]] = {
+    "apps": ["deployments/scale", "statefulsets/scale"],
+    "batch": ["cronjobs", "jobs"],
+    "serving.kserve.io": ["inferenceservices"],
+}
+"""(API group -> resources) the operator reads and patches to stop and restore workloads (`aigov.core.suspension`)."""
+
+
+def _rule(group: str, resources: list[str], verbs: list[str]) -> dict[str, Any]:
+    return {"apiGroups": [group], "resources": resources, "verbs": verbs}
+
+
+def operator_rules(clusterwide: bool = True) -> list[dict[str, Any]]:
+    """The operator's PolicyRules."""
+    workloads: dict[str, list[str]] = defaultdict(list)
+    for group, plural in sorted(WORKLOAD_RESOURCES):
+        workloads[group].append(plural)
+    return [
+        _rule(GROUP, [PLURAL], ["get", *_READ, "patch"]),
+        _rule(GROUP, [f"{PLURAL}/status"], ["patch"]),
+        _rule("", ["events"], ["create"]),
+        *(_rule(group, plurals, _READ) for group, plurals in workloads.items()),
+        *(_rule(group, resources, ["get", "patch"]) for group, resources in SUSPENSION_WRITES.items()),
+        _rule("kopf.dev", ["clusterkopfpeerings" if clusterwide else "kopfpeerings"], [*_READ, "patch", "create"]),
+        _rule("apiextensions.k8s.io", ["customresourcedefinitions"], _READ),
+        *(() if clusterwide else (_rule("", ["namespaces"], _READ),)),
+    ]
+
+
+def cluster_role(name: str = OPERATOR_NAME, clusterwide: bool = True) -> dict[str, Any]:
+    """The operator's ClusterRole."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {
+            "name": name,
+            "labels": {"app.kubernetes.io/name": "aigov", "app.kubernetes.io/component": "operator"},
+        },
+        "rules": operator_rules(clusterwide),
+    }
+
+
+def cluster_role_binding(subject: dict[str, str], name: str = OPERATOR_NAME) -> dict[str, Any]:
+    """Binds the ClusterRole `name` to `subject` (e.g. `{"kind": "ServiceAccount", "name": ..., "namespace": ...}`)."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+        "subjects": [subject],
+    }
+
+
+def people_cluster_roles() -> list[dict[str, Any]]:
+    """Ready-made roles for people: approvers and assessors write records through `aisystems/status` only."""
+    read = _rule(GROUP, [PLURAL], ["get", "list", "watch"])
+    write_records = _rule(GROUP, [f"{PLURAL}/status"], ["get", "patch"])
+    whoami = _rule("authentication.k8s.io", ["selfsubjectreviews"], ["create"])
+    events = _rule("", ["events"], ["get", "list", "watch"])
+    roles = {
+        "aigov-approver": [read, write_records, whoami, events],
+        "aigov-assessor": [read, write_records, whoami, events],
+        "aigov-viewer": [read, _rule(GROUP, [f"{PLURAL}/status"], ["get"]), events],
+    }
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": name, "labels": {"app.kubernetes.io/name": "aigov"}},
+            "rules": rules,
+        }
+        for name, rules in roles.items()
+    ]

@@ -1,0 +1,42 @@
+"""The admission decision as Python reads it: `data.aigov.admission.decision` (policies/README.md).
+
+Data only, cheap to import; `aigov.policy.opa` is the client that obtains decisions.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+UNAVAILABLE = "AIGOV_POLICY_UNAVAILABLE"
+UNAVAILABLE_CONTROL = "A.6.2.5"
+
+
+class Violation(BaseModel):
+    """One broken rule: its stable code, what to do about it, the ISO/IEC 42001 control."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    message: str
+    control: str
+
+
+class Decision(BaseModel):
+    """`data.aigov.admission.decision`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    allowed: bool
+    mode: str
+    violations: tuple[Violation, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @classmethod
+    def unavailable(cls, reason: str) -> Decision:
+        """The deny that stands in for a decision OPA could not give."""
+        message = (
+            f"the aigov policy engine gave no decision ({reason}); the request is denied until it answers. "
+            "Check the OPA server next to the aigov webhook and its readiness (GET /readyz)."
+        )
+        violation = Violation(code=UNAVAILABLE, message=message, control=UNAVAILABLE_CONTROL)
+        return cls(allowed=False, mode="enforce", violations=(violation,))

@@ -1,0 +1,7 @@
+"""`python -m devkit.chartgen`: regenerate the chart files (see `devkit.chartgen`)."""
+
+import sys
+
+from devkit.chartgen import main
+
+sys.exit(main())

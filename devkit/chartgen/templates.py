@@ -1,0 +1,236 @@
+"""Helm templates rendered from aigov's Python sources: the CRD, the admission objects, the RBAC.
+
+Each object is rendered by the module that owns it with sentinel strings where
+the chart has a value (release namespace, names, failure policy, identity
+groups), dumped as YAML and the sentinels replaced by template expressions. A
+sentinel left over is a bug, so rendering fails on one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from aigov.core.config import GROUP, PLURAL, Config, Identity
+from aigov.install import admission as registration
+from aigov.install import crd, rbac
+
+Doc = dict[str, Any]
+
+_S = "AIGOV_TPL_"
+FULLNAME = '{{ include "aigov.fullname" . }}'
+_NAMES = {
+    f"{_S}NAME": FULLNAME,
+    f"{_S}POLICY": f"{FULLNAME}-record-integrity",
+    f"{_S}SERVICE": f"{FULLNAME}-webhook",
+    f"{_S}TLS_SECRET": f"{FULLNAME}-webhook-tls",
+    f"{_S}NAMESPACE": "{{ .Release.Namespace }}",
+}
+# Applied longest first: list forms before the names inside them, NAMESPACE before NAME.
+_SUBSTITUTIONS = {
+    f'["{_S}OPERATORS"]': '{{ include "aigov.operatorUsernames" . }}',
+    f'["{_S}ASSESSORS"]': '{{ include "aigov.celList" .Values.config.identity.assessorGroups }}',
+    f'["{_S}APPROVERS"]': '{{ include "aigov.celList" .Values.config.identity.approverGroups }}',
+    f"{_S}ASSESSORS": '{{ join ", " .Values.config.identity.assessorGroups }}',
+    f"{_S}APPROVERS": '{{ join ", " .Values.config.identity.approverGroups }}',
+    f"{_S}EXCLUDED_LIST": '{{ include "aigov.excludedNamespaces" . }}',
+    f"{_S}FAILURE_POLICY": "{{ .Values.webhook.failurePolicy }}",
+    f"{_S}TIMEOUT": "{{ .Values.webhook.timeoutSeconds }}",
+    **_NAMES,
+}
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style, no anchors, long or quoted strings as literal blocks (CEL stays verbatim)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    literal = len(value) > 80 or "'" in value or '"' in value
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if literal else None)
+
+
+_Dumper.add_representer(str, _str)
+
+
+class TemplateError(RuntimeError):
+    """A sentinel survived substitution: the source grew a value the chart does not template."""
+
+
+def _yaml(data: Any) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=10_000, allow_unicode=True)
+
+
+def _substitute(text: str) -> str:
+    for sentinel, expression in sorted(_SUBSTITUTIONS.items(), key=lambda item: -len(item[0])):
+        text = text.replace(sentinel, expression)
+    if _S in text:
+        line = next(line for line in text.splitlines() if _S in line)
+        raise TemplateError(f"unreplaced sentinel in: {line.strip()}")
+    return text
+
+
+def _object(doc: Doc, name: str, metadata_extra: str = "", labels_extra: str = "") -> str:
+    """`doc` as a template: templated metadata (`name` may hold sentinels), the rest dumped."""
+    body = {k: v for k, v in doc.items() if k not in ("apiVersion", "kind", "metadata")}
+    head = (
+        f"apiVersion: {doc['apiVersion']}\nkind: {doc['kind']}\nmetadata:\n  name: {name}\n"
+        '  labels:\n    {{- include "aigov.labels" . | nindent 4 }}\n' + labels_extra + metadata_extra
+    )
+    return _substitute("---\n" + head + _yaml(body))
+
+
+def _sentinel_config() -> Config:
+    return Config(
+        identity=Identity(
+            assessor_groups=(f"{_S}ASSESSORS",),
+            approver_groups=(f"{_S}APPROVERS",),
+            operator_usernames=(f"{_S}OPERATORS",),
+        )
+    )
+
+
+def _sentinel_registration() -> registration.Registration:
+    return registration.Registration(
+        client=registration.ServiceClient(namespace=f"{_S}NAMESPACE", name=f"{_S}SERVICE"),
+        aigov_namespace=f"{_S}NAMESPACE",
+        excluded_namespaces=(f"{_S}EXCLUDED",),
+    )
+
+
+def _template_webhooks(vwc: Doc) -> Doc:
+    excluded = sorted([f"{_S}EXCLUDED", f"{_S}NAMESPACE"])
+    for webhook in vwc["webhooks"]:
+        if webhook["name"] != registration.AISYSTEMS_WEBHOOK:
+            webhook["failurePolicy"] = f"{_S}FAILURE_POLICY"
+        webhook["timeoutSeconds"] = f"{_S}TIMEOUT"
+        for expression in webhook["namespaceSelector"]["matchExpressions"]:
+            if expression["values"] == excluded:
+                expression["values"] = f"{_S}EXCLUDED_LIST"
+    return vwc
+
+
+CERT_MANAGER_ANNOTATION = (
+    "  {{- if .Values.tls.certManager.enabled }}\n"
+    "  annotations:\n"
+    f"    cert-manager.io/inject-ca-from: {{{{ .Release.Namespace }}}}/{FULLNAME}-webhook\n"
+    "  {{- end }}\n"
+)
+
+
+def admission() -> str:
+    """templates/admission.yaml: the record-integrity policy and binding, then the webhook configuration."""
+    config, reg = _sentinel_config(), _sentinel_registration()
+    binding = registration.record_policy_binding()
+    binding["spec"]["policyName"] = f"{_S}POLICY"
+    vwc = _template_webhooks(registration.webhook_configuration(reg, config))
+    return "".join(
+        [
+            _object(registration.record_policy(config), f"{_S}POLICY"),
+            _object(binding, f"{_S}POLICY"),
+            _object(vwc, f"{_S}NAME", CERT_MANAGER_ANNOTATION),
+        ]
+    )
+
+
+def aisystem_crd() -> str:
+    """templates/crd-aisystems.yaml: the AISystem CRD, kept on uninstall, behind `crds.install`."""
+    keep = "  annotations:\n    helm.sh/resource-policy: keep\n"
+    doc = crd.aisystem_crd()
+    return "{{- if .Values.crds.install }}\n" + _object(doc, doc["metadata"]["name"], keep) + "{{- end }}\n"
+
+
+def _rule(groups: list[str], resources: list[str], verbs: list[str], names: list[str] | None = None) -> Doc:
+    rule: Doc = {"apiGroups": groups, "resources": resources, "verbs": verbs}
+    if names:
+        rule["resourceNames"] = names
+    return rule
+
+
+def webhook_rules() -> list[Doc]:
+    """What the webhook reads: AISystems and namespaces (list+watch caches), scaled workloads (GET)."""
+    vwc = registration.webhook_configuration(_sentinel_registration(), _sentinel_config())
+    scaled: dict[str, list[str]] = {}
+    for webhook in vwc["webhooks"]:
+        for rule in webhook["rules"]:
+            for resource in rule["resources"]:
+                if resource.endswith("/scale"):
+                    scaled.setdefault(rule["apiGroups"][0], []).append(resource.removesuffix("/scale"))
+    return [
+        _rule([GROUP], [PLURAL], ["get", "list", "watch"]),
+        _rule([""], ["namespaces"], ["get", "list", "watch"]),
+        *(_rule([group], sorted(set(resources)), ["get"]) for group, resources in sorted(scaled.items())),
+    ]
+
+
+def self_managed_tls_rules() -> tuple[list[Doc], list[Doc]]:
+    """(namespaced, cluster) rules for a webhook that keeps its own CA: its Secret, its caBundle."""
+    return (
+        [_rule([""], ["secrets"], ["get", "update"], [f"{_S}TLS_SECRET"])],
+        [
+            _rule(
+                ["admissionregistration.k8s.io"],
+                ["validatingwebhookconfigurations"],
+                ["get", "update", "patch"],
+                [f"{_S}NAME"],
+            )
+        ],
+    )
+
+
+_ROLE_DESCRIPTIONS = {
+    "approver": "Record approvals, revocations, suspensions and resumes (kubectl aigov approve/revoke/suspend/resume).",
+    "assessor": "Record impact assessments (kubectl aigov assess).",
+    "viewer": "Read AISystems and their governance records.",
+}
+"""Annotations of the people's ClusterRoles (`aigov.install.rbac.people_cluster_roles`), by role."""
+
+_VIEWER_AGGREGATION = (
+    "    {{- if .Values.rbac.aggregateToView }}\n"
+    '    rbac.authorization.k8s.io/aggregate-to-view: "true"\n'
+    '    rbac.authorization.k8s.io/aggregate-to-edit: "true"\n'
+    '    rbac.authorization.k8s.io/aggregate-to-admin: "true"\n'
+    "    {{- end }}\n"
+)
+
+
+def _grant(kind: str, name: str, rules: list[Doc], service_account: str) -> str:
+    """A Role or ClusterRole with `rules` and its binding to the component's ServiceAccount."""
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "rules": rules}
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": f"{kind}Binding",
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": name},
+        "subjects": [{"kind": "ServiceAccount", "name": service_account, "namespace": f"{_S}NAMESPACE"}],
+    }
+    return _object(role, name) + _object(binding, name)
+
+
+def _people_role(doc: Doc) -> str:
+    """A people's ClusterRole named `<release>-<role>`; the viewer aggregates into view, edit and admin."""
+    role = doc["metadata"]["name"].removeprefix("aigov-")
+    description = _ROLE_DESCRIPTIONS.get(role)
+    annotations = f"  annotations:\n    aigov.io/description: {json.dumps(description)}\n" if description else ""
+    labels = _VIEWER_AGGREGATION if role == "viewer" else ""
+    return _object(doc, f"{_S}NAME-{role}", annotations, labels)
+
+
+def rbac_template() -> str:
+    """templates/rbac.yaml: per-component roles and bindings, the self-managed-TLS grants, the user roles."""
+    webhook, operator = f"{_S}NAME-webhook", f"{_S}NAME-operator"
+    namespaced_tls, cluster_tls = self_managed_tls_rules()
+    return (
+        _grant("ClusterRole", webhook, webhook_rules(), webhook)
+        + "{{- if not .Values.tls.certManager.enabled }}\n"
+        + _grant("Role", f"{_S}NAME-webhook-tls", namespaced_tls, webhook)
+        + _grant("ClusterRole", f"{_S}NAME-webhook-tls", cluster_tls, webhook)
+        + "{{- end }}\n"
+        + _grant("ClusterRole", operator, rbac.operator_rules(clusterwide=True), operator)
+        + "{{- if .Values.rbac.userRoles }}\n"
+        + "".join(_people_role(doc) for doc in rbac.people_cluster_roles())
+        + "{{- end }}\n"
+    )
