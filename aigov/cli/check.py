@@ -105,9 +105,9 @@ def cluster_aisystems(namespaces: set[str], kubeconfig: Path | None, context: st
     from aigov.clients import kube as kubeclient  # noqa: PLC0415
 
     try:
-        with kubeclient.Kube.connect(kubeconfig, context) as kube:
+        with kubeclient.KubeRest.connect(kubeconfig, context) as kube:
             return [obj for ns in sorted(namespaces) for obj in kube.list(kubeclient.aisystems_path(ns))]
-    except (kubeclient.KubeError, httpx.HTTPError) as exc:
+    except (kubeclient.KubeRestError, httpx.HTTPError) as exc:
         raise CheckError(f"--cluster: cannot read AISystems with the current kubeconfig: {exc}") from exc
 
 

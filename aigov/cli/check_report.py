@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aigov.cli.manifests import Manifest
-from aigov.policy.decision import UNAVAILABLE, Decision
+from aigov.policy.decision import UNAVAILABLE, AdmissionDecision
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,7 @@ class Result:
 
     manifest: Manifest
     namespace: str
-    decision: Decision
+    decision: AdmissionDecision
 
 
 def render(output: str, results: Sequence[Result], skipped: int, stream: TextIO) -> None:

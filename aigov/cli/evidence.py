@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from aigov.cli.kube import AllNamespacesOpt, Cluster, ContextOpt, KubeconfigOpt, NamespaceOpt, duration, failures
+from aigov.cli.kube import AllNamespacesOpt, ClusterSession, ContextOpt, KubeconfigOpt, NamespaceOpt, duration, failures
 from aigov.core.config import load_config
 from aigov.evidence import pack
 from aigov.evidence.collect import collect
@@ -48,7 +48,7 @@ def export(
     if out.is_dir() and {p.name for p in out.iterdir()} - {pack.EVIDENCE, pack.SOA, pack.REPORT, pack.MANIFEST}:
         raise typer.BadParameter(f"{out} holds other files; choose an empty directory", param_hint="--out")
     config = load_config()
-    with failures(), Cluster(kubeconfig, context, namespace).connect() as (kube, ns):
+    with failures(), ClusterSession(kubeconfig, context, namespace).connect() as (kube, ns):
         collected = collect(
             kube,
             None if all_namespaces else (ns,),

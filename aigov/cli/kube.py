@@ -21,7 +21,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from aigov.clients.kube import Kube, KubeError
+from aigov.clients.kube import KubeRest, KubeRestError
 from aigov.core.model import parse_duration
 from aigov.core.records import RecordError
 
@@ -48,7 +48,7 @@ OutputOpt = Annotated[OutputFormat, typer.Option("--output", "-o", help="Output 
 
 
 @dataclass(frozen=True)
-class Cluster:
+class ClusterSession:
     """The connection options one command was given."""
 
     kubeconfig: Path | None
@@ -56,9 +56,9 @@ class Cluster:
     namespace: str | None
 
     @contextmanager
-    def connect(self) -> Iterator[tuple[Kube, str]]:
+    def connect(self) -> Iterator[tuple[KubeRest, str]]:
         """A client and the namespace to work in; errors become exit code 1 (see `failures`)."""
-        with Kube.connect(self.kubeconfig, self.context) as kube:
+        with KubeRest.connect(self.kubeconfig, self.context) as kube:
             yield kube, self.namespace or kube.target.namespace
 
 
@@ -76,7 +76,7 @@ def failures() -> Iterator[None]:
     """Turn refusals and failures into a message on stderr and exit code 1, never a traceback."""
     try:
         yield
-    except (KubeError, RecordError) as exc:
+    except (KubeRestError, RecordError) as exc:
         _stderr().print(str(exc), markup=False)
         raise typer.Exit(1) from None
 

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import typer
 
 from aigov.cli.kube import (
-    Cluster,
+    ClusterSession,
     ContextOpt,
     KubeconfigOpt,
     NamespaceOpt,
@@ -46,7 +46,7 @@ NameArg = Annotated[str, typer.Argument(help="The AISystem's name.")]
 Justification = Annotated[str, typer.Option("--justification", help="Why (kept in the record).")]
 
 
-def _write(cluster: Cluster, name: str, build: Builder, *, field: str, fmt: OutputFormat, verb: str) -> None:
+def _write(cluster: ClusterSession, name: str, build: Builder, *, field: str, fmt: OutputFormat, verb: str) -> None:
     """Read, build, patch as the caller; retry on a concurrent write; print the record written."""
     with failures(), cluster.connect() as (kube, namespace):
         user = kube.whoami()
@@ -110,7 +110,7 @@ def assess(
         )
 
     verb = "assessment rejected" if rejected else "assessed"
-    _write(Cluster(kubeconfig, context, namespace), name, build, field="impactAssessment", fmt=output, verb=verb)
+    _write(ClusterSession(kubeconfig, context, namespace), name, build, field="impactAssessment", fmt=output, verb=verb)
 
 
 def approve(
@@ -132,7 +132,12 @@ def approve(
         return approval_patch(obj, approver=user, now=now, role=role, expires_in=expires, justification=justification)
 
     _write(
-        Cluster(kubeconfig, context, namespace), name, build, field="approvals", fmt=output, verb=f"approved as {role}"
+        ClusterSession(kubeconfig, context, namespace),
+        name,
+        build,
+        field="approvals",
+        fmt=output,
+        verb=f"approved as {role}",
     )
 
 
@@ -150,7 +155,14 @@ def revoke(
     def build(obj: Mapping[str, Any], user: str, now: datetime) -> Patch:
         return revocation_patch(obj, approver=user, now=now, justification=justification)
 
-    _write(Cluster(kubeconfig, context, namespace), name, build, field="approvals", fmt=output, verb="approval revoked")
+    _write(
+        ClusterSession(kubeconfig, context, namespace),
+        name,
+        build,
+        field="approvals",
+        fmt=output,
+        verb="approval revoked",
+    )
 
 
 def suspend(
@@ -167,7 +179,9 @@ def suspend(
     def build(obj: Mapping[str, Any], user: str, now: datetime) -> Patch:
         return suspension_patch(obj, user=user, now=now, reason=reason)
 
-    _write(Cluster(kubeconfig, context, namespace), name, build, field="suspension", fmt=output, verb="suspended")
+    _write(
+        ClusterSession(kubeconfig, context, namespace), name, build, field="suspension", fmt=output, verb="suspended"
+    )
 
 
 def resume(
@@ -184,7 +198,7 @@ def resume(
     def build(obj: Mapping[str, Any], user: str, now: datetime) -> Patch:
         return resume_patch(obj, user=user, now=now, justification=justification)
 
-    _write(Cluster(kubeconfig, context, namespace), name, build, field="suspension", fmt=output, verb="resumed")
+    _write(ClusterSession(kubeconfig, context, namespace), name, build, field="suspension", fmt=output, verb="resumed")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,7 @@ import typer
 
 from aigov.cli.kube import (
     AllNamespacesOpt,
-    Cluster,
+    ClusterSession,
     ContextOpt,
     KubeconfigOpt,
     NamespaceOpt,
@@ -41,7 +41,7 @@ def status(
     if name and all_namespaces:
         raise typer.BadParameter("a NAME cannot be combined with --all-namespaces", param_hint="NAME")
     config, now = load_config(), datetime.now(UTC)
-    with failures(), Cluster(kubeconfig, context, namespace).connect() as (kube, ns):
+    with failures(), ClusterSession(kubeconfig, context, namespace).connect() as (kube, ns):
         if name:
             objects = [kube.get(aisystems_path(ns, name))]
         else:
@@ -132,7 +132,7 @@ def history(
     output: OutputOpt = OutputFormat.TABLE,
 ) -> None:
     """The governance timeline: assessment, approvals, revocations, suspensions, resumes, phases, Events."""
-    with failures(), Cluster(kubeconfig, context, namespace).connect() as (kube, ns):
+    with failures(), ClusterSession(kubeconfig, context, namespace).connect() as (kube, ns):
         obj = kube.get(aisystems_path(ns, name))
         selector = f"involvedObject.kind={KIND},involvedObject.name={name}"
         events = list(kube.list(events_path(ns), fieldSelector=selector))

@@ -27,11 +27,11 @@ MERGE_PATCH = "application/merge-patch+json"
 DEFAULT_NAMESPACE = "default"
 
 
-class KubeError(Exception):
+class KubeRestError(Exception):
     """The cluster cannot be reached or the kubeconfig cannot be used."""
 
 
-class ApiError(KubeError):
+class ApiError(KubeRestError):
     """The API server refused a request; `message` is its own words."""
 
     def __init__(self, status: int, reason: str, message: str) -> None:
@@ -72,7 +72,7 @@ def _context_namespace(kubeconfig: Path | None, context: str | None) -> tuple[st
     )
     chosen = active if context is None else next((c for c in contexts if c.get("name") == context), None)
     if chosen is None:
-        raise KubeError(f"context {context!r} is not in the kubeconfig")
+        raise KubeRestError(f"context {context!r} is not in the kubeconfig")
     namespace = (chosen.get("context") or {}).get("namespace") or DEFAULT_NAMESPACE
     return str(namespace), chosen.get("name")
 
@@ -86,7 +86,7 @@ def _ssl_context(configuration: Any) -> ssl.SSLContext | bool:
     return ctx
 
 
-class Kube:
+class KubeRest:
     """REST calls against one API server as one identity."""
 
     def __init__(self, http: httpx.Client, target: Target, configuration: Any = None) -> None:
@@ -95,7 +95,7 @@ class Kube:
         self.target = target
 
     @classmethod
-    def connect(cls, kubeconfig: Path | None = None, context: str | None = None, timeout: float = 30.0) -> Kube:
+    def connect(cls, kubeconfig: Path | None = None, context: str | None = None, timeout: float = 30.0) -> KubeRest:
         """A client for `context` (default: current) of `kubeconfig` (default: `$KUBECONFIG`, ~/.kube/config)."""
         try:
             namespace, context_name = _context_namespace(kubeconfig, context)
@@ -107,7 +107,7 @@ class Kube:
             )
             verify = _ssl_context(configuration)
         except (kubernetes.config.ConfigException, OSError, ssl.SSLError) as exc:
-            raise KubeError(f"cannot use the kubeconfig: {exc}") from exc
+            raise KubeRestError(f"cannot use the kubeconfig: {exc}") from exc
         http = httpx.Client(
             base_url=configuration.host,
             verify=verify,
@@ -122,7 +122,7 @@ class Kube:
         """Close the connection pool."""
         self._http.close()
 
-    def __enter__(self) -> Kube:
+    def __enter__(self) -> KubeRest:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -148,7 +148,7 @@ class Kube:
         body: Any = None,
         content_type: str = "application/json",
     ) -> dict[str, Any]:
-        """One API call; the decoded JSON answer, or `ApiError`/`KubeError`."""
+        """One API call; the decoded JSON answer, or `ApiError`/`KubeRestError`."""
         headers = self._headers()
         content = None
         if body is not None:
@@ -157,7 +157,7 @@ class Kube:
         try:
             response = self._http.request(method, path, params=params, content=content, headers=headers)
         except httpx.HTTPError as exc:
-            raise KubeError(f"cannot reach the API server at {self.target.server}: {exc}") from exc
+            raise KubeRestError(f"cannot reach the API server at {self.target.server}: {exc}") from exc
         if response.is_error:
             raise ApiError.from_response(response)
         result: dict[str, Any] = response.json()
@@ -187,7 +187,7 @@ class Kube:
         )
         username = ((review.get("status") or {}).get("userInfo") or {}).get("username")
         if not username:
-            raise KubeError("the API server did not say who this kubeconfig authenticates as")
+            raise KubeRestError("the API server did not say who this kubeconfig authenticates as")
         return str(username)
 
 

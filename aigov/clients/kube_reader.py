@@ -20,7 +20,7 @@ from kubernetes_asyncio import config as kube_config
 from kubernetes_asyncio.client import ApiClient, Configuration
 
 
-class KubeError(RuntimeError):
+class KubeReadError(RuntimeError):
     """The API server answered with an error status (or not at all: status 0)."""
 
     def __init__(self, status: int, message: str) -> None:
@@ -28,7 +28,7 @@ class KubeError(RuntimeError):
         self.status = status
 
 
-class GoneError(KubeError):
+class GoneError(KubeReadError):
     """The watch's resourceVersion is too old (HTTP 410): list again."""
 
 
@@ -40,14 +40,14 @@ def _reason(body: bytes) -> str:
     return str(status.get("message") or status) if isinstance(status, dict) else str(status)
 
 
-class Kube:
+class KubeReader:
     """Reads from the API server as the webhook's identity."""
 
     def __init__(self, api: ApiClient) -> None:
         self._api = api
 
     @classmethod
-    async def connect(cls, kubeconfig: Path | None = None) -> Kube:
+    async def connect(cls, kubeconfig: Path | None = None) -> KubeReader:
         """Connect with `kubeconfig`, else in-cluster when running in a pod, else $KUBECONFIG or ~/.kube/config."""
         configuration = Configuration()
         if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
@@ -74,21 +74,21 @@ class Kube:
                 _request_timeout=limits,
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise KubeError(0, f"GET {path}: {exc!r}") from exc
+            raise KubeReadError(0, f"GET {path}: {exc!r}") from exc
 
     async def get(self, path: str, seconds: float = 5.0) -> dict[str, Any] | None:
-        """The object at `path`, or None when it does not exist; KubeError after `seconds`."""
+        """The object at `path`, or None when it does not exist; KubeReadError after `seconds`."""
         try:
             async with asyncio.timeout(seconds):
                 response = await self._get(path, [])
                 async with response:
                     body = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise KubeError(0, f"GET {path}: {exc!r}") from exc
+            raise KubeReadError(0, f"GET {path}: {exc!r}") from exc
         if response.status == 404:
             return None
         if response.status != 200:
-            raise KubeError(response.status, f"GET {path}: {_reason(body)}")
+            raise KubeReadError(response.status, f"GET {path}: {_reason(body)}")
         document: dict[str, Any] = orjson.loads(body)
         return document
 
@@ -96,7 +96,7 @@ class Kube:
         """A consistent list (with its resourceVersion) of the collection at `path`."""
         listed = await self.get(path, seconds)
         if listed is None:
-            raise KubeError(404, f"GET {path}: not found (is the CRD installed?)")
+            raise KubeReadError(404, f"GET {path}: not found (is the CRD installed?)")
         return listed
 
     async def watch(self, path: str, resource_version: str, seconds: int = 300) -> AsyncIterator[dict[str, Any]]:
@@ -111,7 +111,7 @@ class Kube:
         async with response:
             if response.status != 200:
                 body = await response.read()
-                error = GoneError if response.status == 410 else KubeError
+                error = GoneError if response.status == 410 else KubeReadError
                 raise error(response.status, f"WATCH {path}: {_reason(body)}")
             buffer = b""
             try:
@@ -122,4 +122,4 @@ class Kube:
                         if line.strip():
                             yield orjson.loads(line)
             except (aiohttp.ClientError, TimeoutError) as exc:
-                raise KubeError(0, f"WATCH {path}: {exc!r}") from exc
+                raise KubeReadError(0, f"WATCH {path}: {exc!r}") from exc

@@ -34,6 +34,7 @@ from enum import StrEnum
 from typing import Any
 
 from aigov.core import suspension
+from aigov.core.events import Announcement, EventType
 from aigov.core.model import (
     AISystem,
     Check,
@@ -45,7 +46,6 @@ from aigov.core.model import (
     OnMissingData,
     rfc3339,
 )
-from aigov.core.reconcile import Announcement, EventType
 
 CONDITION = "ChecksPassing"
 """The condition the operator keeps on systems with checks: True when every check is `ok`."""

@@ -39,11 +39,11 @@ from aigov.core.model import (
     AISystem,
     AISystemStatus,
     Approval,
+    ApproverDecision,
     AssessmentStatus,
     Condition,
     ConditionStatus,
     ConditionType,
-    Decision,
     ImpactAssessment,
     LifecycleStage,
     Phase,
@@ -136,7 +136,7 @@ class _Facts:
 
 def approval_valid(entry: Approval, now: datetime) -> bool:
     """An approver's entry counts now: an approval not yet expired (no expiry counts as expired, as in Rego)."""
-    return entry.decision == Decision.APPROVED and entry.expires_at is not None and entry.expires_at > now
+    return entry.decision == ApproverDecision.APPROVED and entry.expires_at is not None and entry.expires_at > now
 
 
 def assessment_state(system: AISystem, requirement: TierRequirement, now: datetime) -> AssessmentState:
@@ -162,7 +162,7 @@ def _facts(system: AISystem, config: Config, now: datetime) -> _Facts:
     requirement = config.requirement(system.spec.risk_tier)
     assessment = assessment_state(system, requirement, now)
 
-    granted = [e for e in counted_approvals(status.approvals).values() if e.decision == Decision.APPROVED]
+    granted = [e for e in counted_approvals(status.approvals).values() if e.decision == ApproverDecision.APPROVED]
     valid = [e for e in granted if approval_valid(e, now)]
     if not requirement.deployable:
         approval = ApprovalState.NOT_DEPLOYABLE

@@ -145,7 +145,7 @@ class ResidualRisk(StrEnum):
     HIGH = "high"
 
 
-class Decision(StrEnum):
+class ApproverDecision(StrEnum):
     """An approver's decision."""
 
     APPROVED = "approved"
@@ -370,7 +370,7 @@ class Approval(_Model):
 
     approver: str = Field(min_length=1, description="Who decided (the Kubernetes user who recorded it).")
     role: str | None = Field(default=None, description="The approver's governance role, e.g. `risk-officer`.")
-    decision: Decision = Field(description="`approved`, or `revoked` to withdraw this approver's approval.")
+    decision: ApproverDecision = Field(description="`approved`, or `revoked` to withdraw this approver's approval.")
     decided_at: Timestamp = Field(description="When the decision was made.")
     expires_at: Timestamp | None = Field(default=None, description="When an approval stops counting.")
     images: list[str] = Field(

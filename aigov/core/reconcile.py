@@ -1,8 +1,8 @@
 """What one reconciliation of an AISystem writes and announces: pure, from the object, its workloads and the time.
 
-The operator reads the object, calls `plan`, writes `Plan.status` (a JSON merge
+The operator reads the object, calls `plan`, writes `ReconcilePlan.status` (a JSON merge
 patch of only the operator-owned fields that changed, empty when nothing did)
-and, once that write succeeded, emits `Plan.events`. Because the events are
+and, once that write succeeded, emits `ReconcilePlan.events`. Because the events are
 derived from the status the write replaces (the phase before, the expiry
 warnings already recorded), each transition and each expiring record is
 announced once, however often the object is re-evaluated.
@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from aigov.core.config import Config
+from aigov.core.events import Announcement, EventType
 from aigov.core.lifecycle import Evaluation, Expiring, evaluate, status_changes
 from aigov.core.model import AISystem, BoundWorkload, ExpiryWarning, Phase
 from aigov.core.workloads import inventory
@@ -28,24 +28,8 @@ _EXPIRY_MARGIN = timedelta(milliseconds=100)
 """Wake this long after an expiry, so the record is seen as expired (`expiresAt > now` no longer holds)."""
 
 
-class EventType(StrEnum):
-    """Kubernetes Event types."""
-
-    NORMAL = "Normal"
-    WARNING = "Warning"
-
-
 @dataclass(frozen=True, slots=True)
-class Announcement:
-    """A Kubernetes Event to emit about the AISystem."""
-
-    type: EventType
-    reason: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
+class ReconcilePlan:
     """The outcome of one reconciliation."""
 
     status: dict[str, Any]
@@ -60,7 +44,7 @@ class Plan:
         return max(due, _EXPIRY_MARGIN.total_seconds())
 
 
-def plan(system: AISystem, workloads: Iterable[BoundWorkload], config: Config, now: datetime) -> Plan:
+def plan(system: AISystem, workloads: Iterable[BoundWorkload], config: Config, now: datetime) -> ReconcilePlan:
     """The status patch and Events that bring `system` up to date at `now`."""
     status = system.status
     evaluation = evaluate(system, config, now)
@@ -71,7 +55,7 @@ def plan(system: AISystem, workloads: Iterable[BoundWorkload], config: Config, n
     warned = [_warning(e).to_dict() for e in evaluation.expiring]
     if warned != [w.to_dict() for w in status.expiry_warnings]:
         patch["expiryWarnings"] = warned or None
-    return Plan(patch, _events(system, evaluation, now), evaluation)
+    return ReconcilePlan(patch, _events(system, evaluation, now), evaluation)
 
 
 def _warning(expiring: Expiring) -> ExpiryWarning:

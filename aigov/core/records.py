@@ -20,8 +20,8 @@ from aigov.core.lifecycle import counted_approvals
 from aigov.core.model import (
     AISystem,
     Approval,
+    ApproverDecision,
     AssessmentStatus,
-    Decision,
     ImpactAssessment,
     ResidualRisk,
     rfc3339,
@@ -112,7 +112,7 @@ def approval_patch(
     entry = Approval(
         approver=approver,
         role=role,
-        decision=Decision.APPROVED,
+        decision=ApproverDecision.APPROVED,
         decided_at=now,
         expires_at=now + expires_in,
         images=list(images),
@@ -124,12 +124,12 @@ def approval_patch(
 def revocation_patch(obj: Mapping[str, Any], *, approver: str, now: datetime, justification: str) -> Patch:
     """Append a `revoked` entry withdrawing `approver`'s approval."""
     counted = counted_approvals(_system(obj).status.approvals).get(approver)
-    if counted is None or counted.decision != Decision.APPROVED:
+    if counted is None or counted.decision != ApproverDecision.APPROVED:
         raise RecordError(f"{approver} has no approval on record to revoke")
     entry = Approval(
         approver=approver,
         role=counted.role,
-        decision=Decision.REVOKED,
+        decision=ApproverDecision.REVOKED,
         decided_at=now,
         justification=justification,
     )

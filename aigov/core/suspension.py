@@ -1,8 +1,8 @@
 """Pure suspension planning: what to write and which workloads to stop or restore, in a crash-safe order.
 
 No I/O: the operator reads the AISystem and the current replicas of the
-workloads `to_read` names, calls `plan`, then writes `Plan.record`, performs
-`Plan.actions`, and writes `Plan.archive`, in that order, stopping at the
+workloads `to_read` names, calls `plan`, then writes `SuspensionPlan.record`, performs
+`SuspensionPlan.actions`, and writes `SuspensionPlan.archive`, in that order, stopping at the
 first failure. Every step is idempotent, so running the plan again after a
 crash anywhere in between converges:
 
@@ -73,7 +73,7 @@ class SetReplicas:
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
+class SuspensionPlan:
     """Write `record`, then perform `actions`, then write `archive`; empty parts are skipped."""
 
     record: dict[str, Any] = field(default_factory=dict)
@@ -118,17 +118,17 @@ def to_read(status: AISystemStatus, bound: Iterable[WorkloadRef]) -> list[Worklo
     return []
 
 
-def plan(status: AISystemStatus, current: Mapping[WorkloadRef, int], now: datetime) -> Plan:
+def plan(status: AISystemStatus, current: Mapping[WorkloadRef, int], now: datetime) -> SuspensionPlan:
     """What brings the workloads in line with `status.suspension`; `current` holds the workloads `to_read` found."""
     suspension = status.suspension
     if suspension is not None and suspension.active:
         return _enforce(suspension, current, now)
     if suspension is not None and resumed(suspension):
         return _restore(status, suspension, current)
-    return Plan()
+    return SuspensionPlan()
 
 
-def _enforce(suspension: Suspension, current: Mapping[WorkloadRef, int], now: datetime) -> Plan:
+def _enforce(suspension: Suspension, current: Mapping[WorkloadRef, int], now: datetime) -> SuspensionPlan:
     recorded = {_ref(entry) for entry in suspension.previous_replicas}
     new = [
         WorkloadReplicas(api_version=ref.api_version, kind=ref.kind, name=ref.name, replicas=replicas)
@@ -141,10 +141,10 @@ def _enforce(suspension: Suspension, current: Mapping[WorkloadRef, int], now: da
     if suspension.since is None:
         record["since"] = rfc3339(now)
     actions = tuple(SetReplicas(ref, 0, replicas) for ref, replicas in sorted(current.items()) if replicas > 0)
-    return Plan(record={"suspension": record} if record else {}, actions=actions)
+    return SuspensionPlan(record={"suspension": record} if record else {}, actions=actions)
 
 
-def _restore(status: AISystemStatus, suspension: Suspension, current: Mapping[WorkloadRef, int]) -> Plan:
+def _restore(status: AISystemStatus, suspension: Suspension, current: Mapping[WorkloadRef, int]) -> SuspensionPlan:
     actions, missing = [], []
     for entry in suspension.previous_replicas:
         ref = _ref(entry)
@@ -153,7 +153,7 @@ def _restore(status: AISystemStatus, suspension: Suspension, current: Mapping[Wo
         elif current[ref] != entry.replicas:
             actions.append(SetReplicas(ref, entry.replicas, current[ref]))
     history = [s.to_dict() for s in status.suspension_history] + [suspension.to_dict()]
-    return Plan(
+    return SuspensionPlan(
         actions=tuple(actions), archive={"suspension": None, "suspensionHistory": history}, missing=tuple(missing)
     )
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from aigov.core.config import Config
 from aigov.core.lifecycle import AssessmentState, approval_valid, assessment_state, counted_approvals
-from aigov.core.model import AISystem, AssessmentStatus, Decision, Suspension, rfc3339
+from aigov.core.model import AISystem, ApproverDecision, AssessmentStatus, Suspension, rfc3339
 
 
 def age(when: datetime, now: datetime) -> str:
@@ -164,7 +164,7 @@ def timeline(obj: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> lis
         entries.append(Entry(record.completed_at, f"assessment {record.status}", record.assessor, detail))
     for entry in status.approvals:
         parts = [f"as {entry.role}" if entry.role else ""]
-        if entry.decision == Decision.APPROVED and entry.expires_at:
+        if entry.decision == ApproverDecision.APPROVED and entry.expires_at:
             parts.append(f"until {rfc3339(entry.expires_at)}")
         parts.append(entry.justification or "")
         entries.append(Entry(entry.decided_at, str(entry.decision), entry.approver, "; ".join(p for p in parts if p)))

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from aigov.clients.kube import ApiError, Kube, KubeError, aisystems_path, events_path
+from aigov.clients.kube import ApiError, KubeRest, KubeRestError, aisystems_path, events_path
 from aigov.core.config import KIND, Config
 from aigov.evidence.collected import (
     Admissions,
@@ -40,7 +40,7 @@ DENIED = "denied"
 BUCKETS = 24
 
 
-class PrometheusError(KubeError):
+class PrometheusError(KubeRestError):
     """Prometheus was asked for and could not answer."""
 
 
@@ -53,7 +53,7 @@ def _workload_path(api_version: str, plural: str, namespace: str | None) -> str:
     return f"{base}/namespaces/{namespace}/{plural}" if namespace else f"{base}/{plural}"
 
 
-def _readable(kube: Kube, path: str, warnings: list[str], what: str, **params: str) -> list[dict[str, Any]]:
+def _readable(kube: KubeRest, path: str, warnings: list[str], what: str, **params: str) -> list[dict[str, Any]]:
     try:
         return list(kube.list(path, **params))
     except ApiError as exc:
@@ -73,7 +73,7 @@ def policy_bundle() -> dict[str, str]:
 
 
 def collect_cluster(
-    kube: Kube, namespaces: tuple[str, ...] | None, config: Config
+    kube: KubeRest, namespaces: tuple[str, ...] | None, config: Config
 ) -> tuple[list[dict[str, Any]], dict[str, tuple[dict[str, Any], ...]], list[dict[str, Any]], list[str]]:
     """AISystems, their Events by UID, labelled workloads, and warnings."""
     warnings: list[str] = []
@@ -151,7 +151,7 @@ def collect_admissions(url: str, namespaces: tuple[str, ...] | None, start: date
 
 
 def collect(
-    kube: Kube,
+    kube: KubeRest,
     namespaces: tuple[str, ...] | None,
     *,
     config: Config,

@@ -42,7 +42,7 @@ def _dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-class Cluster:
+class WorkloadScaler:
     """AISystem reads; replica reads and writes for the stoppable kinds."""
 
     def __init__(self, configuration: kubernetes.client.Configuration) -> None:

@@ -14,7 +14,7 @@ import kopf
 
 from aigov.core.config import Config
 from aigov.core.workloads import SystemKey
-from aigov.operator.kube import Kube
+from aigov.operator.kube import StatusWriter
 
 REGISTRY = kopf.OperatorRegistry()
 
@@ -24,7 +24,7 @@ class OperatorContext:
     """Configuration, the API writer, and the wake-up signals of the per-AISystem reconcilers."""
 
     config: Config
-    kube: Kube
+    kube: StatusWriter
     resync_seconds: float
     namespaces: tuple[str, ...] = ()
     """The namespaces served; empty means cluster-wide."""

@@ -12,7 +12,7 @@ from aigov.core import alertmanager
 from aigov.core.config import Config
 from aigov.core.drift import Cause
 from aigov.core.lifecycle import ApprovalState, counted_approvals, evaluate
-from aigov.core.model import AISystem, AssessmentStatus, CheckState, ConditionType, Decision
+from aigov.core.model import AISystem, ApproverDecision, AssessmentStatus, CheckState, ConditionType
 from aigov.telemetry.metrics import CheckSample, SystemSample
 
 _FRESH_VALUE = frozenset({CheckState.OK, CheckState.PENDING, CheckState.BREACHED})
@@ -68,5 +68,5 @@ def _approvals_suffice_until(system: AISystem, config: Config, now: datetime) ->
     if _approved_reason(system, config, now) not in _COUNTED:
         return None
     granted = counted_approvals(system.status.approvals).values()
-    ends = sorted({e.expires_at for e in granted if e.decision == Decision.APPROVED and e.expires_at})
+    ends = sorted({e.expires_at for e in granted if e.decision == ApproverDecision.APPROVED and e.expires_at})
     return next((end for end in ends if _approved_reason(system, config, end) != ApprovalState.SUFFICIENT), None)

@@ -1,7 +1,7 @@
 """The operator's credentials and its own API writes, through the official Kubernetes client.
 
 One `Configuration` (from `--kubeconfig`, else in-cluster, else the default
-kubeconfig) serves both kopf (as its login) and `Kube`, which does the writes
+kubeconfig) serves both kopf (as its login) and `StatusWriter`, which does the writes
 kopf cannot express: status patches with a `resourceVersion` precondition, so an
 evaluation of a stale object never overwrites a newer one, and creating the
 peering object that kopf only touches. The client is synchronous; calls run in
@@ -56,7 +56,7 @@ def connection_info(configuration: kubernetes.client.Configuration) -> kopf.Conn
     )
 
 
-class Kube:
+class StatusWriter:
     """The few API writes the operator makes itself."""
 
     def __init__(self, configuration: kubernetes.client.Configuration) -> None:

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from aigov.core.config import GROUP, PLURAL, VERSION
 from aigov.core.model import AISystem, BoundWorkload
-from aigov.core.reconcile import Plan, plan
+from aigov.core.reconcile import ReconcilePlan, plan
 from aigov.core.workloads import SystemKey
 from aigov.operator.bound_workloads import INDEX
 from aigov.operator.context import REGISTRY, OperatorContext, context
@@ -76,7 +76,7 @@ async def reconciler(
 
 async def reconcile(
     body: kopf.Body, ctx: OperatorContext, workloads: Iterable[BoundWorkload], logger: kopf.Logger
-) -> Plan:
+) -> ReconcilePlan:
     """One round: plan, write what changed, then announce it."""
     raw = dict(body)
     metadata = raw["metadata"]

@@ -16,7 +16,7 @@ from typing import Any
 import kopf
 
 from aigov.clients.prometheus import DEFAULT_TIMEOUT, Prometheus
-from aigov.operator.cluster import Cluster
+from aigov.operator.cluster import WorkloadScaler
 from aigov.operator.context import REGISTRY, context
 
 OPERATOR = "aigov-operator"
@@ -63,10 +63,10 @@ class Monitoring:
 
     options: MonitoringOptions
     prometheus: Prometheus | None = None
-    _cluster: Cluster | None = None
+    _cluster: WorkloadScaler | None = None
 
     @property
-    def cluster(self) -> Cluster:
+    def cluster(self) -> WorkloadScaler:
         """The API client for AISystem reads and workload replicas."""
         assert self._cluster is not None, "used before the operator started"
         return self._cluster
@@ -88,7 +88,7 @@ def monitoring(memo: Any) -> Monitoring:
 async def open_clients(memo: Any, logger: kopf.Logger, **_: Any) -> None:
     """Connect to Prometheus (when configured) and the workload APIs."""
     mon = monitoring(memo)
-    mon._cluster = Cluster(context(memo).kube.configuration)
+    mon._cluster = WorkloadScaler(context(memo).kube.configuration)
     logging.getLogger("kopf.objects").addFilter(_QuietWatchers())
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per drift query otherwise
     if mon.options.prometheus_url:

@@ -25,7 +25,7 @@ from aigov.operator import (  # noqa: F401  (importing registers the handlers)
     suspension_handlers,
 )
 from aigov.operator.context import REGISTRY, OperatorContext, context, memo_for
-from aigov.operator.kube import Kube, connection_info, load_configuration
+from aigov.operator.kube import StatusWriter, connection_info, load_configuration
 from aigov.operator.monitoring import MonitoringOptions, install
 
 FINALIZER = "aigov.io/operator"
@@ -99,7 +99,7 @@ def run(options: Options) -> None:
     """Run the operator until SIGINT/SIGTERM."""
     ctx = OperatorContext(
         config=options.config,
-        kube=Kube(load_configuration(options.kubeconfig)),
+        kube=StatusWriter(load_configuration(options.kubeconfig)),
         resync_seconds=options.resync_seconds,
         namespaces=options.namespaces,
     )

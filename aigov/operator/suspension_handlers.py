@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from aigov.core.config import GROUP, PLURAL, VERSION
 from aigov.core.model import AISystem, AISystemStatus, BoundWorkload, Suspension
-from aigov.core.suspension import Plan, WorkloadRef, needs_attention, plan, to_read
+from aigov.core.suspension import SuspensionPlan, WorkloadRef, needs_attention, plan, to_read
 from aigov.core.workloads import SystemKey
 from aigov.operator.bound_workloads import INDEX
 from aigov.operator.context import REGISTRY, context
@@ -113,7 +113,7 @@ def _why(suspension: Suspension) -> str:
     return f"suspended ({suspension.reason or 'no reason given'}{check})"
 
 
-def _list(steps: Plan) -> str:
+def _list(steps: SuspensionPlan) -> str:
     return ", ".join(map(str, steps.actions))
 
 

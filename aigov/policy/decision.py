@@ -21,7 +21,7 @@ class Violation(BaseModel):
     control: str
 
 
-class Decision(BaseModel):
+class AdmissionDecision(BaseModel):
     """`data.aigov.admission.decision`."""
 
     model_config = ConfigDict(frozen=True)
@@ -32,7 +32,7 @@ class Decision(BaseModel):
     warnings: tuple[str, ...] = ()
 
     @classmethod
-    def unavailable(cls, reason: str) -> Decision:
+    def unavailable(cls, reason: str) -> AdmissionDecision:
         """The deny that stands in for a decision OPA could not give."""
         message = (
             f"the aigov policy engine gave no decision ({reason}); the request is denied until it answers. "

@@ -25,13 +25,13 @@ from pydantic import ValidationError
 import aigov
 from aigov.core.config import Config
 from aigov.policy import input as policy_input
-from aigov.policy.decision import UNAVAILABLE, UNAVAILABLE_CONTROL, Decision, Violation
+from aigov.policy.decision import UNAVAILABLE, UNAVAILABLE_CONTROL, AdmissionDecision, Violation
 
 __all__ = [
     "UNAVAILABLE",
     "UNAVAILABLE_CONTROL",
+    "AdmissionDecision",
     "Bundle",
-    "Decision",
     "PolicyClient",
     "PolicyError",
     "Violation",
@@ -148,17 +148,17 @@ class PolicyClient:
         if self.bundle is None:
             return False
         decision = await self._query(_probe_input())
-        return isinstance(decision, Decision) and decision.allowed
+        return isinstance(decision, AdmissionDecision) and decision.allowed
 
-    async def decide(self, document: dict[str, Any]) -> Decision:
+    async def decide(self, document: dict[str, Any]) -> AdmissionDecision:
         """The decision for the input `document` (see `aigov.policy.input.build`)."""
         result = await self._query(document)
         if isinstance(result, str):
             log.warning("policy decision unavailable: %s", result)
-            return Decision.unavailable(result)
+            return AdmissionDecision.unavailable(result)
         return result
 
-    async def _query(self, document: dict[str, Any]) -> Decision | str:
+    async def _query(self, document: dict[str, Any]) -> AdmissionDecision | str:
         """The decision, or why there is none."""
         try:
             response = await self._opa.query_rule(document, PACKAGE, RULE)
@@ -169,6 +169,6 @@ class PolicyClient:
         if not isinstance(response, dict) or "result" not in response:
             return "the decision is undefined: are the aigov policies loaded?"
         try:
-            return Decision.model_validate(response["result"])
+            return AdmissionDecision.model_validate(response["result"])
         except ValidationError as exc:
             return f"malformed decision from OPA: {exc.error_count()} problem(s)"

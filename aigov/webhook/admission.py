@@ -18,10 +18,10 @@ from typing import Any, Protocol
 
 import orjson
 
-from aigov.clients.kube_reader import KubeError
+from aigov.clients.kube_reader import KubeReadError
 from aigov.core.config import Config
 from aigov.policy import input as policy_input
-from aigov.policy.opa import UNAVAILABLE, UNAVAILABLE_CONTROL, Decision, Violation
+from aigov.policy.opa import UNAVAILABLE, UNAVAILABLE_CONTROL, AdmissionDecision, Violation
 from aigov.telemetry.metrics import ADMISSION_DURATION, ADMISSION_REQUESTS, POLICY_ERRORS, POLICY_EVALUATION_DURATION
 from aigov.webhook import review
 
@@ -42,10 +42,10 @@ class Cluster(Protocol):
 class Decider(Protocol):
     """Where decisions come from (`aigov.policy.opa.PolicyClient`)."""
 
-    async def decide(self, document: dict[str, Any]) -> Decision: ...
+    async def decide(self, document: dict[str, Any]) -> AdmissionDecision: ...
 
 
-def _warn_only(decision: Decision) -> Decision:
+def _warn_only(decision: AdmissionDecision) -> AdmissionDecision:
     """An AISystem review without a decision: admitted, saying it went unchecked (the code is still counted)."""
     if decision.allowed or any(v.code != UNAVAILABLE for v in decision.violations):
         return decision
@@ -53,13 +53,13 @@ def _warn_only(decision: Decision) -> Decision:
     return decision.model_copy(update={"allowed": True, "warnings": (*decision.warnings, warning)})
 
 
-def _cluster_unreadable(exc: KubeError) -> Decision:
+def _cluster_unreadable(exc: KubeReadError) -> AdmissionDecision:
     message = (
         f"aigov could not read the cluster to decide ({exc}); the request is denied until it can. "
         "Check the webhook's access to the API server (its log and GET /readyz)."
     )
     violation = Violation(code=UNAVAILABLE, message=message, control=UNAVAILABLE_CONTROL)
-    return Decision(allowed=False, mode="enforce", violations=(violation,))
+    return AdmissionDecision(allowed=False, mode="enforce", violations=(violation,))
 
 
 class Admission:
@@ -78,7 +78,7 @@ class Admission:
             name = policy_input.system_ref(request, self._config)
         return await self._cluster.aisystem(namespace, name) if name and namespace else None
 
-    async def _decide(self, request: dict[str, Any], aisystem_route: bool) -> Decision:
+    async def _decide(self, request: dict[str, Any], aisystem_route: bool) -> AdmissionDecision:
         try:
             if aisystem_route:
                 aisystem = request.get("oldObject") if request["operation"] == "DELETE" else request.get("object")
@@ -86,7 +86,7 @@ class Admission:
                 aisystem = await self._workload_system(request)
             name = request.get("namespace") or ""
             labels = (await self._cluster.namespace(name))["labels"] if name else {}
-        except KubeError as exc:
+        except KubeReadError as exc:
             return _cluster_unreadable(exc)
         document = policy_input.build(
             request, aisystem, policy_input.Namespace(name, labels), self._config, datetime.now(UTC)
@@ -104,7 +104,7 @@ class Admission:
             decision = await self._decide(request, aisystem_route)
         except Exception as exc:  # a bug must deny, never allow and never answer 500
             log.exception("admission of %s failed", request["uid"])
-            decision = Decision.unavailable(f"internal error: {type(exc).__name__}")
+            decision = AdmissionDecision.unavailable(f"internal error: {type(exc).__name__}")
         if aisystem_route:
             decision = _warn_only(decision)
         if decision.allowed:
@@ -118,7 +118,7 @@ class Admission:
         return answer
 
     @staticmethod
-    def _record(request: dict[str, Any], decision: Decision, elapsed: float) -> None:
+    def _record(request: dict[str, Any], decision: AdmissionDecision, elapsed: float) -> None:
         codes = [v.code for v in decision.violations]
         verdict = "allowed" if decision.allowed else "denied"
         kind = request["kind"]["kind"]

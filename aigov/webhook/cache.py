@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aigov.clients.kube_reader import GoneError, Kube, KubeError
+from aigov.clients.kube_reader import GoneError, KubeReader, KubeReadError
 from aigov.core.config import GROUP, PLURAL, VERSION
 from aigov.telemetry.metrics import AISYSTEM_CACHE_SIZE
 
@@ -42,7 +42,7 @@ def _slim(obj: Object) -> Object:
 class Reflector:
     """One resource type, listed then watched into `items` keyed by (namespace, name)."""
 
-    def __init__(self, kube: Kube, path: str, on_size: Callable[[int], None] | None = None) -> None:
+    def __init__(self, kube: KubeReader, path: str, on_size: Callable[[int], None] | None = None) -> None:
         self._kube = kube
         self._path = path
         self._on_size = on_size
@@ -67,7 +67,7 @@ class Reflector:
             kind, obj = event.get("type"), event.get("object") or {}
             if kind == "ERROR":
                 code = obj.get("code", 0)
-                raise (GoneError if code == 410 else KubeError)(code, f"watch {self._path}: {obj.get('message')}")
+                raise (GoneError if code == 410 else KubeReadError)(code, f"watch {self._path}: {obj.get('message')}")
             version = obj.get("metadata", {}).get("resourceVersion", version)
             if kind in ("ADDED", "MODIFIED"):
                 self.items[_key(obj)] = _slim(obj)
@@ -91,7 +91,7 @@ class Reflector:
             except GoneError:
                 log.info("watch of %s expired; listing again", self._path)
                 version = None
-            except KubeError as exc:
+            except KubeReadError as exc:
                 log.warning("watch of %s failed (%s); retrying in %.1fs", self._path, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
@@ -100,7 +100,7 @@ class Reflector:
 class ClusterCache:
     """AISystems and namespaces by watch; scaled workloads' parents by GET."""
 
-    def __init__(self, kube: Kube, lookup_timeout: float = 1.0) -> None:
+    def __init__(self, kube: KubeReader, lookup_timeout: float = 1.0) -> None:
         self._kube = kube
         self._timeout = lookup_timeout
         self.aisystems = Reflector(kube, AISYSTEMS_PATH, AISYSTEM_CACHE_SIZE.set)

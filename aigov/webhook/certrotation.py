@@ -41,7 +41,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
-from aigov.clients.kube import ApiError, Kube, KubeError, Target
+from aigov.clients.kube import ApiError, KubeRest, KubeRestError, Target
 from aigov.install.pki import CertificateAuthority, KeyPair
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ def install(material: Material, directory: Path) -> None:
     _write_atomically(directory / CERT_KEY, material.cert)
 
 
-def trust(kube: Kube, rotation: Rotation, ca_bundle: bytes) -> bool:
+def trust(kube: KubeRest, rotation: Rotation, ca_bundle: bytes) -> bool:
     """Set every webhook's caBundle to `ca_bundle`; True when the configuration was updated."""
     configuration = kube.get(rotation.configuration_path)
     encoded = base64.b64encode(ca_bundle).decode()
@@ -172,7 +172,7 @@ def trust(kube: Kube, rotation: Rotation, ca_bundle: bytes) -> bool:
     return True
 
 
-def reconcile(kube: Kube, rotation: Rotation, directory: Path, now: dt.datetime | None = None) -> Material:
+def reconcile(kube: KubeRest, rotation: Rotation, directory: Path, now: dt.datetime | None = None) -> Material:
     """One pass: make sure the Secret holds a usable pair, install it, trust its CA; returns the pair in use."""
     now = now or dt.datetime.now(dt.UTC)
     secret = kube.get(rotation.secret_path)
@@ -187,10 +187,10 @@ def reconcile(kube: Kube, rotation: Rotation, directory: Path, now: dt.datetime 
     return material
 
 
-def connect(kubeconfig: Path | None) -> Kube:
+def connect(kubeconfig: Path | None) -> KubeRest:
     """In a pod: the service account (its token re-read as it rotates); else the kubeconfig."""
     if kubeconfig is not None or not os.environ.get("KUBERNETES_SERVICE_HOST"):
-        return Kube.connect(kubeconfig)
+        return KubeRest.connect(kubeconfig)
     configuration = kubernetes.client.Configuration()
     kubernetes.config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
     http = httpx.Client(
@@ -200,10 +200,10 @@ def connect(kubeconfig: Path | None) -> Kube:
         trust_env=False,
         headers={"Accept": "application/json", "User-Agent": "aigov-certrotation"},
     )
-    return Kube(http, Target(configuration.host, "", None), configuration)
+    return KubeRest(http, Target(configuration.host, "", None), configuration)
 
 
-def run(kube: Kube, rotation: Rotation, directory: Path, interval: float) -> None:
+def run(kube: KubeRest, rotation: Rotation, directory: Path, interval: float) -> None:
     """Reconcile every `interval` seconds (at once again after losing a write race) until killed."""
     while True:
         try:
@@ -212,7 +212,7 @@ def run(kube: Kube, rotation: Rotation, directory: Path, interval: float) -> Non
         except ApiError as exc:
             delay = 0.5 if exc.status == 409 else min(interval, 10.0)
             log.warning("webhook TLS pass failed (%s); again in %.1fs", exc, delay)
-        except KubeError as exc:
+        except KubeRestError as exc:
             delay = min(interval, 10.0)
             log.warning("webhook TLS pass failed (%s); again in %.1fs", exc, delay)
         time.sleep(delay)

@@ -20,7 +20,7 @@ from pathlib import Path
 import uvicorn
 from prometheus_client import start_http_server
 
-from aigov.clients.kube_reader import Kube
+from aigov.clients.kube_reader import KubeReader
 from aigov.core.config import Config
 from aigov.policy.opa import PolicyClient
 from aigov.webhook.admission import Admission
@@ -98,7 +98,7 @@ async def serve(settings: Settings) -> None:
     """Run the webhook until SIGINT or SIGTERM."""
     tls = ReloadingTLS(settings.cert, settings.key)
     metrics_server, _ = start_http_server(settings.metrics_port, addr=settings.host)
-    kube = await Kube.connect(settings.kubeconfig)
+    kube = await KubeReader.connect(settings.kubeconfig)
     try:
         async with PolicyClient(settings.opa_url, settings.opa_timeout) as policy:
             cache = ClusterCache(kube, settings.lookup_timeout)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from aigov.clients.kube import ApiError, Kube
+from aigov.clients.kube import ApiError, KubeRest
 from aigov.webhook.certrotation import CA_KEY, CERT_KEY, KEY_KEY, Rotation, reconcile
 from devkit.chartgen.templates import self_managed_tls_rules
 from devkit.devcluster import LOOPBACK, ControlPlane
@@ -59,7 +59,7 @@ def rotation(kube: ControlPlane, namespace: str) -> Rotation:
 
 
 @pytest.fixture
-def client(kube: ControlPlane, rotation: Rotation) -> Iterator[Kube]:
+def client(kube: ControlPlane, rotation: Rotation) -> Iterator[KubeRest]:
     """A client as a user bound to exactly the rules the chart grants the webhook for its TLS."""
     user = kube.user(f"tls-{rotation.namespace}")
     namespaced, clusterwide = self_managed_tls_rules()
@@ -71,7 +71,7 @@ def client(kube: ControlPlane, rotation: Rotation) -> Iterator[Kube]:
         role_ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": user.name}
         binding = {"apiVersion": rbac, "kind": f"{kind}Binding", "metadata": meta, "roleRef": role_ref}
         _apply(kube, binding | {"subjects": subject})
-    with Kube.connect(user.kubeconfig) as connected:
+    with KubeRest.connect(user.kubeconfig) as connected:
         yield connected
 
 
@@ -116,7 +116,7 @@ def _handshake(directory: Path, ca_bundle: bytes, host: str) -> str:
 
 
 def test_first_pass_fills_the_secret_writes_the_pair_and_sets_the_ca_bundle(
-    kube: ControlPlane, rotation: Rotation, client: Kube, tmp_path: Path
+    kube: ControlPlane, rotation: Rotation, client: KubeRest, tmp_path: Path
 ) -> None:
     reconcile(client, rotation, tmp_path)
 
@@ -129,7 +129,7 @@ def test_first_pass_fills_the_secret_writes_the_pair_and_sets_the_ca_bundle(
         assert _handshake(tmp_path, data[CA_KEY], host).startswith("TLS")
 
 
-def test_later_passes_change_nothing(kube: ControlPlane, rotation: Rotation, client: Kube, tmp_path: Path) -> None:
+def test_later_passes_change_nothing(kube: ControlPlane, rotation: Rotation, client: KubeRest, tmp_path: Path) -> None:
     reconcile(client, rotation, tmp_path)
     secret_version = _version(kube, "secret", SECRET, "-n", rotation.namespace)
     vwc_version = _version(kube, "validatingwebhookconfiguration", rotation.webhook_configuration)
@@ -142,7 +142,7 @@ def test_later_passes_change_nothing(kube: ControlPlane, rotation: Rotation, cli
 
 
 def test_a_pair_inside_the_renewal_window_is_replaced_and_the_old_ca_stays_trusted(
-    kube: ControlPlane, rotation: Rotation, client: Kube, tmp_path: Path
+    kube: ControlPlane, rotation: Rotation, client: KubeRest, tmp_path: Path
 ) -> None:
     old = reconcile(client, rotation, tmp_path)
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=rotation.validity_days - rotation.renew_days + 1)
@@ -163,7 +163,7 @@ def test_a_pair_inside_the_renewal_window_is_replaced_and_the_old_ca_stays_trust
 
 
 def test_a_pair_for_another_service_is_replaced(
-    kube: ControlPlane, rotation: Rotation, client: Kube, tmp_path: Path
+    kube: ControlPlane, rotation: Rotation, client: KubeRest, tmp_path: Path
 ) -> None:
     old = reconcile(client, rotation, tmp_path)
     renamed = Rotation(rotation.namespace, SECRET, "renamed-webhook", rotation.webhook_configuration)
@@ -174,7 +174,7 @@ def test_a_pair_for_another_service_is_replaced(
     assert _handshake(tmp_path, new.ca_bundle, renamed.hosts[2]).startswith("TLS")
 
 
-def test_the_tls_grants_reach_no_other_secret(kube: ControlPlane, rotation: Rotation, client: Kube) -> None:
+def test_the_tls_grants_reach_no_other_secret(kube: ControlPlane, rotation: Rotation, client: KubeRest) -> None:
     kube.kubectl("create", "secret", "generic", "other", "-n", rotation.namespace, "--from-literal=k=v")
     with pytest.raises(ApiError) as denied:
         client.get(f"/api/v1/namespaces/{rotation.namespace}/secrets/other")

@@ -14,7 +14,7 @@ import pytest
 
 from aigov.core.config import Config
 from aigov.policy.input import Namespace, admission_request, build
-from aigov.policy.opa import UNAVAILABLE, Decision, PolicyClient, PolicyError, policy_dir, read_bundle
+from aigov.policy.opa import UNAVAILABLE, AdmissionDecision, PolicyClient, PolicyError, policy_dir, read_bundle
 from devkit.devcluster import OpaServer, start_opa
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -80,7 +80,7 @@ async def test_decisions(client: PolicyClient) -> None:
     assert [(v.code, v.control) for v in denied.violations] == [("AIGOV_UNGOVERNED", "A.4.2")]
 
     allowed = await client.decide(_input({"aigov.io/system": "chat"}, APPROVED))
-    assert allowed == Decision(allowed=True, mode="enforce")
+    assert allowed == AdmissionDecision(allowed=True, mode="enforce")
 
     warned = await client.decide(_input({}, None, mode="warn"))
     assert warned.allowed
@@ -120,7 +120,7 @@ def test_missing_bundle(tmp_path: Path) -> None:
         read_bundle(tmp_path)
 
 
-def _assert_unavailable(decision: Decision, reason: str) -> None:
+def _assert_unavailable(decision: AdmissionDecision, reason: str) -> None:
     assert not decision.allowed
     assert [v.code for v in decision.violations] == [UNAVAILABLE]
     assert reason in decision.violations[0].message

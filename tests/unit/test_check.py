@@ -13,20 +13,22 @@ from aigov.cli.check import CheckError, aisystem_index, exit_code, is_workload, 
 from aigov.cli.check_report import Result, junit, render
 from aigov.cli.manifests import Manifest
 from aigov.core.config import Config
-from aigov.policy.decision import Decision, Violation
+from aigov.policy.decision import AdmissionDecision, Violation
 
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}
 DENY = Violation(code="AIGOV_UNGOVERNED", message="no label", control="A.4.2")
 
 
-def _result(decision: Decision) -> Result:
+def _result(decision: AdmissionDecision) -> Result:
     return Result(Manifest(POD, "pods.yaml", 1), "ml", decision)
 
 
-ALLOWED = _result(Decision(allowed=True, mode="enforce"))
-DENIED = _result(Decision(allowed=False, mode="enforce", violations=(DENY,)))
-WARNED = _result(Decision(allowed=True, mode="warn", violations=(DENY,), warnings=("AIGOV_UNGOVERNED: no label",)))
-UNAVAILABLE = _result(Decision.unavailable("OPA at http://127.0.0.1:1 failed"))
+ALLOWED = _result(AdmissionDecision(allowed=True, mode="enforce"))
+DENIED = _result(AdmissionDecision(allowed=False, mode="enforce", violations=(DENY,)))
+WARNED = _result(
+    AdmissionDecision(allowed=True, mode="warn", violations=(DENY,), warnings=("AIGOV_UNGOVERNED: no label",))
+)
+UNAVAILABLE = _result(AdmissionDecision.unavailable("OPA at http://127.0.0.1:1 failed"))
 
 
 def test_exit_codes() -> None:

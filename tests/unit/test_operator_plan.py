@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from aigov.core.config import Config
+from aigov.core.events import Announcement, EventType
 from aigov.core.model import AISystem, BoundWorkload, rfc3339
-from aigov.core.reconcile import Announcement, EventType, Plan, plan
+from aigov.core.reconcile import ReconcilePlan, plan
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 CONFIG = Config()
@@ -38,7 +39,7 @@ def system(status: dict[str, Any] | None = None, tier: str = "limited") -> AISys
     return AISystem.model_validate({"metadata": {"name": "bot", "generation": 3}, "spec": spec, "status": status or {}})
 
 
-def applied(before: AISystem, outcome: Plan) -> AISystem:
+def applied(before: AISystem, outcome: ReconcilePlan) -> AISystem:
     """`before` with the plan's merge patch written (null deletes a field)."""
     status = before.status.to_dict()
     for key, value in outcome.status.items():

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from aigov.core.model import AISystem, Decision, ResidualRisk
+from aigov.core.model import AISystem, ApproverDecision, ResidualRisk
 from aigov.core.records import (
     RecordError,
     approval_patch,
@@ -180,7 +180,12 @@ def test_revocation_appends_a_revoked_entry_with_the_role() -> None:
     obj = _system({"approvals": [_approved()]})
     patch = revocation_patch(obj, approver="alice", now=NOW, justification="model changed")
     entry = _apply(obj, patch).status.approvals[-1]
-    assert (entry.decision, entry.role, entry.expires_at, entry.images) == (Decision.REVOKED, "risk-officer", None, [])
+    assert (entry.decision, entry.role, entry.expires_at, entry.images) == (
+        ApproverDecision.REVOKED,
+        "risk-officer",
+        None,
+        [],
+    )
 
 
 @pytest.mark.parametrize("approvals", [[], [{**_approved(), "decision": "revoked", "expiresAt": None}]])

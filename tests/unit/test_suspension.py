@@ -7,8 +7,8 @@ from typing import Any
 
 from aigov.core.model import AISystemStatus, rfc3339
 from aigov.core.suspension import (
-    Plan,
     SetReplicas,
+    SuspensionPlan,
     WorkloadRef,
     last_resumed_at,
     needs_attention,
@@ -57,7 +57,7 @@ def test_a_new_suspension_records_every_workload_then_stops_the_running_ones() -
 def test_after_a_crash_between_record_and_scaling_only_the_scaling_is_left() -> None:
     written = MANUAL | {"previousReplicas": [recorded(DEPLOY, 3), recorded(STS, 2)]}
     result = plan(status(suspension=written), {DEPLOY: 3, STS: 0}, T0)
-    assert result == Plan(actions=(SetReplicas(DEPLOY, 0, 3),))
+    assert result == SuspensionPlan(actions=(SetReplicas(DEPLOY, 0, 3),))
 
 
 def test_once_everything_is_stopped_nothing_is_left() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aigov.clients.kube import JSON_PATCH, ApiError, Kube, aisystems_path
+from aigov.clients.kube import JSON_PATCH, ApiError, KubeRest, aisystems_path
 from aigov.core.records import approval_patch
 from tests.integration.cli.conftest import IMAGE, People, apply, get, run, system
 
@@ -182,7 +182,7 @@ def test_suspend_and_resume(people: People, governed_namespace: str) -> None:
 def test_a_write_built_from_a_stale_read_loses_nothing(people: People, governed_namespace: str) -> None:
     ns = governed_namespace
     apply(people.kube, system("chat"), namespace=ns)
-    with Kube.connect(people.alice.kubeconfig) as kube:
+    with KubeRest.connect(people.alice.kubeconfig) as kube:
         stale = kube.get(aisystems_path(ns, "chat"))
         assert _approve(people, ns, "bob")[0] == 0
         patch = approval_patch(
