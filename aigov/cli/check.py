@@ -23,6 +23,7 @@ import typer
 from aigov.cli import check_report, manifests
 from aigov.cli.check_report import Result
 from aigov.cli.manifests import Manifest, ManifestError
+from aigov.core import workloads
 from aigov.core.config import API_VERSION, KIND, Config, ConfigError, load_config
 from aigov.policy import input as policy_input
 from aigov.policy.decision import UNAVAILABLE
@@ -80,12 +81,8 @@ def _is_aisystem(obj: dict[str, Any]) -> bool:
 
 
 def is_workload(obj: dict[str, Any], config: Config) -> bool:
-    """Whether the webhook would review `obj`: a workload kind or a configured serving kind."""
-    kind = obj.get("kind")
-    if kind in policy_input.WORKLOAD_RESOURCES:
-        return True
-    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
-    return any(s.group == group and s.kind == kind for s in config.detection.serving_kinds)
+    """Whether the webhook would review `obj`: its kind is in the kinds table (`aigov.core.workloads`)."""
+    return workloads.of_object(config.kinds, obj) is not None
 
 
 def aisystem_index(objects: Sequence[dict[str, Any]], default_namespace: str) -> dict[tuple[str, str], dict[str, Any]]:
@@ -149,7 +146,7 @@ async def decide_all(
             raise OpaUnavailableError(str(exc)) from exc
         results = []
         for manifest, namespace in workloads:
-            request = policy_input.admission_request(manifest.obj, namespace)
+            request = policy_input.admission_request(manifest.obj, namespace, config.kinds)
             ref = policy_input.system_ref(request, config)
             aisystem = systems.get((namespace, ref)) if ref else None
             document = policy_input.build(

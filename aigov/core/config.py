@@ -16,6 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from aigov.core.workloads import KINDS, WorkloadKind
+
 GROUP = "aigov.io"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -57,13 +59,6 @@ class TierRequirement(_Camel):
     require_pinned_images: bool = Field(default=False, description="workload images must carry an @sha256 digest")
 
 
-class ServingKind(_Camel):
-    """A custom resource kind that is model serving by definition."""
-
-    group: str
-    kind: str
-
-
 class Detection(_Camel):
     """How an AI workload is recognised. Globs use `/` as the delimiter.
 
@@ -103,15 +98,6 @@ class Detection(_Camel):
         "aws.amazon.com/neuron*",
         "google.com/tpu",
     )
-    serving_kinds: tuple[ServingKind, ...] = (
-        ServingKind(group="serving.kserve.io", kind="InferenceService"),
-        ServingKind(group="serving.kserve.io", kind="LLMInferenceService"),
-        ServingKind(group="machinelearning.seldon.io", kind="SeldonDeployment"),
-        ServingKind(group="mlops.seldon.io", kind="Model"),
-        ServingKind(group="ray.io", kind="RayService"),
-        ServingKind(group="apps.nvidia.com", kind="NIMService"),
-        ServingKind(group="kubeai.org", kind="Model"),
-    )
 
 
 class Identity(_Camel):
@@ -141,6 +127,15 @@ class Config(_Camel):
     tiers: dict[RiskTier, TierRequirement] = Field(default_factory=_default_tiers)
     detection: Detection = Detection()
     identity: Identity = Identity()
+    extra_kinds: tuple[WorkloadKind, ...] = Field(
+        default=(), description="kinds the platform adds to the built-in table (aigov.core.workloads.KINDS)"
+    )
+
+    @property
+    def kinds(self) -> tuple[WorkloadKind, ...]:
+        """The built-in kinds and the extra ones; an extra kind replaces a built-in one of the same group and kind."""
+        extra = {(k.group, k.kind) for k in self.extra_kinds}
+        return (*(k for k in KINDS if (k.group, k.kind) not in extra), *self.extra_kinds)
 
     def requirement(self, tier: RiskTier | str) -> TierRequirement:
         """The requirement for `tier`; unknown tiers are not deployable."""
@@ -150,8 +145,10 @@ class Config(_Camel):
             return TierRequirement(deployable=False, min_approvals=0)
 
     def policy_data(self) -> dict[str, Any]:
-        """The JSON object the policies read as `input.config`."""
-        return self.model_dump(mode="json", by_alias=True)
+        """The JSON object the policies read as `input.config`: `kinds` holds the whole table."""
+        data = self.model_dump(mode="json", by_alias=True, exclude={"extra_kinds"})
+        data["kinds"] = [kind.policy_data() for kind in self.kinds]
+        return data
 
 
 class ConfigError(Exception):

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from aigov.core.binding import inventory
 from aigov.core.config import Config
 from aigov.core.events import Announcement, EventType
 from aigov.core.lifecycle import Evaluation, Expiring, evaluate, status_changes
 from aigov.core.model import AISystem, BoundWorkload, ExpiryWarning, Phase
-from aigov.core.workloads import inventory
 
 WARNING_PHASES = frozenset({Phase.EXPIRED, Phase.SUSPENDED, Phase.PROHIBITED})
 """Phases whose arrival is announced with a Warning Event rather than a Normal one."""

@@ -30,17 +30,10 @@ from datetime import datetime
 from typing import Any
 
 from aigov.core.model import AISystemStatus, Suspension, WorkloadReplicas, rfc3339
+from aigov.core.workloads import KINDS, StopMethod, find
 
-STOPPABLE_KINDS = frozenset(
-    {
-        ("apps", "Deployment"),
-        ("apps", "StatefulSet"),
-        ("batch", "Job"),
-        ("batch", "CronJob"),
-        ("serving.kserve.io", "InferenceService"),
-    }
-)
-"""(API group, kind) of the workloads a suspension stops."""
+STOP_METHODS = frozenset({StopMethod.SCALE, StopMethod.SUSPEND, StopMethod.ANNOTATION})
+"""How the operator stops workloads today (`aigov.core.workloads.StopMethod`); kinds stopped otherwise are not."""
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -87,8 +80,10 @@ class SuspensionPlan:
 
 
 def stoppable(ref: WorkloadRef) -> bool:
-    """Whether a suspension can stop this kind of workload."""
-    return (ref.group, ref.kind) in STOPPABLE_KINDS
+    """Whether a suspension can stop this kind of workload (the kinds table says how)."""
+    entry = find(KINDS, ref.group, ref.kind)
+    # Custom-object paths only: core-group kinds (Pods, ReplicationControllers) are not stopped yet.
+    return entry is not None and entry.group != "" and entry.stop in STOP_METHODS
 
 
 def _ref(entry: WorkloadReplicas) -> WorkloadRef:

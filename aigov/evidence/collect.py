@@ -15,6 +15,7 @@ import httpx
 
 from aigov.clients.kube import ApiError, KubeRest, KubeRestError, aisystems_path, events_path
 from aigov.core.config import KIND, Config
+from aigov.core.workloads import system_label
 from aigov.evidence.collected import (
     Admissions,
     CodeSeries,
@@ -26,15 +27,6 @@ from aigov.evidence.collected import (
 )
 from aigov.policy.opa import PolicyError, policy_dir, read_bundle
 
-WORKLOADS = (
-    ("apps/v1", "deployments", "Deployment"),
-    ("apps/v1", "statefulsets", "StatefulSet"),
-    ("apps/v1", "daemonsets", "DaemonSet"),
-    ("batch/v1", "jobs", "Job"),
-    ("batch/v1", "cronjobs", "CronJob"),
-    ("serving.kserve.io/v1beta1", "inferenceservices", "InferenceService"),
-)
-"""(apiVersion, plural, kind) of the workloads read; items of a list carry neither apiVersion nor kind."""
 METRIC = "aigov_admission_requests_total"
 DENIED = "denied"
 BUCKETS = 24
@@ -49,7 +41,7 @@ def _scopes(namespaces: tuple[str, ...] | None) -> tuple[str | None, ...]:
 
 
 def _workload_path(api_version: str, plural: str, namespace: str | None) -> str:
-    base = f"/apis/{api_version}"
+    base = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
     return f"{base}/namespaces/{namespace}/{plural}" if namespace else f"{base}/{plural}"
 
 
@@ -57,8 +49,8 @@ def _readable(kube: KubeRest, path: str, warnings: list[str], what: str, **param
     try:
         return list(kube.list(path, **params))
     except ApiError as exc:
-        if exc.status == 404 and what.startswith("inferenceservices"):
-            return []
+        if exc.status == 404 and "/apis/" in what:
+            return []  # a custom resource whose CRD is not installed
         warnings.append(f"{what}: not collected ({exc.reason or exc.status}: {exc.message})")
         return []
 
@@ -87,11 +79,14 @@ def collect_cluster(
             uid = (event.get("involvedObject") or {}).get("uid")
             if uid:
                 events[str(uid)].append(event_record(event))
-        for api_version, plural, kind in WORKLOADS:
-            path = _workload_path(api_version, plural, ns)
-            found = _readable(kube, path, warnings, f"{plural} ({path})", labelSelector=config.system_label)
-            accelerators = config.detection.accelerator_resources
-            workloads += [workload_record({**o, "apiVersion": api_version, "kind": kind}, accelerators) for o in found]
+        for entry in config.kinds:
+            path = _workload_path(entry.api_group_version, entry.resource, ns)
+            # Every object, not a label selector: the system label may sit on a pod template (as admission reads it).
+            found = (
+                {**o, "apiVersion": entry.api_group_version, "kind": entry.kind}
+                for o in _readable(kube, path, warnings, f"{entry.resource} ({path})")
+            )
+            workloads += [workload_record(o, config) for o in found if system_label(o, config)]
     by_time = {uid: tuple(sorted(items, key=lambda e: str(e["time"]))) for uid, items in events.items()}
     return systems, by_time, workloads, warnings
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aigov.core.config import SYSTEM_LABEL
+from aigov.core.config import Config
+from aigov.core.workloads import of_object, resolve, system_label
 
 _META_KEPT = ("name", "namespace", "uid", "generation", "resourceVersion", "creationTimestamp", "labels")
 
@@ -93,18 +94,27 @@ def event_record(event: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _pod_spec(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    spec = obj.get("spec") or {}
-    if obj.get("kind") == "CronJob":
-        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
-    return ((spec.get("template") or {}).get("spec")) or {}
+def _containers(obj: Mapping[str, Any], config: Config) -> list[Mapping[str, Any]]:
+    """The containers of every pod spec the kind table names for `obj`, and its single containers."""
+    entry = of_object(config.kinds, obj)
+    if entry is None:
+        return []
+    found: list[Mapping[str, Any]] = []
+    for path in entry.pod_specs:
+        for pod in resolve(obj, path):
+            if isinstance(pod, Mapping):
+                found += [
+                    c for f in ("initContainers", "containers") for c in pod.get(f) or [] if isinstance(c, Mapping)
+                ]
+    found += [c for path in entry.containers for c in resolve(obj, path) if isinstance(c, Mapping)]
+    return found
 
 
-def workload_record(obj: Mapping[str, Any], accelerator_patterns: Sequence[str]) -> dict[str, Any]:
+def workload_record(obj: Mapping[str, Any], config: Config) -> dict[str, Any]:
     """A labelled workload as its identity, system, images, replicas and accelerator limits (never env or args)."""
     meta = obj.get("metadata") or {}
-    pod = _pod_spec(obj)
-    containers = [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]
+    accelerator_patterns: Sequence[str] = config.detection.accelerator_resources
+    containers = _containers(obj, config)
     accelerators: dict[str, int] = {}
     for container in containers:
         for resource, amount in ((container.get("resources") or {}).get("limits") or {}).items():
@@ -115,7 +125,7 @@ def workload_record(obj: Mapping[str, Any], accelerator_patterns: Sequence[str])
         "kind": obj.get("kind"),
         "namespace": meta.get("namespace"),
         "name": meta.get("name"),
-        "system": (meta.get("labels") or {}).get(SYSTEM_LABEL),
+        "system": system_label(obj, config),
         "images": [c.get("image") for c in containers if c.get("image")],
         "replicas": (obj.get("spec") or {}).get("replicas"),
         "accelerators": accelerators,

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import base64
 import json
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from aigov.core.config import ENFORCEMENT_LABEL, GROUP, PLURAL, Config, EnforcementMode
 from aigov.core.model import AISystemStatus, Suspension
+from aigov.core.workloads import WorkloadKind
 
 NAME = "aigov"
 POLICY_NAME = "aigov-record-integrity"
@@ -43,23 +45,6 @@ KSERVE_STOP_ANNOTATION = "serving.kserve.io/stop"
 HUMAN_STATUS_FIELDS = ("impactAssessment", "approvals", "suspension")
 # Fields of status.suspension that people write when they suspend or resume.
 HUMAN_SUSPENSION_FIELDS = ("active", "since", "reason", "suspendedBy", "resumedAt", "resumedBy", "justification")
-
-_WORKLOAD_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("", ("pods", "pods/ephemeralcontainers")),
-    (
-        "apps",
-        (
-            "deployments",
-            "replicasets",
-            "statefulsets",
-            "daemonsets",
-            "deployments/scale",
-            "statefulsets/scale",
-        ),
-    ),
-    ("batch", ("jobs", "cronjobs")),
-    ("serving.kserve.io", ("inferenceservices",)),
-)
 
 
 @dataclass(frozen=True)
@@ -111,6 +96,19 @@ def _client_config(client: UrlClient | ServiceClient, path: str) -> dict[str, An
 def _cel_list(values: Iterable[str]) -> str:
     """A CEL list literal of strings (JSON string syntax is valid CEL)."""
     return "[" + ", ".join(json.dumps(value) for value in values) + "]"
+
+
+def reviewed_resources(kinds: Iterable[WorkloadKind]) -> dict[str, tuple[str, ...]]:
+    """(API group -> resources) the workloads' hook receives: every kind of the table, its `scale`
+    subresource where it has one, and ephemeral containers added to Pods."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for kind in kinds:
+        groups[kind.group].append(kind.resource)
+        if kind.scale:
+            groups[kind.group].append(f"{kind.resource}/scale")
+        if (kind.group, kind.kind) == ("", "Pod"):
+            groups[kind.group].append(f"{kind.resource}/ephemeralcontainers")
+    return {group: tuple(resources) for group, resources in groups.items()}
 
 
 def _rules(groups: Iterable[tuple[str, tuple[str, ...]]]) -> list[dict[str, Any]]:
@@ -166,7 +164,7 @@ def webhook_configuration(reg: Registration, config: Config) -> dict[str, Any]:
                 WORKLOADS_WEBHOOK,
                 reg,
                 WORKLOADS_PATH,
-                _rules(_WORKLOAD_RULES),
+                _rules(reviewed_resources(config.kinds).items()),
                 f"!({operator} && ({stops}))",
                 failure_policy=reg.failure_policy,
             ),

@@ -16,16 +16,28 @@ from collections import defaultdict
 from typing import Any
 
 from aigov.core.config import GROUP, PLURAL
-from aigov.core.workloads import WORKLOAD_RESOURCES
+from aigov.core.suspension import STOP_METHODS
+from aigov.core.workloads import KINDS, StopMethod
 
 OPERATOR_NAME = "aigov-operator"
 _READ = ["list", "watch"]
-SUSPENSION_WRITES: dict[str, list[str]] = {
-    "apps": ["deployments/scale", "statefulsets/scale"],
-    "batch": ["cronjobs", "jobs"],
-    "serving.kserve.io": ["inferenceservices"],
-}
-"""(API group -> resources) the operator reads and patches to stop and restore workloads (`aigov.core.suspension`)."""
+
+
+def suspension_writes() -> dict[str, list[str]]:
+    """(API group -> resources) the operator patches to stop and restore workloads (`aigov.core.suspension`)."""
+    writes: dict[str, list[str]] = defaultdict(list)
+    for kind in KINDS:
+        if kind.group and kind.stop in STOP_METHODS:
+            writes[kind.group].append(f"{kind.resource}/scale" if kind.stop == StopMethod.SCALE else kind.resource)
+    return {group: sorted(resources) for group, resources in sorted(writes.items())}
+
+
+def workload_reads() -> dict[str, list[str]]:
+    """(API group -> resources) of every kind in the table, which the operator lists and watches."""
+    reads: dict[str, set[str]] = defaultdict(set)
+    for kind in KINDS:
+        reads[kind.group].add(kind.resource)
+    return {group: sorted(resources) for group, resources in sorted(reads.items())}
 
 
 def _rule(group: str, resources: list[str], verbs: list[str]) -> dict[str, Any]:
@@ -34,15 +46,12 @@ def _rule(group: str, resources: list[str], verbs: list[str]) -> dict[str, Any]:
 
 def operator_rules(clusterwide: bool = True) -> list[dict[str, Any]]:
     """The operator's PolicyRules."""
-    workloads: dict[str, list[str]] = defaultdict(list)
-    for group, plural in sorted(WORKLOAD_RESOURCES):
-        workloads[group].append(plural)
     return [
         _rule(GROUP, [PLURAL], ["get", *_READ, "patch"]),
         _rule(GROUP, [f"{PLURAL}/status"], ["patch"]),
         _rule("", ["events"], ["create"]),
-        *(_rule(group, plurals, _READ) for group, plurals in workloads.items()),
-        *(_rule(group, resources, ["get", "patch"]) for group, resources in SUSPENSION_WRITES.items()),
+        *(_rule(group, plurals, _READ) for group, plurals in workload_reads().items()),
+        *(_rule(group, resources, ["get", "patch"]) for group, resources in suspension_writes().items()),
         _rule("kopf.dev", ["clusterkopfpeerings" if clusterwide else "kopfpeerings"], [*_READ, "patch", "create"]),
         _rule("apiextensions.k8s.io", ["customresourcedefinitions"], _READ),
         *(() if clusterwide else (_rule("", ["namespaces"], _READ),)),

@@ -15,8 +15,9 @@ from typing import Any
 
 import kopf
 
+from aigov.core.binding import SystemKey, bound_system, summarise
 from aigov.core.model import BoundWorkload
-from aigov.core.workloads import SystemKey, api_version, bound_system, is_workload, summarise
+from aigov.core.workloads import KINDS, api_version, find_resource
 from aigov.operator.context import REGISTRY, context
 
 INDEX = "bound_workloads"
@@ -24,8 +25,8 @@ INDEX = "bound_workloads"
 
 
 def _selects(resource: kopf.Resource) -> bool:
-    """The workload kinds that bind, in their preferred version, wherever the API server serves them."""
-    return resource.preferred and is_workload(resource.group, resource.plural)
+    """The kinds of the table that bind, in their preferred version, wherever the API server serves them."""
+    return resource.preferred and find_resource(KINDS, resource.group, resource.plural) is not None
 
 
 def _binding(body: kopf.Body, resource: kopf.Resource, memo: Any) -> tuple[SystemKey, BoundWorkload] | None:

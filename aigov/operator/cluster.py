@@ -11,31 +11,15 @@ object API; calls run in worker threads.
 from __future__ import annotations
 
 import asyncio
-from enum import Enum
 from typing import Any
 
 import kubernetes
 
 from aigov.core.config import GROUP, PLURAL, VERSION
 from aigov.core.suspension import SetReplicas, WorkloadRef
+from aigov.core.workloads import KINDS, StopMethod, WorkloadKind, find
 
-KSERVE_STOP = "serving.kserve.io/stop"
 _MERGE_PATCH = "application/merge-patch+json"
-
-
-class _Stop(Enum):
-    SCALE = "scale"
-    SUSPEND = "suspend"
-    ANNOTATION = "annotation"
-
-
-_KINDS: dict[str, tuple[str, _Stop]] = {
-    "Deployment": ("deployments", _Stop.SCALE),
-    "StatefulSet": ("statefulsets", _Stop.SCALE),
-    "Job": ("jobs", _Stop.SUSPEND),
-    "CronJob": ("cronjobs", _Stop.SUSPEND),
-    "InferenceService": ("inferenceservices", _Stop.ANNOTATION),
-}
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -74,32 +58,56 @@ class WorkloadScaler:
             raise
 
     def _replicas(self, namespace: str, ref: WorkloadRef) -> int | None:
-        plural, stop = _KINDS[ref.kind]
-        version = ref.api_version.rpartition("/")[2]
-        body = self._get((ref.group, version, namespace, plural, ref.name), scale=stop == _Stop.SCALE)
+        entry = _entry(ref)
+        body = self._get(_where(entry, ref, namespace), scale=entry.stop == StopMethod.SCALE)
         if body is None:
             return None
-        if stop == _Stop.SCALE:
+        if entry.stop == StopMethod.SCALE:
             return int(_dict(body.get("spec")).get("replicas") or 0)
-        if stop == _Stop.SUSPEND:
-            return 0 if _dict(body.get("spec")).get("suspend") else 1
+        if entry.stop == StopMethod.SUSPEND:
+            return 0 if _field(body, entry.stop_path.split(".")) is True else 1
         annotations = _dict(_dict(body.get("metadata")).get("annotations"))
-        return 0 if annotations.get(KSERVE_STOP) == "true" else 1
+        return 0 if annotations.get(entry.stop_path) == "true" else 1
 
     def _set(self, namespace: str, ref: WorkloadRef, replicas: int) -> None:
-        plural, stop = _KINDS[ref.kind]
-        where = (ref.group, ref.api_version.rpartition("/")[2], namespace, plural, ref.name)
-        body: dict[str, Any]
-        if stop == _Stop.SCALE:
-            body = {"spec": {"replicas": replicas}}
-            self._api.patch_namespaced_custom_object_scale(*where, body, _content_type=_MERGE_PATCH)
+        entry = _entry(ref)
+        where = _where(entry, ref, namespace)
+        if entry.stop == StopMethod.SCALE:
+            scale = {"spec": {"replicas": replicas}}
+            self._api.patch_namespaced_custom_object_scale(*where, scale, _content_type=_MERGE_PATCH)
             return
-        if stop == _Stop.SUSPEND:
-            body = {"spec": {"suspend": replicas == 0}}
+        if entry.stop == StopMethod.SUSPEND:
+            body = _nested(entry.stop_path.split("."), replicas == 0)
         else:
-            body = {"metadata": {"annotations": {KSERVE_STOP: "true" if replicas == 0 else None}}}
+            body = {"metadata": {"annotations": {entry.stop_path: "true" if replicas == 0 else None}}}
         self._api.patch_namespaced_custom_object(*where, body, _content_type=_MERGE_PATCH)
 
     def close(self) -> None:
         """Release the connection pool."""
         self._client.close()  # type: ignore[no-untyped-call]
+
+
+def _entry(ref: WorkloadRef) -> WorkloadKind:
+    entry = find(KINDS, ref.group, ref.kind)
+    if entry is None:
+        raise ValueError(f"{ref}: not a kind aigov stops")
+    return entry
+
+
+def _where(entry: WorkloadKind, ref: WorkloadRef, namespace: str) -> tuple[str, str, str, str, str]:
+    return (ref.group, ref.api_version.rpartition("/")[2], namespace, entry.resource, ref.name)
+
+
+def _field(body: dict[str, Any], path: list[str]) -> object:
+    value: object = body
+    for key in path:
+        value = _dict(value).get(key)
+    return value
+
+
+def _nested(path: list[str], value: object) -> dict[str, Any]:
+    """`{"a": {"b": value}}` for path `["a", "b"]`."""
+    body: dict[str, Any] = {path[-1]: value}
+    for key in reversed(path[:-1]):
+        body = {key: body}
+    return body

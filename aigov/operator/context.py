@@ -12,8 +12,8 @@ from typing import Any
 
 import kopf
 
+from aigov.core.binding import SystemKey
 from aigov.core.config import Config
-from aigov.core.workloads import SystemKey
 from aigov.operator.kube import StatusWriter
 
 REGISTRY = kopf.OperatorRegistry()

@@ -23,10 +23,10 @@ import kubernetes
 import urllib3
 from pydantic import ValidationError
 
+from aigov.core.binding import SystemKey
 from aigov.core.config import GROUP, PLURAL, VERSION
 from aigov.core.model import AISystem, BoundWorkload
 from aigov.core.reconcile import ReconcilePlan, plan
-from aigov.core.workloads import SystemKey
 from aigov.operator.bound_workloads import INDEX
 from aigov.operator.context import REGISTRY, OperatorContext, context
 

@@ -22,10 +22,10 @@ import kubernetes
 import urllib3
 from pydantic import ValidationError
 
+from aigov.core.binding import SystemKey
 from aigov.core.config import GROUP, PLURAL, VERSION
 from aigov.core.model import AISystem, AISystemStatus, BoundWorkload, Suspension
 from aigov.core.suspension import SuspensionPlan, WorkloadRef, needs_attention, plan, to_read
-from aigov.core.workloads import SystemKey
 from aigov.operator.bound_workloads import INDEX
 from aigov.operator.context import REGISTRY, context
 from aigov.operator.monitoring import monitoring

@@ -11,44 +11,16 @@ API server would send.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from aigov.core import model, workloads
 from aigov.core.config import Config
+from aigov.core.workloads import KINDS, WorkloadKind
 
 CHECK_USERNAME = "aigov-check"
-
-# kind -> resource (plural) of the workload kinds the policies understand.
-WORKLOAD_RESOURCES: Mapping[str, str] = {
-    "Pod": "pods",
-    "Deployment": "deployments",
-    "ReplicaSet": "replicasets",
-    "StatefulSet": "statefulsets",
-    "DaemonSet": "daemonsets",
-    "Job": "jobs",
-    "CronJob": "cronjobs",
-    "InferenceService": "inferenceservices",
-}
-
-_OTHER_RESOURCES: Mapping[str, str] = {
-    "AISystem": "aisystems",
-    "LLMInferenceService": "llminferenceservices",
-    "SeldonDeployment": "seldondeployments",
-    "RayService": "rayservices",
-    "NIMService": "nimservices",
-    "Model": "models",
-}
-
-# Where a workload's system label may sit, in the order the policies read them.
-_LABEL_PATHS: tuple[tuple[str, ...], ...] = (
-    ("metadata", "labels"),
-    ("spec", "template", "metadata", "labels"),
-    ("spec", "jobTemplate", "metadata", "labels"),
-    ("spec", "jobTemplate", "spec", "template", "metadata", "labels"),
-    ("spec", "predictor", "labels"),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +32,10 @@ class Namespace:
 
 
 def rfc3339(now: datetime) -> str:
-    """`now` (timezone-aware) in UTC as RFC 3339, e.g. `2026-01-31T12:00:00.250000Z`."""
+    """`now` (timezone-aware) as RFC 3339 in UTC (`aigov.core.model.rfc3339`); naive times are refused."""
     if now.tzinfo is None:
         raise ValueError("the policy time must be timezone-aware")
-    return now.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return model.rfc3339(now)
 
 
 def build(
@@ -83,24 +55,6 @@ def build(
     }
 
 
-def _dig(value: Any, path: tuple[str, ...]) -> Any:
-    for key in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
-
-
-def system_label(obj: Mapping[str, Any] | None, config: Config) -> str | None:
-    """The AISystem name `obj` is labelled with: on the object, else on its pod template."""
-    for path in _LABEL_PATHS:
-        labels = _dig(obj, path)
-        value = labels.get(config.system_label) if isinstance(labels, Mapping) else None
-        if isinstance(value, str) and value:
-            return value
-    return None
-
-
 def system_ref(request: Mapping[str, Any], config: Config) -> str | None:
     """The name of the AISystem (in the request's namespace) that `request` names.
 
@@ -109,15 +63,16 @@ def system_ref(request: Mapping[str, Any], config: Config) -> str | None:
     and read its label with `system_label`.
     """
     obj = request.get("oldObject") if request.get("operation") == "DELETE" else request.get("object")
-    return system_label(obj, config)
+    return workloads.system_label(obj, config)
 
 
-def resource_for(kind: str) -> str:
-    """The resource (plural) of `kind`: known kinds from a table, else the lower-case plural."""
-    return WORKLOAD_RESOURCES.get(kind) or _OTHER_RESOURCES.get(kind) or f"{kind.lower()}s"
+def resource_for(group: str, kind: str, kinds: Iterable[WorkloadKind] = KINDS) -> str:
+    """The resource (plural) of `kind`: from the kinds table, else the lower-case plural."""
+    entry = workloads.find(kinds, group, kind)
+    return entry.resource if entry else f"{kind.lower()}s"
 
 
-def admission_request(obj: Mapping[str, Any], namespace: str) -> dict[str, Any]:
+def admission_request(obj: Mapping[str, Any], namespace: str, kinds: Iterable[WorkloadKind] = KINDS) -> dict[str, Any]:
     """The AdmissionReview v1 CREATE request the API server would send for manifest `obj`."""
     api_version = str(obj.get("apiVersion", ""))
     group, _, version = api_version.rpartition("/")
@@ -125,7 +80,7 @@ def admission_request(obj: Mapping[str, Any], namespace: str) -> dict[str, Any]:
     metadata = dict(obj.get("metadata") or {})
     metadata["namespace"] = namespace
     gvk = {"group": group, "version": version, "kind": kind}
-    gvr = {"group": group, "version": version, "resource": resource_for(kind)}
+    gvr = {"group": group, "version": version, "resource": resource_for(group, kind, kinds)}
     return {
         "uid": str(uuid.uuid4()),
         "kind": gvk,

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import orjson
 
 from aigov.clients.kube_reader import KubeReadError
+from aigov.core import workloads
 from aigov.core.config import Config
 from aigov.policy import input as policy_input
 from aigov.policy.opa import UNAVAILABLE, UNAVAILABLE_CONTROL, AdmissionDecision, Violation
@@ -73,7 +74,7 @@ class Admission:
     async def _workload_system(self, request: dict[str, Any]) -> dict[str, Any] | None:
         namespace = request.get("namespace") or ""
         if request.get("subResource") == "scale":
-            name = policy_input.system_label(await self._cluster.scale_target(request), self._config)
+            name = workloads.system_label(await self._cluster.scale_target(request), self._config)
         else:
             name = policy_input.system_ref(request, self._config)
         return await self._cluster.aisystem(namespace, name) if name and namespace else None

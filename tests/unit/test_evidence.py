@@ -102,7 +102,7 @@ def test_workload_record_keeps_no_environment() -> None:
         "metadata": {"name": "nightly", "namespace": "team", "labels": {"aigov.io/system": "scoring"}},
         "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [container]}}}}},
     }
-    record = workload_record(cron, Config().detection.accelerator_resources)
+    record = workload_record(cron, Config())
     assert record == {
         "apiVersion": "batch/v1",
         "kind": "CronJob",

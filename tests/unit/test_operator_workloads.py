@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from aigov.core.binding import bound_system, inventory, summarise
 from aigov.core.config import SYSTEM_LABEL, Config
 from aigov.core.model import BoundWorkload
-from aigov.core.workloads import api_version, bound_system, inventory, is_workload, summarise
+from aigov.core.workloads import KINDS, api_version, find_resource
 
 
 def pod_spec(*images: str, init: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -19,7 +20,12 @@ def pod_spec(*images: str, init: tuple[str, ...] = ()) -> dict[str, Any]:
 
 
 def workload(spec: dict[str, Any], labels: dict[str, str] | None = None, namespace: str = "team") -> dict[str, Any]:
-    return {"metadata": {"name": "w", "namespace": namespace, "labels": labels or {}}, "spec": spec}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "w", "namespace": namespace, "labels": labels or {}},
+        "spec": spec,
+    }
 
 
 def test_deployment_images_cover_init_containers_sorted_and_unique() -> None:
@@ -91,13 +97,16 @@ def test_inventory_is_ordered_and_deduplicated() -> None:
         ("batch", "jobs", True),
         ("batch", "cronjobs", True),
         ("serving.kserve.io", "inferenceservices", True),
-        ("apps", "replicasets", False),
-        ("", "pods", False),
+        ("apps", "replicasets", True),
+        ("", "pods", True),
+        ("leaderworkerset.x-k8s.io", "leaderworkersets", True),
+        ("kubeflow.org", "pytorchjobs", True),
         ("aigov.io", "aisystems", False),
+        ("", "services", False),
     ],
 )
 def test_bindable_kinds(group: str, plural: str, expected: bool) -> None:
-    assert is_workload(group, plural) is expected
+    assert (find_resource(KINDS, group, plural) is not None) is expected
 
 
 def test_api_version_of_the_core_group_has_no_slash() -> None:

@@ -58,6 +58,10 @@ def test_testdata_config_matches_the_default_configuration() -> None:
     )
 
 
+SYS_J = {"aigov.io/system": "j"}
+SYS_P = {"aigov.io/system": "p"}
+
+
 @pytest.mark.parametrize(
     ("obj", "expected"),
     [
@@ -68,14 +72,37 @@ def test_testdata_config_matches_the_default_configuration() -> None:
         (_deployment({"app": "llm"}), None),
         (
             {
+                "apiVersion": "batch/v1",
                 "kind": "CronJob",
                 "metadata": {},
                 "spec": {"jobTemplate": {"spec": {"template": {"metadata": {"labels": {"aigov.io/system": "c"}}}}}},
             },
             "c",
         ),
-        ({"kind": "CronJob", "spec": {"jobTemplate": {"metadata": {"labels": {"aigov.io/system": "j"}}}}}, "j"),
-        ({"kind": "InferenceService", "spec": {"predictor": {"labels": {"aigov.io/system": "p"}}}}, "p"),
+        (
+            {"apiVersion": "batch/v1", "kind": "CronJob", "spec": {"jobTemplate": {"metadata": {"labels": SYS_J}}}},
+            "j",
+        ),
+        (
+            {
+                "apiVersion": "serving.kserve.io/v1beta1",
+                "kind": "InferenceService",
+                "spec": {"predictor": {"labels": SYS_P}},
+            },
+            "p",
+        ),
+        (
+            {
+                "apiVersion": "jobset.x-k8s.io/v1alpha2",
+                "kind": "JobSet",
+                "spec": {"replicatedJobs": [{"template": {"spec": {"template": {"metadata": {"labels": SYS_J}}}}}]},
+            },
+            "j",
+        ),
+        (
+            {"apiVersion": "example.com/v1", "kind": "Widget", "spec": {"template": {"metadata": {"labels": SYS_J}}}},
+            None,
+        ),
         ({"kind": "Pod", "metadata": {"labels": None}, "spec": "garbage"}, None),
     ],
 )
@@ -120,14 +147,15 @@ def test_admission_request_for_a_core_pod() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "resource"),
+    ("group", "kind", "resource"),
     [
-        ("CronJob", "cronjobs"),
-        ("InferenceService", "inferenceservices"),
-        ("SeldonDeployment", "seldondeployments"),
-        ("AISystem", "aisystems"),
-        ("Widget", "widgets"),
+        ("batch", "CronJob", "cronjobs"),
+        ("serving.kserve.io", "InferenceService", "inferenceservices"),
+        ("machinelearning.seldon.io", "SeldonDeployment", "seldondeployments"),
+        ("leaderworkerset.x-k8s.io", "LeaderWorkerSet", "leaderworkersets"),
+        ("aigov.io", "AISystem", "aisystems"),
+        ("example.com", "Widget", "widgets"),
     ],
 )
-def test_resource_for(kind: str, resource: str) -> None:
-    assert resource_for(kind) == resource
+def test_resource_for(group: str, kind: str, resource: str) -> None:
+    assert resource_for(group, kind) == resource

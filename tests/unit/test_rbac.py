@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aigov.core.workloads import WORKLOAD_RESOURCES
-from aigov.install.rbac import SUSPENSION_WRITES, cluster_role, cluster_role_binding, operator_rules
+from aigov.core.workloads import KINDS
+from aigov.install.rbac import cluster_role, cluster_role_binding, operator_rules, suspension_writes
 
 
 def grants(rules: list[dict[str, Any]]) -> dict[tuple[str, str], set[str]]:
@@ -30,7 +30,7 @@ def test_writes_are_limited_to_status_finalizers_events_peering_and_suspension()
         ("aigov.io", "aisystems/status"),
         ("", "events"),
         ("kopf.dev", "clusterkopfpeerings"),
-        *((group, resource) for group, resources in SUSPENSION_WRITES.items() for resource in resources),
+        *((group, resource) for group, resources in suspension_writes().items() for resource in resources),
     }
 
 
@@ -42,8 +42,9 @@ def test_no_wildcards_and_no_destructive_verbs() -> None:
 
 def test_bindable_workloads_are_read_only_unless_a_suspension_stops_them() -> None:
     granted = grants(operator_rules())
-    for group, plural in WORKLOAD_RESOURCES:
-        stops = plural in SUSPENSION_WRITES.get(group, [])
+    writes = suspension_writes()
+    for group, plural in {(k.group, k.resource) for k in KINDS}:
+        stops = plural in writes.get(group, [])
         assert granted[(group, plural)] == ({"get", "list", "watch", "patch"} if stops else {"list", "watch"})
     assert granted[("apps", "deployments/scale")] == granted[("apps", "statefulsets/scale")] == {"get", "patch"}
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from aigov.core.config import Config, Identity
+from aigov.core.workloads import KINDS
 from aigov.install.admission import (
     POLICY_NAME,
     Registration,
@@ -62,7 +63,10 @@ def test_rules_cover_workloads_scale_kserve_and_aisystems() -> None:
         "batch/jobs",
         "batch/cronjobs",
         "serving.kserve.io/inferenceservices",
-    }
+        "/replicationcontrollers",
+        "/replicationcontrollers/scale",
+        "apps/replicasets/scale",
+    } | {f"{k.group}/{k.resource}" for k in KINDS} | {f"{k.group}/{k.resource}/scale" for k in KINDS if k.scale}
     # Records in aisystems/status are bound by the ValidatingAdmissionPolicy, not the webhook.
     assert _resources(hooks["aisystems.aigov.io"]) == {"aigov.io/aisystems"}
 
