@@ -14,6 +14,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,14 @@ from typer.main import get_command
 
 from aigov.cli.main import app
 from aigov.core.config import Config, Identity
+from aigov.core.workloads import WorkloadKind
 from aigov.install import admission as registration
-from aigov.policy.opa import read_bundle
+from aigov.policy import input as policy_input
+from aigov.policy.opa import PolicyClient, read_bundle
 from aigov.webhook import certrotation
 from devkit import binaries
 from devkit.chartgen import CHART
-from devkit.devcluster import ControlPlane
+from devkit.devcluster import ControlPlane, OpaServer
 
 REPO = CHART.parents[1]
 FIXTURE_CRDS = REPO / "tests" / "fixtures" / "crds"
@@ -162,6 +165,45 @@ def test_admission_objects_are_what_registration_renders(helm_env: dict[str, str
     assert binding["spec"] == registration.record_policy_binding()["spec"] | {"policyName": policy["metadata"]["name"]}
     rendered = yaml.safe_load(one(docs, "ConfigMap", "gov-aigov-config")["data"]["config.yaml"])
     assert Config.model_validate(rendered) == config
+
+
+def _sample(kind: WorkloadKind) -> Doc:
+    """An object of `kind` running vLLM in every pod spec the table names (a `*` becomes a one-item list)."""
+    obj: Doc = {"apiVersion": kind.api_group_version, "kind": kind.kind, "metadata": {"name": "x"}, "spec": {}}
+    pod = {"containers": [{"name": "main", "image": "vllm/vllm-openai:v0.9.0"}]}
+    for path in kind.pod_specs:
+        node: Any = obj
+        names = path.split(".")
+        for name, following in zip(names, [*names[1:], None], strict=True):
+            if name == "*":
+                node.append({})
+                node = node[-1]
+            elif following is None:
+                node[name] = pod
+            else:
+                node = node.setdefault(name, [] if following == "*" else {})
+    return obj
+
+
+async def test_the_kinds_aigov_check_judges_are_the_kinds_the_chart_registers(
+    helm_env: dict[str, str], opa: OpaServer
+) -> None:
+    """Every kind of the table is denied ungoverned by the real policies, and exactly those are registered."""
+    config = Config()
+    judged = set()
+    async with PolicyClient(opa.url) as client:
+        await client.load_policies()
+        for kind in config.kinds:
+            request = policy_input.admission_request(_sample(kind), "ml", config.kinds)
+            document = policy_input.build(request, None, policy_input.Namespace("ml"), config, datetime.now(UTC))
+            decision = await client.decide(document)
+            if [v.code for v in decision.violations] == ["AIGOV_UNGOVERNED"]:
+                judged.add((kind.group, kind.resource))
+    vwc = one(render(helm_env), "ValidatingWebhookConfiguration", "aigov")
+    hook = next(h for h in vwc["webhooks"] if h["name"] == registration.WORKLOADS_WEBHOOK)
+    registered = {(r["apiGroups"][0], res) for r in hook["rules"] for res in r["resources"] if "/" not in res}
+    assert judged == registered
+    assert len(judged) == len(config.kinds), "every kind in the table is judged"
 
 
 def test_failure_policy_value_applies_to_the_workloads_hook_only(helm_env: dict[str, str]) -> None:

@@ -92,7 +92,7 @@ request(operation, object) := {
 	"kind": {"group": _group(object.apiVersion), "version": _version(object.apiVersion), "kind": object.kind},
 	"resource": {
 		"group": _group(object.apiVersion), "version": _version(object.apiVersion),
-		"resource": resources[object.kind],
+		"resource": _resource(object.kind),
 	},
 	"namespace": "ml",
 	"name": object.metadata.name,
@@ -100,6 +100,10 @@ request(operation, object) := {
 	"userInfo": {"username": "dev"},
 	"object": object,
 }
+
+_resource(kind) := resource if resource := resources[kind]
+
+else := concat("", [lower(kind), "s"])
 
 create(object) := request("CREATE", object)
 

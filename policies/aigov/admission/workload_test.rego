@@ -181,3 +181,70 @@ test_image_patterns_are_configuration if {
 	inp := object.union(review(create(deployment({}, [container("example.com/models/m:1")])), null), {"config": cfg})
 	codes(decide(inp)) == {"AIGOV_UNGOVERNED"}
 }
+
+# --- kinds from the table (input.config.kinds): wrappers judged by the pod specs they embed ---------
+
+leader_worker_set(labels, containers) := {
+	"apiVersion": "leaderworkerset.x-k8s.io/v1",
+	"kind": "LeaderWorkerSet",
+	"metadata": {"name": "lws"},
+	"spec": {"replicas": 2, "leaderWorkerTemplate": {
+		"leaderTemplate": {"metadata": {"labels": labels}, "spec": {"containers": containers}},
+		"workerTemplate": {"metadata": {"labels": labels}, "spec": {"containers": containers}},
+	}},
+}
+
+job_set(labels, containers) := {
+	"apiVersion": "jobset.x-k8s.io/v1alpha2",
+	"kind": "JobSet",
+	"metadata": {"name": "js"},
+	"spec": {"replicatedJobs": [
+		{"name": "driver", "template": {"spec": {"template": {"spec": {"containers": containers}}}}},
+		{"name": "workers", "template": {"spec": {"template": {
+			"metadata": {"labels": labels},
+			"spec": {"containers": containers},
+		}}}},
+	]},
+}
+
+seldon_deployment(containers) := {
+	"apiVersion": "machinelearning.seldon.io/v1",
+	"kind": "SeldonDeployment",
+	"metadata": {"name": "sd"},
+	"spec": {"predictors": [{"componentSpecs": [{"spec": {"containers": containers}}]}]},
+}
+
+test_wrapper_judged_by_its_worker_template if {
+	codes(decide_create(leader_worker_set({}, [container(vllm)]), null)) == {"AIGOV_UNGOVERNED"}
+	decide_create(leader_worker_set({}, [container("nginx:1.27")]), null).allowed
+	decide_create(leader_worker_set(governed, [container(vllm)]), approved).allowed
+}
+
+test_wrapper_with_lists_of_templates if {
+	codes(decide_create(job_set({}, [gpu_container("example.com/train:1", "limits")]), null)) == {"AIGOV_UNGOVERNED"}
+	decide_create(job_set({}, [container("nginx:1.27")]), null).allowed
+
+	# The system label on the embedded template binds it.
+	decide_create(job_set(governed, [container(vllm)]), approved).allowed
+}
+
+test_serving_kind_with_two_wildcards_checks_its_images if {
+	codes(decide_create(seldon_deployment([container("example.com/model:1")]), null)) == {"AIGOV_UNGOVERNED"}
+}
+
+test_training_kind_is_ai_by_kind if {
+	pytorch_job := {
+		"apiVersion": "kubeflow.org/v1",
+		"kind": "PyTorchJob",
+		"metadata": {"name": "train"},
+		"spec": {"pytorchReplicaSpecs": {"Master": {"template": {"spec": {"containers": [container("example.com/t:1")]}}}}},
+	}
+	codes(decide_create(pytorch_job, null)) == {"AIGOV_UNGOVERNED"}
+}
+
+test_unknown_kind_is_not_reviewed if {
+	widget := {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"template": {
+		"spec": {"containers": [container(vllm)]},
+	}}}
+	decide_create(widget, null).allowed
+}
