@@ -30,10 +30,11 @@ bin: ## build/install the pinned real servers (kube-apiserver, etcd, OPA, Helm, 
 	@mkdir -p $(VENV)
 	hack/testbin --env > $(BINENV).tmp && mv $(BINENV).tmp $(BINENV)
 
-lint: venv ## ruff and mypy
+lint: venv ## ruff, mypy and the import contracts (layers)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 policy-check: bin ## opa fmt, opa check --strict, opa test with coverage gate
 	$(WITH_BINS) hack/policy-check
@@ -47,7 +48,7 @@ demo: venv bin ## a local control plane with aigov admitting and denying real de
 	$(WITH_BINS) $(PY) -m devkit.demo
 
 bench: venv bin ## benchmarks (medians and ratios, printed)
-	$(WITH_BINS) for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
+	$(WITH_BINS) export PYTHONPATH=$(CURDIR); for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
 
 crds: venv ## regenerate crds/ from the pydantic models
 	$(VENV)/bin/aigov crd --out crds
