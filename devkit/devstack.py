@@ -21,9 +21,15 @@ from typing import Any
 import httpx
 
 from aigov.core.config import Config
-from aigov.install.admission import Registration, UrlClient, manifests, webhook_cluster_role
+from aigov.install.admission import Registration, UrlClient, manifests
 from aigov.install.pki import CertificateAuthority
-from aigov.install.rbac import OPERATOR_NAME, cluster_role, cluster_role_binding, people_cluster_roles
+from aigov.install.rbac import (
+    OPERATOR_NAME,
+    cluster_role,
+    cluster_role_binding,
+    people_cluster_roles,
+    webhook_cluster_role,
+)
 from devkit.devcluster import LOOPBACK, ControlPlane, OpaServer, Server, User, free_port, start_opa, wait_until
 
 REPO = Path(__file__).resolve().parents[1]

@@ -335,23 +335,6 @@ def record_policy_binding() -> dict[str, Any]:
     }
 
 
-def webhook_cluster_role(name: str = "aigov-webhook") -> dict[str, Any]:
-    """What the webhook reads: AISystems and namespaces (watched), scaled Deployments/StatefulSets (GET)."""
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRole",
-        "metadata": {
-            "name": name,
-            "labels": {"app.kubernetes.io/name": "aigov", "app.kubernetes.io/component": "webhook"},
-        },
-        "rules": [
-            {"apiGroups": [GROUP], "resources": [PLURAL], "verbs": ["get", "list", "watch"]},
-            {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},
-            {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"], "verbs": ["get"]},
-        ],
-    }
-
-
 def manifests(reg: Registration, config: Config) -> list[dict[str, Any]]:
     """Everything to apply, policy first so records are bound before workloads are gated."""
     return [record_policy(config), record_policy_binding(), webhook_configuration(reg, config)]

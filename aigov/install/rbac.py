@@ -13,13 +13,15 @@ which kopf falls back to the namespaces given and the resources present at start
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from aigov.core.config import GROUP, PLURAL
 from aigov.core.suspension import STOP_METHODS
-from aigov.core.workloads import KINDS, StopMethod
+from aigov.core.workloads import KINDS, StopMethod, WorkloadKind
 
 OPERATOR_NAME = "aigov-operator"
+WEBHOOK_NAME = "aigov-webhook"
 _READ = ["list", "watch"]
 
 
@@ -56,6 +58,33 @@ def operator_rules(clusterwide: bool = True) -> list[dict[str, Any]]:
         _rule("apiextensions.k8s.io", ["customresourcedefinitions"], _READ),
         *(() if clusterwide else (_rule("", ["namespaces"], _READ),)),
     ]
+
+
+def webhook_rules(kinds: Iterable[WorkloadKind] = KINDS) -> list[dict[str, Any]]:
+    """What the webhook reads: AISystems and namespaces (its list+watch caches), and GET on every kind with a
+    `scale` subresource, to resolve a scale request to the workload's system."""
+    scaled: dict[str, set[str]] = defaultdict(set)
+    for kind in kinds:
+        if kind.scale:
+            scaled[kind.group].add(kind.resource)
+    return [
+        _rule(GROUP, [PLURAL], ["get", "list", "watch"]),
+        _rule("", ["namespaces"], ["get", "list", "watch"]),
+        *(_rule(group, sorted(resources), ["get"]) for group, resources in sorted(scaled.items())),
+    ]
+
+
+def webhook_cluster_role(name: str = WEBHOOK_NAME, kinds: Iterable[WorkloadKind] = KINDS) -> dict[str, Any]:
+    """The webhook's ClusterRole (`webhook_rules`)."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {
+            "name": name,
+            "labels": {"app.kubernetes.io/name": "aigov", "app.kubernetes.io/component": "webhook"},
+        },
+        "rules": webhook_rules(kinds),
+    }
 
 
 def cluster_role(name: str = OPERATOR_NAME, clusterwide: bool = True) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from aigov.core.config import GROUP, PLURAL, Config, Identity
+from aigov.core.config import Config, Identity
 from aigov.install import admission as registration
 from aigov.install import crd, rbac
 
@@ -151,22 +151,6 @@ def _rule(groups: list[str], resources: list[str], verbs: list[str], names: list
     return rule
 
 
-def webhook_rules() -> list[Doc]:
-    """What the webhook reads: AISystems and namespaces (list+watch caches), scaled workloads (GET)."""
-    vwc = registration.webhook_configuration(_sentinel_registration(), _sentinel_config())
-    scaled: dict[str, list[str]] = {}
-    for webhook in vwc["webhooks"]:
-        for rule in webhook["rules"]:
-            for resource in rule["resources"]:
-                if resource.endswith("/scale"):
-                    scaled.setdefault(rule["apiGroups"][0], []).append(resource.removesuffix("/scale"))
-    return [
-        _rule([GROUP], [PLURAL], ["get", "list", "watch"]),
-        _rule([""], ["namespaces"], ["get", "list", "watch"]),
-        *(_rule([group], sorted(set(resources)), ["get"]) for group, resources in sorted(scaled.items())),
-    ]
-
-
 def self_managed_tls_rules() -> tuple[list[Doc], list[Doc]]:
     """(namespaced, cluster) rules for a webhook that keeps its own CA: its Secret, its caBundle."""
     return (
@@ -224,7 +208,7 @@ def rbac_template() -> str:
     webhook, operator = f"{_S}NAME-webhook", f"{_S}NAME-operator"
     namespaced_tls, cluster_tls = self_managed_tls_rules()
     return (
-        _grant("ClusterRole", webhook, webhook_rules(), webhook)
+        _grant("ClusterRole", webhook, rbac.webhook_rules(), webhook)
         + "{{- if not .Values.tls.certManager.enabled }}\n"
         + _grant("Role", f"{_S}NAME-webhook-tls", namespaced_tls, webhook)
         + _grant("ClusterRole", f"{_S}NAME-webhook-tls", cluster_tls, webhook)

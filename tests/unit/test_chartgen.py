@@ -11,8 +11,9 @@ import yaml
 
 from aigov.core.config import Config
 from aigov.install import admission as registration
+from aigov.install.rbac import webhook_rules
 from devkit.chartgen import CHART, drift, generated
-from devkit.chartgen.templates import TemplateError, _substitute, webhook_rules
+from devkit.chartgen.templates import TemplateError, _substitute
 from devkit.chartgen.values import Values
 
 
