@@ -342,7 +342,8 @@ def _notes(document: Mapping[str, Any]) -> str:
     bundle = document["policyBundle"]
     warnings = "".join(f"<li>{_e(w)}</li>" for w in document["warnings"])
     items = [
-        f"Admission policy bundle {_e(bundle.get('version'))}, sha256 <code>{_e(bundle.get('sha256'))}</code>.",
+        f"Admission policy bundle {_e(bundle.get('version'))}, sha256 <code>{_e(bundle.get('sha256'))}</code> "
+        f"({_e(bundle.get('source') or bundle.get('note'))}).",
         "Every file of this pack is listed with its SHA-256 in <code>manifest.json</code>; "
         "<code>aigov evidence verify DIR</code> checks them.",
         "Machine-readable evidence: <code>evidence.json</code>; Statement of Applicability: <code>soa.csv</code>.",

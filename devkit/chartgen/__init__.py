@@ -20,7 +20,7 @@ import yaml
 
 import aigov
 from aigov.install import crd
-from aigov.policy.opa import read_bundle
+from aigov.policy.bundle import read_bundle
 from devkit.chartgen import dashboard, docs, templates
 from devkit.chartgen.values import Values
 

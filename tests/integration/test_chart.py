@@ -24,7 +24,7 @@ from typer.main import get_command
 from aigov.cli.main import app
 from aigov.core.config import Config, Identity
 from aigov.install import admission as registration
-from aigov.policy.opa import read_bundle
+from aigov.policy.bundle import read_bundle
 from aigov.webhook import certrotation
 from devkit import binaries
 from devkit.chartgen import CHART

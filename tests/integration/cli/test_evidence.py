@@ -29,7 +29,7 @@ from prometheus_client import CollectorRegistry, Counter, start_http_server
 from aigov.core.controls import CONTROLS
 from aigov.evidence.pack import verify
 from aigov.evidence.report import fetching_tags
-from aigov.policy.opa import policy_dir, read_bundle
+from aigov.policy.bundle import policy_dir, read_bundle
 from devkit.binaries import find
 from devkit.devcluster import LOOPBACK, PrometheusServer, Server, free_port
 from tests.integration.cli.conftest import IMAGE, People, apply, get, govern, run, system
