@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import ssl
@@ -131,12 +130,10 @@ class OpaServer:
 def start_opa(workdir: Path, port: int | None = None, bundle: Bundle | None = None) -> OpaServer:
     """Start OPA as the chart's sidecar runs: serving `bundle` (default the shipped one), REST writes refused.
 
-    The bundle is written to `<workdir>/bundle` (replaced when present); wait for /health.
+    The bundle is written to `<workdir>/bundle` (replacing one written before); wait for /health.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    bundle_dir = workdir / "bundle"
-    shutil.rmtree(bundle_dir, ignore_errors=True)
-    write_bundle(bundle or read_bundle(), bundle_dir)
+    bundle_dir = write_bundle(bundle or read_bundle(), workdir / "bundle")
     port = port or free_port()
     server = Server.start("opa", server_argv(binaries.find("opa"), bundle_dir, port), workdir)
     opa = OpaServer(server, port)

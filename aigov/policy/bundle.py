@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,10 +87,12 @@ def read_bundle(directory: Path | None = None) -> Bundle:
 
 
 def write_bundle(bundle: Bundle, target: Path) -> Path:
-    """Write `bundle` as an OPA bundle directory at `target` (created, must be empty or absent)."""
+    """Write `bundle` as an OPA bundle directory at `target`: absent, empty, or a bundle written before."""
+    if (target / MANIFEST).is_file():
+        shutil.rmtree(target)
     target.mkdir(parents=True, exist_ok=True)
     if any(target.iterdir()):
-        raise PolicyError(f"cannot write the policy bundle into {target}: the directory is not empty")
+        raise PolicyError(f"cannot write the policy bundle into {target}: the directory holds other files")
     for module_id, text in bundle.modules.items():
         path = target / module_id
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,16 +102,24 @@ def write_bundle(bundle: Bundle, target: Path) -> Path:
     return target
 
 
+def parser() -> argparse.ArgumentParser:
+    """The command line of `python -m aigov.policy.bundle`."""
+    cli = argparse.ArgumentParser(
+        prog="python -m aigov.policy.bundle", description="Write the shipped policy bundle for `opa run --bundle DIR`."
+    )
+    cli.add_argument("--out", type=Path, required=True, help="directory to write the bundle into (empty, or a bundle)")
+    return cli
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`python -m aigov.policy.bundle --out DIR`: write the shipped bundle for `opa run --bundle DIR`."""
-    parser = argparse.ArgumentParser(prog="python -m aigov.policy.bundle", description=main.__doc__)
-    parser.add_argument("--out", type=Path, required=True, help="empty directory to write the bundle into")
-    args = parser.parse_args(argv)
+    """`python -m aigov.policy.bundle --out DIR`."""
+    cli = parser()
+    args = cli.parse_args(argv)
     try:
         bundle = read_bundle()
         write_bundle(bundle, args.out)
     except (PolicyError, OSError) as exc:
-        parser.exit(2, f"error: {exc}\n")
+        cli.exit(2, f"error: {exc}\n")
     print(f"wrote policy bundle {bundle.version} (sha256 {bundle.sha256}) to {args.out}")
     return 0
 
