@@ -146,7 +146,7 @@ async def decide_all(
         reason = await client.unready_reason()
         if reason is not None:
             raise OpaUnavailableError(
-                f"{reason}. An OPA for aigov serves the shipped bundle: "
+                f"OPA unavailable: {reason}. An OPA for aigov serves the shipped bundle: "
                 "`python -m aigov.policy.bundle --out DIR` then `opa run --server --bundle DIR`"
             )
         results = []
