@@ -93,7 +93,6 @@ async def measure(url: str, queries: int) -> list[float]:
         datetime(2026, 6, 1, tzinfo=UTC),
     )
     async with PolicyClient(url) as client:
-        await client.load_policies()
         for _ in range(50):
             decision = await client.decide(document)
         if not decision.allowed or decision.violations:

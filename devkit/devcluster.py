@@ -27,6 +27,8 @@ import httpx
 import yaml
 
 from aigov.install.pki import CertificateAuthority, KeyPair, rsa_signing_key_pem
+from aigov.policy.bundle import Bundle, read_bundle, write_bundle
+from aigov.policy.opa_process import server_argv
 from devkit import binaries
 
 LOOPBACK = "127.0.0.1"
@@ -125,22 +127,15 @@ class OpaServer:
         return f"http://{LOOPBACK}:{self.port}"
 
 
-def start_opa(workdir: Path, port: int | None = None) -> OpaServer:
-    """Start an empty OPA server (policies are loaded by `aigov.policy.opa`) and wait for /health."""
+def start_opa(workdir: Path, port: int | None = None, bundle: Bundle | None = None) -> OpaServer:
+    """Start OPA as the chart's sidecar runs: serving `bundle` (default the shipped one), REST writes refused.
+
+    The bundle is written to `<workdir>/bundle` (replacing one written before); wait for /health.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
+    bundle_dir = write_bundle(bundle or read_bundle(), workdir / "bundle")
     port = port or free_port()
-    server = Server.start(
-        "opa",
-        [
-            binaries.find("opa"),
-            "run",
-            "--server",
-            f"--addr={LOOPBACK}:{port}",
-            "--disable-telemetry",
-            "--log-level=error",
-        ],
-        workdir,
-    )
+    server = Server.start("opa", server_argv(binaries.find("opa"), bundle_dir, port), workdir)
     opa = OpaServer(server, port)
     try:
         with httpx.Client() as probe:
@@ -153,7 +148,7 @@ def start_opa(workdir: Path, port: int | None = None) -> OpaServer:
 
 @contextlib.contextmanager
 def run_opa(workdir: Path) -> Iterator[OpaServer]:
-    """An OPA server for the duration of the block."""
+    """An OPA server with the shipped bundle for the duration of the block."""
     opa = start_opa(workdir)
     try:
         yield opa

@@ -123,7 +123,7 @@ class Webhook:
 
 
 def start_webhook(cluster: ControlPlane, workdir: Path) -> Webhook:
-    """Start a fresh OPA and `aigov webhook` as the user `aigov-webhook`; return once it is ready.
+    """Start OPA (the shipped bundle, as in the chart) and `aigov webhook` as `aigov-webhook`; return once ready.
 
     The user needs the webhook's ClusterRole (`grant_webhook`).
     """
@@ -136,7 +136,7 @@ def start_webhook(cluster: ControlPlane, workdir: Path) -> Webhook:
         "webhook",
         [
             AIGOV, "webhook", "--cert", cert, "--key", key, "--host", LOOPBACK, "--port", str(port),
-            "--metrics-port", str(metrics_port), "--opa-url", opa.url,
+            "--metrics-host", LOOPBACK, "--metrics-port", str(metrics_port), "--opa-url", opa.url,
             "--kubeconfig", cluster.user(WEBHOOK_USER).kubeconfig,
         ],
         workdir,

@@ -37,7 +37,7 @@ def namespace(kube: ControlPlane, request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def opa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpaServer]:
-    """A real OPA server, empty: tests load the policies through `aigov.policy.opa`."""
+    """A real OPA server holding the shipped policy bundle, REST writes refused (as in the chart)."""
     server = start_opa(tmp_path_factory.mktemp("opa"))
     yield server
     server.server.stop()

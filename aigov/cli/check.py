@@ -2,8 +2,9 @@
 
 Each workload in the manifests becomes the CREATE request the API server would
 send, built by the same `aigov.policy.input` as the webhook's and decided by a
-real OPA (`--opa-url`, else one started for the run). Exit codes: 0 all allowed,
-1 any denied, 2 bad input or usage, 3 OPA unavailable.
+real OPA (`--opa-url`, else one started for the run from `--opa-binary`,
+`$AIGOV_OPA` or PATH, serving the bundle shipped in the package). Exit codes:
+0 all allowed, 1 any denied, 2 bad input or usage, 3 cannot decide (no policies, no OPA).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -26,6 +26,8 @@ from aigov.cli.manifests import Manifest, ManifestError
 from aigov.core import workloads
 from aigov.core.config import API_VERSION, KIND, Config, ConfigError, load_config
 from aigov.policy import input as policy_input
+from aigov.policy import opa_process
+from aigov.policy.bundle import Bundle, PolicyError, read_bundle
 from aigov.policy.decision import UNAVAILABLE
 
 EXIT_ALLOWED, EXIT_DENIED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
@@ -44,7 +46,7 @@ class CheckError(Exception):
 
 
 class OpaUnavailableError(Exception):
-    """No OPA to decide with (exit 3)."""
+    """No OPA to decide with, or one without the aigov bundle (exit 3)."""
 
 
 def parse_labels(text: str) -> dict[str, str]:
@@ -109,26 +111,24 @@ def cluster_aisystems(namespaces: set[str], kubeconfig: Path | None, context: st
 
 
 @contextlib.contextmanager
-def opa_server(url: str | None) -> Iterator[str]:
-    """`url`, or a local OPA server started for the block."""
+def opa_server(url: str | None, binary: Path | None, bundle: Bundle) -> Iterator[str]:
+    """`url`, or a local OPA serving `bundle`, started for the block."""
     if url:
         yield url
         return
-    from devkit import binaries, devcluster  # noqa: PLC0415  (replaced below in this change)
-
-    with tempfile.TemporaryDirectory(prefix="aigov-check-") as workdir:
-        try:
-            server = devcluster.start_opa(Path(workdir))
-        except (binaries.BinaryNotFoundError, devcluster.ServerError) as exc:
-            raise OpaUnavailableError(f"cannot start a local OPA: {exc}") from exc
-        try:
-            yield server.url
-        finally:
-            server.server.stop()
+    try:
+        found = opa_process.check_binary(opa_process.find_opa(binary))
+        if found.note:
+            typer.echo(f"aigov check: {found.note}", err=True)
+        with opa_process.running_opa(found.path, bundle) as local:
+            yield local
+    except opa_process.OpaProcessError as exc:
+        raise OpaUnavailableError(f"OPA unavailable: {exc}") from exc
 
 
 async def decide_all(
     url: str,
+    bundle: Bundle,
     *,
     workloads: Sequence[tuple[Manifest, str]],
     systems: dict[tuple[str, str], dict[str, Any]],
@@ -136,14 +136,16 @@ async def decide_all(
     config: Config,
     now: datetime,
 ) -> list[Result]:
-    """Load the policies into the OPA at `url` and decide every workload, in order."""
+    """Decide every workload, in order, with the OPA at `url` once it holds `bundle`."""
     from aigov.policy import opa as policy  # noqa: PLC0415  (the OPA client pulls in aiohttp)
 
-    async with policy.PolicyClient(url) as client:
-        try:
-            await client.load_policies()
-        except policy.PolicyError as exc:
-            raise OpaUnavailableError(str(exc)) from exc
+    async with policy.PolicyClient(url, bundle=bundle) as client:
+        reason = await client.unready_reason()
+        if reason is not None:
+            raise OpaUnavailableError(
+                f"OPA unavailable: {reason}. An OPA for aigov serves the shipped bundle: "
+                "`python -m aigov.policy.bundle --out DIR` then `opa run --server --bundle DIR`"
+            )
         results = []
         for manifest, namespace in workloads:
             request = policy_input.admission_request(manifest.obj, namespace, config.kinds)
@@ -176,6 +178,7 @@ def run(
     output: Output,
     opa_url: str | None,
     config_path: Path | None,
+    opa_binary: Path | None = None,
 ) -> int:
     """The whole check; returns the exit code, printing the report and any error."""
     try:
@@ -192,15 +195,21 @@ def run(
             systems += cluster_aisystems({ns for _, ns in workloads}, kubeconfig, context)
         index = aisystem_index(systems, namespace)
         skipped = len(documents) - len(workloads)
-        with opa_server(opa_url) as url:
+        bundle = read_bundle()
+        with opa_server(opa_url, opa_binary, bundle) as url:
             results = asyncio.run(
-                decide_all(url, workloads=workloads, systems=index, namespace_labels=labels, config=config, now=moment)
+                decide_all(
+                    url, bundle, workloads=workloads, systems=index, namespace_labels=labels, config=config, now=moment
+                )
             )
     except (ConfigError, ManifestError, CheckError) as exc:
         typer.echo(f"aigov check: {exc}", err=True)
         return EXIT_USAGE
+    except PolicyError as exc:
+        typer.echo(f"aigov check: {exc}", err=True)
+        return EXIT_UNAVAILABLE
     except OpaUnavailableError as exc:
-        typer.echo(f"aigov check: OPA unavailable: {exc}", err=True)
+        typer.echo(f"aigov check: {exc}", err=True)
         return EXIT_UNAVAILABLE
     check_report.render(output.value, results, skipped, sys.stdout)
     return exit_code(results)
@@ -230,13 +239,18 @@ def check(
     now: Annotated[str | None, typer.Option("--now", help="Judge at this RFC 3339 time instead of now.")] = None,
     output: Annotated[Output, typer.Option("--output", "-o", help="Report format.")] = Output.TEXT,
     opa_url: Annotated[
-        str | None, typer.Option("--opa-url", help="Use this OPA server instead of starting a local one.")
+        str | None,
+        typer.Option("--opa-url", help="Use this OPA server (serving the aigov bundle) instead of starting one."),
+    ] = None,
+    opa_binary: Annotated[
+        Path | None,
+        typer.Option("--opa-binary", help="OPA executable to start (default: $AIGOV_OPA, then opa on PATH)."),
     ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="aigov configuration file (default: $AIGOV_CONFIG).")
     ] = None,
 ) -> None:
-    """Decide manifests as the admission webhook would: 0 allowed, 1 denied, 2 bad input, 3 no OPA."""
+    """Decide manifests as the admission webhook would: 0 allowed, 1 denied, 2 bad input, 3 cannot decide."""
     code = run(
         paths,
         aisystem_paths=aisystems or [],
@@ -249,6 +263,7 @@ def check(
         output=output,
         opa_url=opa_url,
         config_path=config,
+        opa_binary=opa_binary,
     )
     raise typer.Exit(code)
 

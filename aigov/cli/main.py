@@ -23,8 +23,16 @@ def _root() -> None:
 
 @app.command()
 def version() -> None:
-    """Print aigov's version."""
+    """Print aigov's version and its policy bundle's version and sha256."""
+    from aigov.policy.bundle import PolicyError, read_bundle  # noqa: PLC0415
+
     typer.echo(__version__)
+    try:
+        bundle = read_bundle()
+    except PolicyError as exc:
+        typer.echo(f"policy bundle: none ({exc})")
+        return
+    typer.echo(f"policy bundle: {bundle.version} sha256 {bundle.sha256}")
 
 
 crd.register(app)

@@ -19,10 +19,15 @@ _FILE = {"exists": True, "dir_okay": False, "readable": True}
 def webhook(  # noqa: PLR0917 (every parameter is a command-line option)
     cert: Annotated[Path, typer.Option("--cert", help="TLS certificate (PEM); re-read when it changes.", **_FILE)],
     key: Annotated[Path, typer.Option("--key", help="TLS private key (PEM); re-read when it changes.", **_FILE)],
-    host: Annotated[str, typer.Option(help="Address to listen on (admission and metrics).")] = "0.0.0.0",
+    host: Annotated[str, typer.Option(help="Address the admission server listens on.")] = "0.0.0.0",
     port: Annotated[int, typer.Option(help="HTTPS port for admission, /healthz and /readyz.")] = 8443,
+    metrics_host: Annotated[
+        str, typer.Option(help="Address of the plain-HTTP /metrics server (docs/metrics.md).")
+    ] = "0.0.0.0",
     metrics_port: Annotated[int, typer.Option(help="Plain-HTTP port for /metrics.")] = 9090,
-    opa_url: Annotated[str, typer.Option(help="OPA server the policies are loaded into.")] = "http://127.0.0.1:8181",
+    opa_url: Annotated[
+        str, typer.Option(help="OPA server holding the aigov policy bundle (readiness compares its sha256).")
+    ] = "http://127.0.0.1:8181",
     opa_timeout: Annotated[float, typer.Option(help="Seconds one OPA decision may take.")] = 1.0,
     kubeconfig: Annotated[
         Path | None, typer.Option(help="Kubeconfig; default in-cluster, else $KUBECONFIG.", **_FILE)
@@ -31,7 +36,8 @@ def webhook(  # noqa: PLR0917 (every parameter is a command-line option)
         Path | None, typer.Option(help="aigov configuration YAML (default $AIGOV_CONFIG, else built-in).", **_FILE)
     ] = None,
     policy_dir: Annotated[
-        Path | None, typer.Option(help="Policy directory (default $AIGOV_POLICY_DIR, else the bundled policies/).")
+        Path | None,
+        typer.Option(help="Policies OPA must hold (default $AIGOV_POLICY_DIR, else the ones in the package)."),
     ] = None,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "INFO",
 ) -> None:
@@ -50,6 +56,7 @@ def webhook(  # noqa: PLR0917 (every parameter is a command-line option)
         config=loaded,
         host=host,
         port=port,
+        metrics_host=metrics_host,
         metrics_port=metrics_port,
         opa_url=opa_url,
         opa_timeout=opa_timeout,

@@ -25,9 +25,10 @@ from aigov.evidence.collected import (
     event_record,
     workload_record,
 )
-from aigov.policy.opa import PolicyError, policy_dir, read_bundle
+from aigov.policy.bundle import PolicyError, read_bundle
 
 METRIC = "aigov_admission_requests_total"
+BUNDLE_METRIC = "aigov_policy_bundle_info"
 DENIED = "denied"
 BUCKETS = 24
 
@@ -55,13 +56,37 @@ def _readable(kube: KubeRest, path: str, warnings: list[str], what: str, **param
         return []
 
 
-def policy_bundle() -> dict[str, str]:
-    """Version and SHA-256 of the admission policy bundle shipped with this aigov."""
+def running_bundles(url: str, at: datetime) -> list[dict[str, str]]:
+    """The `{version, sha256}` of every policy bundle the running webhooks export at `at` (from Prometheus)."""
+    with httpx.Client(base_url=url.rstrip("/"), timeout=30, trust_env=False) as client:
+        found = _prom(client, "/api/v1/query", {"query": f"max by (version, sha256) ({BUNDLE_METRIC})",
+                                                  "time": str(at.timestamp())})  # fmt: skip
+    return sorted(({"version": r["metric"].get("version", ""), "sha256": r["metric"].get("sha256", "")}
+                   for r in found), key=lambda b: (b["version"], b["sha256"]))  # fmt: skip
+
+
+def policy_bundle(prometheus: str | None, at: datetime) -> dict[str, str]:
+    """The admission policy bundle the running webhooks hold (via Prometheus), else this aigov's, with a note."""
+    unread = "no --prometheus given"
+    if prometheus:
+        try:
+            running = running_bundles(prometheus, at)
+        except PrometheusError as exc:
+            running, unread = [], str(exc)
+        else:
+            unread = f"no {BUNDLE_METRIC} in Prometheus at {prometheus}"
+        if running:
+            return {
+                "version": ", ".join(b["version"] for b in running),
+                "sha256": ", ".join(b["sha256"] for b in running),
+                "source": f"{BUNDLE_METRIC} of the running webhooks, from Prometheus at {prometheus}",
+            }
+    note = f"the running webhooks' bundle was not read ({unread}); this is the bundle of the exporting aigov"
     try:
-        bundle = read_bundle(policy_dir())
+        bundle = read_bundle()
     except PolicyError as exc:
-        return {"version": "unknown", "sha256": "", "note": str(exc)}
-    return {"version": bundle.version, "sha256": bundle.sha256, "source": "policies shipped with this aigov"}
+        return {"version": "unknown", "sha256": "", "note": f"{note}, which has none: {exc}"}
+    return {"version": bundle.version, "sha256": bundle.sha256, "note": note}
 
 
 def collect_cluster(
@@ -165,7 +190,7 @@ def collect(
         systems=tuple(systems),
         events=events,
         workloads=tuple(workloads),
-        policy_bundle=policy_bundle(),
+        policy_bundle=policy_bundle(prometheus, now),
         admissions=collect_admissions(prometheus, namespaces, start, now) if prometheus else None,
         warnings=tuple(warnings),
     )

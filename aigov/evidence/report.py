@@ -341,8 +341,10 @@ def _inventory_table(document: Mapping[str, Any]) -> str:
 def _notes(document: Mapping[str, Any]) -> str:
     bundle = document["policyBundle"]
     warnings = "".join(f"<li>{_e(w)}</li>" for w in document["warnings"])
+    origin = bundle.get("source") or bundle.get("note")
     items = [
-        f"Admission policy bundle {_e(bundle.get('version'))}, sha256 <code>{_e(bundle.get('sha256'))}</code>.",
+        f"Admission policy bundle {_e(bundle.get('version'))}, sha256 <code>{_e(bundle.get('sha256'))}</code>"
+        + (f" ({_e(origin)})." if origin else "."),
         "Every file of this pack is listed with its SHA-256 in <code>manifest.json</code>; "
         "<code>aigov evidence verify DIR</code> checks them.",
         "Machine-readable evidence: <code>evidence.json</code>; Statement of Applicability: <code>soa.csv</code>.",

@@ -1,20 +1,19 @@
-"""The decision client: the policy bundle loaded into a real OPA, and decisions from it.
+"""The decision client: decisions from a real OPA that holds the aigov policy bundle.
 
-One long-lived session to OPA (opa-python-client's `AsyncOpaClient`), a short
+OPA loads the bundle from disk (`opa run --server --bundle DIR --authorization=basic`,
+see `aigov.policy.bundle` and `aigov.policy.opa_process`); this client never writes
+to OPA. One long-lived session (opa-python-client's `AsyncOpaClient`), a short
 timeout and no retries: an admission that waits on a struggling OPA only makes
 the API server time out. Whatever goes wrong (OPA down or slow, policies not
 loaded, an undefined or malformed result) the decision is a deny with the code
-`AIGOV_POLICY_UNAVAILABLE`, never an allow.
+`AIGOV_POLICY_UNAVAILABLE`, never an allow. Readiness also demands that the
+bundle OPA holds is the one this process ships: same sha256 as its revision.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,21 +21,18 @@ from urllib.parse import urlsplit
 from opa_client.opa_async import AsyncOpaClient
 from pydantic import ValidationError
 
-import aigov
 from aigov.core.config import Config
 from aigov.policy import input as policy_input
+from aigov.policy.bundle import Bundle, PolicyError, read_bundle
 from aigov.policy.decision import UNAVAILABLE, UNAVAILABLE_CONTROL, AdmissionDecision, Violation
 
 __all__ = [
     "UNAVAILABLE",
     "UNAVAILABLE_CONTROL",
     "AdmissionDecision",
-    "Bundle",
     "PolicyClient",
     "PolicyError",
     "Violation",
-    "policy_dir",
-    "read_bundle",
 ]
 
 log = logging.getLogger(__name__)
@@ -44,38 +40,8 @@ log = logging.getLogger(__name__)
 PACKAGE = "aigov.admission"
 RULE = "decision"
 DEFAULT_TIMEOUT = 1.0
-POLICY_DIR_ENV = "AIGOV_POLICY_DIR"
-
-
-class PolicyError(RuntimeError):
-    """The policy bundle cannot be read or OPA refuses it; the message says which file and why."""
-
-
-@dataclass(frozen=True, slots=True)
-class Bundle:
-    """The policy modules (id -> Rego text) and what identifies them."""
-
-    modules: dict[str, str]
-    sha256: str
-    version: str
-
-
-def policy_dir() -> Path:
-    """`$AIGOV_POLICY_DIR`, else the repository's `policies/` next to the package."""
-    configured = os.environ.get(POLICY_DIR_ENV)
-    return Path(configured) if configured else Path(aigov.__file__).resolve().parents[1] / "policies"
-
-
-def read_bundle(directory: Path) -> Bundle:
-    """Every non-test `.rego` file under `directory`, keyed by its relative path."""
-    files = sorted(p for p in directory.rglob("*.rego") if not p.name.endswith("_test.rego"))
-    if not files:
-        raise PolicyError(f"no policy files (*.rego) under {directory}")
-    modules = {p.relative_to(directory).as_posix(): p.read_text(encoding="utf-8") for p in files}
-    digest = hashlib.sha256()
-    for module_id, text in modules.items():
-        digest.update(module_id.encode() + b"\0" + text.encode() + b"\0")
-    return Bundle(modules, digest.hexdigest(), aigov.__version__)
+BUNDLES = "system/bundles"
+"""Where OPA reports the manifests of the bundles it holds (`GET /v1/data/system/bundles`)."""
 
 
 def _probe_input() -> dict[str, Any]:
@@ -88,12 +54,13 @@ def _probe_input() -> dict[str, Any]:
 class PolicyClient:
     """Decisions from one OPA server over one session; use as an async context manager."""
 
-    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT, bundle: Bundle | None = None) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"OPA URL must look like http://host:port, not {url!r}")
         default_port = 443 if parts.scheme == "https" else 8181
         self.url = url
+        self.bundle = bundle or read_bundle()
         self._opa = AsyncOpaClient(
             host=parts.hostname,
             port=parts.port or default_port,
@@ -101,7 +68,6 @@ class PolicyClient:
             retries=0,
             timeout=timeout,
         )
-        self.bundle: Bundle | None = None
 
     async def __aenter__(self) -> PolicyClient:
         await self._opa.__aenter__()
@@ -112,43 +78,38 @@ class PolicyClient:
     ) -> None:
         await self._opa.close_connection()
 
-    async def load_policies(self, directory: Path | None = None) -> Bundle:
-        """PUT every policy module into OPA, drop stale aigov modules, remember the bundle.
-
-        Modules of one package refer to each other's rules, and OPA compiles each
-        PUT against what it already holds, so modules are retried until none
-        makes progress; the last compile errors are then raised.
-        """
-        bundle = read_bundle(directory or policy_dir())
-        self.bundle = None
-        pending = dict(bundle.modules)
-        while pending:
-            errors: dict[str, str] = {}
-            for module_id, text in pending.items():
-                try:
-                    await self._opa.update_policy_from_string(text, module_id, rego_compat=False)
-                except Exception as exc:  # the client raises several types, all meaning "refused"
-                    errors[module_id] = str(exc) or type(exc).__name__
-            if len(errors) == len(pending):
-                details = "; ".join(f"{module_id}: {error}" for module_id, error in errors.items())
-                raise PolicyError(f"OPA at {self.url} refused the policies: {details}")
-            pending = {module_id: pending[module_id] for module_id in errors}
+    async def held_revisions(self) -> set[str]:
+        """The revisions of the bundles OPA holds (empty when it holds none); PolicyError when it won't say."""
         try:
-            stale = {m for m in await self._opa.get_policies_list() if m.startswith("aigov/")} - set(bundle.modules)
-            for module_id in stale:
-                await self._opa.delete_policy(module_id)
-        except Exception as exc:
-            raise PolicyError(f"OPA at {self.url} failed while removing stale policies: {exc}") from exc
-        self.bundle = bundle
-        log.info("loaded policy bundle %s (sha256 %s) into OPA at %s", bundle.version, bundle.sha256, self.url)
-        return bundle
+            response = await self._opa.get_data(BUNDLES)
+        except Exception as exc:  # connection refused, 401/403, bad JSON: OPA cannot vouch for its bundle
+            reason = str(exc) or type(exc).__name__
+            raise PolicyError(f"OPA at {self.url} did not report its bundles: {reason}") from exc
+        bundles = response.get("result")
+        if not isinstance(bundles, dict):
+            return set()
+        return {
+            str(entry.get("manifest", {}).get("revision", ""))
+            for entry in bundles.values()
+            if isinstance(entry, dict) and isinstance(entry.get("manifest"), dict)
+        }
 
-    async def ready(self) -> bool:
-        """True when this client loaded the bundle and OPA returns a decision for a probe."""
-        if self.bundle is None:
-            return False
+    async def unready_reason(self) -> str | None:
+        """None when OPA holds exactly this bundle (same sha256) and decides a probe; else why not."""
+        try:
+            revisions = await self.held_revisions()
+        except PolicyError as exc:
+            return str(exc)
+        if revisions != {self.bundle.sha256}:
+            held = ", ".join(sorted(revisions)) or "no bundle"
+            return (
+                f"OPA at {self.url} holds {held}, not the policy bundle this aigov ships "
+                f"({self.bundle.version}, sha256 {self.bundle.sha256})"
+            )
         decision = await self._query(_probe_input())
-        return isinstance(decision, AdmissionDecision) and decision.allowed
+        if isinstance(decision, str):
+            return decision
+        return None if decision.allowed else f"OPA at {self.url} denied the readiness probe: {decision.violations}"
 
     async def decide(self, document: dict[str, Any]) -> AdmissionDecision:
         """The decision for the input `document` (see `aigov.policy.input.build`)."""

@@ -47,6 +47,11 @@ POLICY_ERRORS = Counter(
     "aigov_policy_errors_total",
     "Policy decisions that failed (OPA unreachable, timed out, or policies missing) and so denied.",
 )
+POLICY_BUNDLE_INFO = Gauge(
+    "aigov_policy_bundle_info",
+    "1 for the policy bundle this webhook ships and requires OPA to hold (version, sha256 of the modules).",
+    ["version", "sha256"],
+)
 AISYSTEM_CACHE_SIZE = Gauge(
     "aigov_aisystem_cache_size",
     "AISystems held in the webhook's watch cache.",

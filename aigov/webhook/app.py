@@ -3,7 +3,8 @@
 `POST /validate` (workloads) and `POST /validate-aisystem` (AISystems) take an
 AdmissionReview v1 and answer 200 with the decision, or 400 with the reason
 when the body is not one. `GET /healthz` says the process serves; `GET /readyz`
-answers 503 with the reason until OPA holds the policies and the caches synced.
+answers JSON: 200 once OPA holds the webhook's own policy bundle and the caches
+synced, else 503 with the reason; both carry the bundle's version and sha256.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from aigov.webhook.review import MalformedReviewError
 
 JSON = "application/json"
 
-Readiness = Callable[[], Awaitable[str | None]]
-"""None when ready, else why not."""
+Readiness = Callable[[], Awaitable[tuple[str | None, dict[str, str]]]]
+"""(None when ready, else why not; detail such as the policy bundle's version and sha256)."""
 
 
 def create_app(
@@ -58,10 +59,9 @@ def create_app(
 
     @app.get("/readyz")
     async def readyz() -> Response:
-        """Ready only when OPA holds the policies and the AISystem cache has synced."""
-        reason = await readiness()
-        if reason is None:
-            return Response(b"ok", media_type="text/plain")
-        return Response(reason.encode(), status_code=503, media_type="text/plain")
+        """Ready only when OPA holds this webhook's policy bundle and the AISystem cache has synced."""
+        reason, detail = await readiness()
+        body = {"ready": reason is None, **({"reason": reason} if reason else {}), **detail}
+        return Response(orjson.dumps(body), status_code=200 if reason is None else 503, media_type=JSON)
 
     return app

@@ -4,8 +4,10 @@ The TLS pair is read from files and followed: a watcher re-runs
 `load_cert_chain` on the live `SSLContext` when either file changes (a rotated
 Secret), so new handshakes get the new certificate without a restart; a
 half-written pair is skipped until it loads. Alongside the server run the
-AISystem and namespace watches and a loop that (re)loads the policy bundle into
-OPA whenever OPA does not hold it (first start, or an OPA restarted empty).
+AISystem and namespace watches. OPA loads the policy bundle from disk itself
+(the chart's init container writes it from this image); the webhook only
+requires, for readiness, that OPA holds the bundle it ships (same sha256), and
+exports that bundle as `aigov_policy_bundle_info`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from prometheus_client import start_http_server
 
 from aigov.clients.kube_reader import KubeReader
 from aigov.core.config import Config
+from aigov.policy.bundle import policy_dir, read_bundle
 from aigov.policy.opa import PolicyClient
+from aigov.telemetry.metrics import POLICY_BUNDLE_INFO
 from aigov.webhook.admission import Admission
 from aigov.webhook.app import create_app
 from aigov.webhook.cache import ClusterCache
@@ -66,17 +70,6 @@ class ReloadingTLS:
             self.reload_if_changed()
 
 
-async def keep_policies_loaded(policy: PolicyClient, policy_dir: Path | None, interval: float = 2.0) -> None:
-    """Load the bundle into OPA whenever OPA does not answer with it, until cancelled."""
-    while True:
-        if not await policy.ready():
-            try:
-                await policy.load_policies(policy_dir)
-            except Exception as exc:  # OPA down or refusing: readiness stays false, try again
-                log.warning("cannot load the policies into OPA at %s: %s", policy.url, exc)
-        await asyncio.sleep(interval)
-
-
 @dataclass(frozen=True)
 class Settings:
     """What `aigov webhook` is started with."""
@@ -86,6 +79,7 @@ class Settings:
     config: Config
     host: str = "0.0.0.0"
     port: int = 8443
+    metrics_host: str = "0.0.0.0"
     metrics_port: int = 9090
     opa_url: str = "http://127.0.0.1:8181"
     opa_timeout: float = 1.0
@@ -97,18 +91,20 @@ class Settings:
 async def serve(settings: Settings) -> None:
     """Run the webhook until SIGINT or SIGTERM."""
     tls = ReloadingTLS(settings.cert, settings.key)
-    metrics_server, _ = start_http_server(settings.metrics_port, addr=settings.host)
+    bundle = read_bundle(settings.policy_dir)
+    POLICY_BUNDLE_INFO.labels(version=bundle.version, sha256=bundle.sha256).set(1)
+    log.info("policy bundle %s (sha256 %s) from %s", bundle.version, bundle.sha256, settings.policy_dir or policy_dir())
+    metrics_server, _ = start_http_server(settings.metrics_port, addr=settings.metrics_host)
     kube = await KubeReader.connect(settings.kubeconfig)
     try:
-        async with PolicyClient(settings.opa_url, settings.opa_timeout) as policy:
+        async with PolicyClient(settings.opa_url, settings.opa_timeout, bundle) as policy:
             cache = ClusterCache(kube, settings.lookup_timeout)
+            detail = {"policyBundleVersion": bundle.version, "policyBundleSha256": bundle.sha256}
 
-            async def readiness() -> str | None:
+            async def readiness() -> tuple[str | None, dict[str, str]]:
                 if not cache.synced:
-                    return "the AISystem and namespace caches have not synced yet"
-                if not await policy.ready():
-                    return f"OPA at {policy.url} does not answer with the aigov policies loaded"
-                return None
+                    return "the AISystem and namespace caches have not synced yet", detail
+                return await policy.unready_reason(), detail
 
             app = create_app(Admission(cache, policy, settings.config), readiness)
             config = uvicorn.Config(
@@ -119,7 +115,6 @@ async def serve(settings: Settings) -> None:
             background = [
                 asyncio.create_task(cache.run(), name="cache"),
                 asyncio.create_task(tls.follow(), name="tls"),
-                asyncio.create_task(keep_policies_loaded(policy, settings.policy_dir), name="policies"),
             ]
             try:
                 await uvicorn.Server(config).serve()

@@ -3,8 +3,9 @@
 Generated (never edit by hand): Chart.yaml, values.yaml, values.schema.json and
 the values table in README.md (from `chartgen.values`), the AISystem CRD, the
 admission objects and the RBAC templates (from `aigov.install.crd`,
-`aigov.install.admission`, `aigov.install.rbac`), kopf's peering CRD in `crds/`, the
-policy modules under `policies/` and the Grafana dashboard. Everything else in
+`aigov.install.admission`, `aigov.install.rbac`), kopf's peering CRD in `crds/` and
+the Grafana dashboard. The policies are not in the chart: the aigov image carries
+them and an init container writes them as OPA's bundle. Everything else in
 charts/aigov is written by hand. `--check` reports drift instead of writing;
 tests/unit/test_chartgen.py fails on it.
 """
@@ -20,7 +21,6 @@ import yaml
 
 import aigov
 from aigov.install import crd
-from aigov.policy.opa import read_bundle
 from devkit.chartgen import dashboard, docs, templates
 from devkit.chartgen.values import Values
 
@@ -29,7 +29,7 @@ CHART = REPO / "charts" / "aigov"
 KUBE_VERSION = ">=1.30.0-0"
 """ValidatingAdmissionPolicy v1 and the preStop `sleep` action need Kubernetes 1.30."""
 
-_OWNED_DIRS = ("crds", "policies", "dashboards")
+_OWNED_DIRS = ("crds", "dashboards")
 _VALUES_BEGIN, _VALUES_END = "<!-- BEGIN VALUES (hack/gen-chart) -->", "<!-- END VALUES -->"
 
 
@@ -66,7 +66,7 @@ def readme(current: str) -> str:
 def generated(chart: Path = CHART) -> dict[str, str]:
     """Chart-relative path -> content of every generated file."""
     peering = next(doc for doc in crd.peering_crds() if doc["spec"]["scope"] == "Cluster")
-    files = {
+    return {
         "Chart.yaml": chart_yaml(),
         "values.yaml": docs.values_yaml(Values(), _header("devkit/chartgen/values.py")),
         "values.schema.json": json.dumps(docs.values_schema(Values), indent=2) + "\n",
@@ -79,8 +79,6 @@ def generated(chart: Path = CHART) -> dict[str, str]:
         "crds/kopf.dev_clusterkopfpeerings.yaml": crd.to_yaml(peering),
         "dashboards/aigov.json": dashboard.dashboard_json(),
     }
-    files |= {f"policies/{module}": text for module, text in read_bundle(REPO / "policies").modules.items()}
-    return files
 
 
 def drift(chart: Path = CHART) -> list[str]:

@@ -57,7 +57,7 @@ class PodDisruptionBudget(_Values):
 
 
 class Opa(_Values):
-    """The OPA sidecar that evaluates the aigov policies (the webhook loads them into it)."""
+    """The OPA sidecar that evaluates the aigov policies (the bundle the aigov image ships, read-only)."""
 
     image: Image = Field(
         default=Image(repository="openpolicyagent/opa", tag=f"{pinned_versions()['OPA_VERSION'].lstrip('v')}-static"),

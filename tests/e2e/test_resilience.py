@@ -9,11 +9,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 from cryptography import x509
 
+from aigov.policy.bundle import Bundle, read_bundle
 from devkit.devcluster import LOOPBACK, ControlPlane, start_opa
 from devkit.devstack import Webhook, start_webhook
 from tests.e2e.conftest import People, register
@@ -62,9 +64,10 @@ def dedicated(kube: ControlPlane, tmp_path: Path) -> Iterator[Dedicated]:
         webhook.stop()
 
 
-def _readyz(webhook: Webhook) -> int:
+def _readyz(webhook: Webhook) -> tuple[int, dict[str, Any]]:
     with webhook.client() as client:
-        return client.get("/readyz", timeout=5).status_code
+        response = client.get("/readyz", timeout=5)
+        return response.status_code, response.json()
 
 
 def test_opa_down_denies_then_admissions_recover(kube: ControlPlane, people: People, dedicated: Dedicated) -> None:
@@ -80,13 +83,27 @@ def test_opa_down_denies_then_admissions_recover(kube: ControlPlane, people: Peo
     assert result.returncode != 0
     assert f'admission webhook "{dedicated.configuration}.workloads.aigov.io" denied' in result.stderr
     assert "AIGOV_POLICY_UNAVAILABLE" in result.stderr
-    assert _readyz(webhook) == 503
+    assert _readyz(webhook)[0] == 503
     # AISystems are only warned about: editing them goes on.
     result = checked(apply(kube, namespace, aisystem("other")))
     assert "Warning: aigov could not check this AISystem (policy unavailable)" in result.stderr
 
-    webhook.opa = start_opa(webhook.opa.server.log_path.parent, port=webhook.opa.port)  # back, empty
-    webhook.wait_ready(30)  # the webhook loads the policies into it again
+    # Back, but serving another bundle (an allow-everything module beside the real ones): not ready.
+    shipped = read_bundle()
+    tampered = Bundle({**shipped.modules, "aigov/admission/z.rego": "package aigov.admission\n\n_z := 1\n"}, "f" * 64)
+    webhook.opa = start_opa(webhook.opa.server.log_path.parent, port=webhook.opa.port, bundle=tampered)
+    status, detail = _readyz(webhook)
+    assert status == 503
+    assert detail["ready"] is False and "f" * 64 in detail["reason"]
+    assert (detail["policyBundleVersion"], detail["policyBundleSha256"]) == (shipped.version, shipped.sha256)
+    webhook.opa.server.stop()
+
+    webhook.opa = start_opa(webhook.opa.server.log_path.parent, port=webhook.opa.port)  # back, the shipped bundle
+    webhook.wait_ready(30)
+    assert _readyz(webhook) == (200, {"ready": True, "policyBundleVersion": shipped.version,
+                                      "policyBundleSha256": shipped.sha256})  # fmt: skip
+    info = f'aigov_policy_bundle_info{{sha256="{shipped.sha256}",version="{shipped.version}"}} 1.0'
+    assert info in webhook.metrics()
     checked(apply(kube, namespace, workload("Deployment", "after", system="chat")))
     errors = re.search(r"^aigov_policy_errors_total (\S+)$", webhook.metrics(), re.MULTILINE)
     assert errors is not None

@@ -12,12 +12,14 @@ import base64
 import json
 import os
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from typer.main import get_command
@@ -26,12 +28,14 @@ from aigov.cli.main import app
 from aigov.core.config import Config, Identity
 from aigov.core.workloads import WorkloadKind
 from aigov.install import admission as registration
+from aigov.policy import bundle as policy_bundle
 from aigov.policy import input as policy_input
-from aigov.policy.opa import PolicyClient, read_bundle
+from aigov.policy.bundle import read_bundle
+from aigov.policy.opa import PolicyClient
 from aigov.webhook import certrotation
 from devkit import binaries
 from devkit.chartgen import CHART
-from devkit.devcluster import ControlPlane, OpaServer
+from devkit.devcluster import ControlPlane, OpaServer, Server, free_port, wait_until
 
 REPO = CHART.parents[1]
 FIXTURE_CRDS = REPO / "tests" / "fixtures" / "crds"
@@ -192,7 +196,6 @@ async def test_the_kinds_aigov_check_judges_are_the_kinds_the_chart_registers(
     config = Config()
     judged = set()
     async with PolicyClient(opa.url) as client:
-        await client.load_policies()
         for kind in config.kinds:
             request = policy_input.admission_request(_sample(kind), "ml", config.kinds)
             document = policy_input.build(request, None, policy_input.Namespace("ml"), config, datetime.now(UTC))
@@ -212,13 +215,37 @@ def test_failure_policy_value_applies_to_the_workloads_hook_only(helm_env: dict[
     assert policies == {"workloads.aigov.io": "Fail", "aisystems.aigov.io": "Ignore"}
 
 
-def test_policies_configmap_mounts_back_to_the_policy_modules(helm_env: dict[str, str]) -> None:
+def test_opa_serves_the_bundle_the_aigov_image_writes(helm_env: dict[str, str], tmp_path: Path) -> None:
     docs = render(helm_env)
-    data = one(docs, "ConfigMap", "aigov-policies")["data"]
-    volumes = one(docs, "Deployment", "aigov-webhook")["spec"]["template"]["spec"]["volumes"]
-    items = next(v for v in volumes if v["name"] == "policies")["configMap"]["items"]
-    mounted = {item["path"]: data[item["key"]] for item in items}
-    assert mounted == read_bundle(REPO / "policies").modules
+    assert not any(d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-policies") for d in docs)
+    pod = one(docs, "Deployment", "aigov-webhook")["spec"]["template"]["spec"]
+    names = [c["name"] for c in pod["initContainers"]]
+    assert names.index("policy-bundle") < names.index("opa"), "the bundle is written before OPA starts"
+    writer, opa = (next(c for c in pod["initContainers"] if c["name"] == n) for n in ("policy-bundle", "opa"))
+    assert writer["image"] == pod["containers"][0]["image"]
+    assert writer["command"] == ["python", "-m", "aigov.policy.bundle"]
+    out = writer["args"][0].removeprefix("--out=")
+    assert opa["args"][opa["args"].index("--bundle") + 1] == out
+    assert "--authorization=basic" in opa["args"]
+    assert {m["name"] for m in writer["volumeMounts"]} == {m["name"] for m in opa["volumeMounts"]} == {"bundle"}
+    assert all(m["readOnly"] for m in opa["volumeMounts"])
+    # The chart's commands, run for real: the writer, then OPA with the chart's arguments on a loopback port.
+    local = tmp_path / "bundle" / "aigov"
+    subprocess.run([sys.executable, "-m", "aigov.policy.bundle", f"--out={local}"], check=True, capture_output=True)
+    port = free_port()
+    args = [
+        f"--addr=127.0.0.1:{port}" if a.startswith("--addr=") else str(local) if a == out else a for a in opa["args"]
+    ]
+    args = [a for a in args if not a.startswith("--diagnostic-addr=")]
+    server = Server.start("opa-chart", [binaries.find("opa"), *args], tmp_path)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            wait_until(server, client, "/health", 30)
+            manifests = client.get("/v1/data/system/bundles").json()["result"]
+            assert [m["manifest"]["revision"] for m in manifests.values()] == [read_bundle().sha256]
+            assert client.put("/v1/policies/evil.rego", content="package aigov.admission\n").status_code == 401
+    finally:
+        server.stop()
 
 
 def _options(command: Any) -> set[str]:
@@ -231,6 +258,7 @@ def test_every_flag_the_chart_passes_exists(helm_env: dict[str, str]) -> None:
         "webhook": _options(cli.commands["webhook"]),  # type: ignore[attr-defined]
         "operator": _options(cli.commands["operator"]),  # type: ignore[attr-defined]
         "certrotation": {opt for action in certrotation.parser()._actions for opt in action.option_strings},
+        "bundle": {opt for action in policy_bundle.parser()._actions for opt in action.option_strings},
     }
     seen = set()
     for sets in [(), ALL_TOGGLES, ("operator.verbose=true",)]:
@@ -240,8 +268,8 @@ def test_every_flag_the_chart_passes_exists(helm_env: dict[str, str]) -> None:
                 for container in spec.get("initContainers", []) + spec["containers"]:
                     if container["name"] == "opa":
                         continue
-                    command = container.get("command", [])
-                    program = "certrotation" if "aigov.webhook.certrotation" in command else container["args"][0]
+                    command = " ".join(container.get("command", []))
+                    program = next((p for p in ("certrotation", "bundle") if f".{p}" in command), container["args"][0])
                     flags = [arg.split("=")[0] for arg in container["args"] if arg.startswith("--")]
                     unknown = set(flags) - known[program]
                     assert not unknown, f"{doc['metadata']['name']}/{container['name']}: no such option {unknown}"

@@ -13,7 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from aigov.cli.main import app
-from devkit.devcluster import ControlPlane, OpaServer, free_port
+from aigov.policy.bundle import Bundle, read_bundle
+from devkit import binaries
+from devkit.devcluster import ControlPlane, OpaServer, free_port, start_opa
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
@@ -169,10 +171,22 @@ def test_opa_unreachable_exits_3() -> None:
     assert "OPA unavailable" in result.stderr
 
 
+def test_opa_with_another_bundle_exits_3(tmp_path: Path) -> None:
+    server = start_opa(tmp_path, bundle=Bundle(read_bundle().modules, "0" * 64))
+    try:
+        result = runner.invoke(app, ["check", "--opa-url", server.url, WORKLOADS])
+    finally:
+        server.server.stop()
+    assert result.exit_code == 3
+    assert f"holds {'0' * 64}, not the policy bundle this aigov ships" in result.stderr
+    assert "python -m aigov.policy.bundle --out DIR" in result.stderr
+
+
 def test_starts_its_own_opa() -> None:
     """Without --opa-url: a local OPA for the run, stopped after (the real console script, as CI runs it)."""
+    opa = str(binaries.find("opa"))
     result = subprocess.run(
-        [str(AIGOV), "check", WORKLOADS, "--aisystems", RECORDS, "--now", IN_FORCE, "-o", "json"],
+        [str(AIGOV), "check", WORKLOADS, "--aisystems", RECORDS, "--now", IN_FORCE, "-o", "json", "--opa-binary", opa],
         capture_output=True,
         text=True,
         timeout=60,

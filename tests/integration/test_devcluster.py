@@ -6,7 +6,8 @@ import json
 
 import httpx
 
-from devkit.devcluster import ControlPlane, GaugeExporter, OpaServer, PrometheusServer
+from aigov.policy.bundle import read_bundle
+from devkit.devcluster import LOOPBACK, ControlPlane, GaugeExporter, OpaServer, PrometheusServer
 
 
 def test_configmap_round_trip(kube: ControlPlane, namespace: str) -> None:
@@ -29,12 +30,14 @@ def test_rbac_denies_user_without_bindings(kube: ControlPlane, namespace: str) -
     assert 'User "nobody"' in result.stderr
 
 
-def test_opa_answers_a_query_on_a_policy_from_policies_dir(opa: OpaServer) -> None:
-    policy = 'package aigov.smoke\n\ngreeting := sprintf("hello %s", [input.name])\n'
+def test_opa_serves_the_shipped_bundle_on_loopback_like_the_chart(opa: OpaServer) -> None:
+    argv = opa.server.process.args
+    assert isinstance(argv, list)
+    assert {"--disable-telemetry", "--authorization=basic", f"--addr={LOOPBACK}:{opa.port}"} <= set(argv)
     with httpx.Client(base_url=opa.url) as client:
-        assert client.put("/v1/policies/smoke", content=policy).status_code == 200
-        answer = client.post("/v1/data/aigov/smoke/greeting", json={"input": {"name": "aigov"}}).json()
-    assert answer["result"] == "hello aigov"
+        manifests = client.get("/v1/data/system/bundles").json()["result"]
+        assert [m["manifest"]["revision"] for m in manifests.values()] == [read_bundle().sha256]
+        assert client.post("/v1/data/aigov/admission/decision", json={"input": {}}).status_code == 200
 
 
 def test_prometheus_scrapes_a_target(prometheus: PrometheusServer) -> None:

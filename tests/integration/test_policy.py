@@ -1,4 +1,4 @@
-"""`aigov.policy.opa` against a real OPA: loading, readiness, decisions, and failing closed."""
+"""`aigov.policy.opa` against a real OPA serving the bundle: readiness, decisions, no rewrites, failing closed."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ import httpx
 import pytest
 
 from aigov.core.config import Config
+from aigov.policy.bundle import POLICY_DIR_ENV, Bundle, PolicyError, policy_dir, read_bundle
 from aigov.policy.input import Namespace, admission_request, build
-from aigov.policy.opa import UNAVAILABLE, AdmissionDecision, PolicyClient, PolicyError, policy_dir, read_bundle
-from devkit.devcluster import OpaServer, start_opa
+from aigov.policy.opa import UNAVAILABLE, AdmissionDecision, PolicyClient
+from devkit.devcluster import OpaServer, ServerError, start_opa
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 VLLM = "vllm/vllm-openai:v0.6.3"
@@ -58,20 +59,23 @@ def _input(labels: dict[str, str], system: dict[str, Any] | None, mode: str | No
 @pytest.fixture
 async def client(opa: OpaServer) -> AsyncIterator[PolicyClient]:
     async with PolicyClient(opa.url) as policy_client:
-        await policy_client.load_policies()
         yield policy_client
 
 
-async def test_load_records_the_bundle_and_becomes_ready(opa: OpaServer) -> None:
-    async with PolicyClient(opa.url) as policy_client:
-        assert not await policy_client.ready(), "not ready before this client loaded the bundle"
-        bundle = await policy_client.load_policies()
-        assert await policy_client.ready()
-    expected = read_bundle(policy_dir())
-    assert bundle == expected
+def _copy_of_policies(tmp_path: Path) -> Path:
+    copy = tmp_path / "policies"
+    shutil.copytree(policy_dir(), copy)
+    return copy
+
+
+async def test_ready_when_opa_holds_the_shipped_bundle(client: PolicyClient) -> None:
+    assert await client.unready_reason() is None
+    bundle = client.bundle
+    assert bundle == read_bundle(policy_dir())
     assert len(bundle.sha256) == 64
-    assert set(bundle.modules) >= {"aigov/admission/decision.rego", "aigov/admission/violations.rego"}
-    assert not any(name.endswith("_test.rego") for name in bundle.modules)
+    assert bundle.version.endswith("+" + bundle.sha256[:12])
+    assert set(bundle.modules) >= {"aigov/admission/decision.rego", "system/authz.rego"}
+    assert not any(name.endswith("_test.rego") or name.startswith("testdata/") for name in bundle.modules)
 
 
 async def test_decisions(client: PolicyClient) -> None:
@@ -88,36 +92,51 @@ async def test_decisions(client: PolicyClient) -> None:
     assert warned.warnings[0].startswith("AIGOV_UNGOVERNED: ")
 
 
-async def test_reload_replaces_stale_modules(opa: OpaServer, client: PolicyClient, tmp_path: Path) -> None:
-    bundle_dir = tmp_path / "policies"
-    shutil.copytree(policy_dir(), bundle_dir)
-    extra = bundle_dir / "aigov" / "admission" / "extra.rego"
-    extra.write_text('package aigov.admission\n\n_extra_marker := "loaded"\n')
-    await client.load_policies(bundle_dir)
-    assert "aigov/admission/extra.rego" in _policy_ids(opa)
-    extra.unlink()
-    await client.load_policies(bundle_dir)
-    assert "aigov/admission/extra.rego" not in _policy_ids(opa)
-    assert await client.ready()
+ALLOW_ALL = 'package aigov.admission\n\ndecision := {"allowed": true, "mode": "enforce"}\n'
 
 
-def _policy_ids(opa: OpaServer) -> set[str]:
-    return {p["id"] for p in httpx.get(f"{opa.url}/v1/policies").json()["result"]}
+async def test_opa_refuses_rewrites_at_run_time(opa: OpaServer, client: PolicyClient) -> None:
+    async with httpx.AsyncClient(base_url=opa.url) as http:
+        attempts = [
+            await http.put("/v1/policies/aigov/admission/decision.rego", content=ALLOW_ALL),
+            await http.put("/v1/policies/evil.rego", content=ALLOW_ALL),
+            await http.delete("/v1/policies/aigov/admission/decision.rego"),
+            await http.put("/v1/data/aigov", json={"admission": {"decision": {"allowed": True}}}),
+            await http.get("/v1/policies"),
+        ]
+    assert [r.status_code for r in attempts] == [401] * len(attempts), [r.text for r in attempts]
+    denied = await client.decide(_input({}, None))
+    assert [v.code for v in denied.violations] == ["AIGOV_UNGOVERNED"]
+    assert await client.unready_reason() is None
 
 
-async def test_refused_policy_names_the_file(opa: OpaServer, tmp_path: Path) -> None:
-    broken = tmp_path / "policies" / "aigov" / "broken.rego"
-    broken.parent.mkdir(parents=True)
-    broken.write_text("package aigov.broken\n\nallow if {\n")
-    async with PolicyClient(opa.url) as policy_client:
-        with pytest.raises(PolicyError, match=r"aigov/broken\.rego"):
-            await policy_client.load_policies(tmp_path / "policies")
-        assert not await policy_client.ready()
+async def test_other_bundle_is_not_ready(tmp_path: Path) -> None:
+    changed = _copy_of_policies(tmp_path)
+    (changed / "aigov" / "admission" / "extra.rego").write_text('package aigov.admission\n\n_extra := "x"\n')
+    server = start_opa(tmp_path / "opa", bundle=read_bundle(changed))
+    try:
+        async with PolicyClient(server.url) as policy_client:
+            reason = await policy_client.unready_reason()
+            assert reason is not None
+            assert read_bundle(changed).sha256 in reason
+            assert f"sha256 {policy_client.bundle.sha256}" in reason
+    finally:
+        server.server.stop()
 
 
-def test_missing_bundle(tmp_path: Path) -> None:
-    with pytest.raises(PolicyError, match="no policy files"):
+def test_broken_bundle_names_the_file(tmp_path: Path) -> None:
+    broken = _copy_of_policies(tmp_path)
+    (broken / "aigov" / "broken.rego").write_text("package aigov.broken\n\nallow if {\n")
+    with pytest.raises(ServerError, match=r"broken\.rego"):
+        start_opa(tmp_path / "opa", bundle=read_bundle(broken))
+
+
+def test_missing_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(PolicyError, match=f"no aigov policies found: no policy files .* under {tmp_path}"):
         read_bundle(tmp_path)
+    monkeypatch.setenv(POLICY_DIR_ENV, str(tmp_path / "nowhere"))
+    with pytest.raises(PolicyError, match="nowhere"):
+        read_bundle()
 
 
 def _assert_unavailable(decision: AdmissionDecision, reason: str) -> None:
@@ -130,20 +149,21 @@ async def test_opa_stopped_means_deny(tmp_path: Path) -> None:
     server = start_opa(tmp_path)
     try:
         async with PolicyClient(server.url) as policy_client:
-            await policy_client.load_policies()
             assert (await policy_client.decide(_input({}, None))).violations[0].code == "AIGOV_UNGOVERNED"
             server.server.stop()
             _assert_unavailable(await policy_client.decide(_input({"aigov.io/system": "chat"}, APPROVED)), "failed")
-            assert not await policy_client.ready()
+            assert "did not report its bundles" in str(await policy_client.unready_reason())
     finally:
         server.server.stop()
 
 
-async def test_policies_not_loaded_means_deny(tmp_path: Path) -> None:
-    server = start_opa(tmp_path)
+async def test_policies_missing_means_deny(tmp_path: Path) -> None:
+    authz_only = Bundle({"system/authz.rego": (policy_dir() / "system" / "authz.rego").read_text()}, "0" * 64)
+    server = start_opa(tmp_path, bundle=authz_only)
     try:
-        async with PolicyClient(server.url) as policy_client:
+        async with PolicyClient(server.url, bundle=authz_only) as policy_client:
             _assert_unavailable(await policy_client.decide(_input({}, None)), "undefined")
+            assert "undefined" in str(await policy_client.unready_reason())
     finally:
         server.server.stop()
 

@@ -60,10 +60,9 @@ def test_readme_rows_are_real_values_and_cover_every_top_level_key() -> None:
     assert {row.split(".")[0] for row in rows} == set(values)
 
 
-def test_rendered_policies_are_the_policy_modules() -> None:
-    files = generated()
-    policies = {path for path in files if path.startswith("policies/")}
-    assert policies and all(path.endswith(".rego") and not path.endswith("_test.rego") for path in policies)
+def test_the_chart_carries_no_policies() -> None:
+    assert not any(path.endswith(".rego") for path in generated())
+    assert not list(CHART.rglob("*.rego")), "the policies ship in the aigov image, not in the chart"
 
 
 def test_a_sentinel_the_chart_does_not_template_fails_loudly() -> None:

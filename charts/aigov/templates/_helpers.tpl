@@ -108,16 +108,3 @@ tolerations:
 securityContext:
   {{- toYaml $root.Values.podSecurityContext | nindent 2 }}
 {{- end }}
-
-{{/* A policy file's ConfigMap key: its path under policies/ with "/" as "_" (keys cannot hold "/"). */}}
-{{- define "aigov.policyKey" -}}
-{{- trimPrefix "policies/" . | replace "/" "_" }}
-{{- end }}
-
-{{/* Mount items that put every policy key back at its path, so OPA module ids match the local setup. */}}
-{{- define "aigov.policyItems" -}}
-{{- range $path, $_ := .Files.Glob "policies/**.rego" }}
-- key: {{ include "aigov.policyKey" $path }}
-  path: {{ trimPrefix "policies/" $path }}
-{{- end }}
-{{- end }}

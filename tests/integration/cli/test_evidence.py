@@ -24,12 +24,12 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from prometheus_client import CollectorRegistry, Counter, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
 from aigov.core.controls import CONTROLS
 from aigov.evidence.pack import verify
 from aigov.evidence.report import fetching_tags
-from aigov.policy.opa import policy_dir, read_bundle
+from aigov.policy.bundle import policy_dir, read_bundle
 from devkit.binaries import find
 from devkit.devcluster import LOOPBACK, PrometheusServer, Server, free_port
 from tests.integration.cli.conftest import IMAGE, People, apply, get, govern, run, system
@@ -98,6 +98,10 @@ def _replicas(people: People, ns: str, kind: str, name: str) -> int:
     return int(out)
 
 
+RUNNING_BUNDLE = {"version": "0.0.9+abababababab", "sha256": "ab" * 32}
+"""What the running webhook reports (deliberately not the local bundle: the export must record this one)."""
+
+
 @dataclass(frozen=True)
 class Estate:
     """What the module built, and the packs exported from it."""
@@ -116,6 +120,9 @@ def admissions(prometheus: PrometheusServer) -> Iterator[Counter]:
     counter = Counter(
         "aigov_admission_requests", "test copy", ["decision", "code", "kind", "namespace", "mode"], registry=registry
     )
+    Gauge("aigov_policy_bundle_info", "test copy", ["version", "sha256"], registry=registry).labels(
+        RUNNING_BUNDLE["version"], RUNNING_BUNDLE["sha256"]
+    ).set(1)
     port = free_port()
     server, thread = start_http_server(port, addr=LOOPBACK, registry=registry)
     prometheus.set_targets([f"{LOOPBACK}:{port}"])
@@ -257,9 +264,16 @@ def test_evidence_document_fields(estate: Estate) -> None:
     document = _document(estate.pack)
     assert document["schema"] == "aigov.io/evidence/v1"
     assert document["scope"] == {"namespaces": [estate.lending]}
-    bundle = read_bundle(policy_dir())
-    assert document["policyBundle"]["sha256"] == bundle.sha256
-    assert document["policyBundle"]["version"] == bundle.version
+    assert document["policyBundle"] == RUNNING_BUNDLE | {
+        "source": f"aigov_policy_bundle_info of the running webhooks, from Prometheus at {estate.prometheus.url}"
+    }
+    local = read_bundle(policy_dir())
+    assert _document(estate.everything)["policyBundle"] == {
+        "version": local.version,
+        "sha256": local.sha256,
+        "note": "the running webhooks' bundle was not read (no --prometheus given); "
+        "this is the bundle of the exporting aigov",
+    }
     assert document["warnings"] == []
     assert [c["id"] for c in document["controls"]] == [c.id.value for c in CONTROLS]
     systems = _by_name(document, estate.lending)
