@@ -63,7 +63,8 @@ OBJECTIVES: dict[str, str] = {
     "A.3": "Internal organisation",
     "A.4": "Resources for AI systems",
     "A.5": "Assessing impacts of AI systems",
-    "A.6": "AI system life cycle",
+    "A.6.1": "Management guidance for AI system development",
+    "A.6.2": "AI system life cycle",
     "A.7": "Data for AI systems",
     "A.8": "Information for interested parties",
     "A.9": "Use of AI systems",
@@ -83,8 +84,9 @@ class Control:
 
     @property
     def objective(self) -> str:
-        """The objective this control belongs to, e.g. `A.6` for `A.6.2.5`."""
-        return ".".join(self.id.split(".")[:2])
+        """The objective this control belongs to: `A.5` for `A.5.2`, `A.6.2` for `A.6.2.5` (A.6 has two objectives)."""
+        parts = self.id.split(".")
+        return ".".join(parts[:3] if len(parts) == 4 else parts[:2])
 
     @property
     def automated(self) -> bool:
@@ -105,9 +107,8 @@ CONTROLS: tuple[Control, ...] = (
     Control(
         _C.A_3_2,
         "AI roles and responsibilities",
-        "owner, accountable executive and approvers are named",
+        "owner (required in production), accountable executive when given, and approvers by identity are recorded",
         eu_ai_act="Art. 17(1)(m), Art. 26(2)",
-        enforced=True,
     ),
     Control(_C.A_3_3, "Reporting of concerns", eu_ai_act="Art. 87"),
     Control(
@@ -129,7 +130,7 @@ CONTROLS: tuple[Control, ...] = (
         _C.A_5_2,
         "AI system impact assessment process",
         "deployment requires a completed assessment",
-        eu_ai_act="Art. 9, Art. 27",
+        eu_ai_act="Art. 27",
         enforced=True,
     ),
     Control(
@@ -149,7 +150,7 @@ CONTROLS: tuple[Control, ...] = (
         _C.A_6_2_5,
         "AI system deployment",
         "admission gate: unassessed or unapproved systems do not run",
-        eu_ai_act="Art. 16, Art. 26(1), Art. 43",
+        eu_ai_act="Art. 16, Art. 26(1), Art. 43, Art. 49",
         enforced=True,
     ),
     Control(
@@ -173,23 +174,23 @@ CONTROLS: tuple[Control, ...] = (
     ),
     Control(_C.A_7_2, "Data for development and enhancement", eu_ai_act="Art. 10"),
     Control(_C.A_7_3, "Acquisition of data", eu_ai_act="Art. 10(2)"),
-    Control(_C.A_7_4, "Quality of data", eu_ai_act="Art. 10(3)"),
+    Control(_C.A_7_4, "Quality of data", eu_ai_act="Art. 10(3), Art. 26(4)"),
     Control(_C.A_7_5, "Data provenance", eu_ai_act="Art. 10(2)(b)"),
     Control(_C.A_7_6, "Data preparation", eu_ai_act="Art. 10(2)(c)"),
     Control(
         _C.A_8_2,
         "System documentation and information for users",
         "instructions-for-use reference recorded",
-        eu_ai_act="Art. 13, Art. 26(1)",
+        eu_ai_act="Art. 13, Art. 26(1), Art. 26(11), Art. 50",
     ),
-    Control(_C.A_8_3, "External reporting", eu_ai_act="Art. 26(11), Art. 86"),
+    Control(_C.A_8_3, "External reporting", eu_ai_act="Art. 27(3), Art. 85, Art. 87"),
     Control(
         _C.A_8_4,
         "Communication of incidents",
         "Warning Events and metrics on suspension",
         eu_ai_act="Art. 26(5), Art. 73",
     ),
-    Control(_C.A_8_5, "Information for interested parties", eu_ai_act="Art. 50"),
+    Control(_C.A_8_5, "Information for interested parties", eu_ai_act="Art. 26(7), Art. 26(11), Art. 49"),
     Control(_C.A_9_2, "Processes for responsible use", eu_ai_act="Art. 26"),
     Control(_C.A_9_3, "Objectives for responsible use", eu_ai_act="Art. 26(1)"),
     Control(
@@ -204,7 +205,7 @@ CONTROLS: tuple[Control, ...] = (
         _C.A_10_3,
         "Suppliers",
         "images must be approved (and digest-pinned for high risk)",
-        eu_ai_act="Art. 25(4)",
+        eu_ai_act="Art. 25(4), Art. 53",
         enforced=True,
     ),
     Control(_C.A_10_4, "Customers", eu_ai_act="Art. 13, Art. 25"),

@@ -33,13 +33,78 @@ def _claims(obj: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["id"]: c for c in (obj.get("spec") or {}).get("controls") or [] if isinstance(c, dict) and "id" in c}
 
 
+AIGOV = "aigov"
+"""Who made a Statement-of-Applicability entry that aigov credits from what it enforced or recorded."""
+
+
+def aigov_credit(
+    obj: Mapping[str, Any], governance: Mapping[str, Any], workloads: list[Any]
+) -> dict[str, dict[str, str]]:
+    """The controls aigov implemented for this system by itself, from its record: id -> {status, evidence}.
+
+    Only what the record shows: an enforced control whose precondition is missing is `partial`
+    (the gate is in place, the system cannot run yet), and nothing is credited that aigov did not do.
+    """
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    assessment = status.get("impactAssessment") or {}
+    docs = spec.get("documentation") or {}
+    checks = (spec.get("monitoring") or {}).get("checks") or []
+    assessed = (governance.get("assessment") or {}).get("valid") is True
+    approved = governance.get("phase") == "Approved"
+    done, partial = "implemented", "partial"
+    credit: dict[str, tuple[str, str]] = {
+        "A.6.2.5": (done, "admission webhook gates every workload of this system on its record"),
+        "A.5.2": (done if assessed else partial, "workloads are admitted only with a valid completed assessment"),
+        "A.9.4": (done, "intended purpose recorded (spec.purpose, required by the CRD)"),
+        "A.10.3": (
+            done if spec.get("images") and approved else partial,
+            "only images in spec.images covered by valid approvals are admitted",
+        ),
+        "A.6.2.8": (done, "admission decision log and Kubernetes Events"),
+        "A.8.4": (done, "Warning Events and metrics on every suspension"),
+    }
+    if assessment.get("reference") and assessment.get("sha256"):
+        credit["A.5.3"] = (done, f"assessment {assessment['reference']} (sha256 {assessment['sha256']})")
+    if checks:
+        credit["A.6.2.6"] = (done, f"{len(checks)} drift check(s) with automatic suspension")
+    if spec.get("owner") and status.get("approvals"):
+        credit["A.3.2"] = (partial if not spec.get("accountableExecutive") else done, "owner and approvers recorded")
+    if workloads or status.get("boundWorkloads"):
+        credit["A.4.2"] = (done, "inventory of bound workloads and images")
+        credit["A.4.4"] = (done, "model-serving runtimes recorded from the workloads' images")
+        credit["A.4.5"] = (done, "accelerator requests recorded")
+    if docs.get("technicalDocRef"):
+        credit["A.6.2.7"] = (done, f"technical documentation {docs['technicalDocRef']}")
+    if docs.get("instructionsForUseRef"):
+        credit["A.8.2"] = (done, f"instructions for use {docs['instructionsForUseRef']}")
+    return {cid: {"status": s, "evidence": e} for cid, (s, e) in credit.items()}
+
+
+def _controls(obj: Mapping[str, Any], governance: Mapping[str, Any], workloads: list[Any]) -> list[dict[str, Any]]:
+    """One SoA entry per control that a person claimed (spec.controls) or aigov credits; a person's claim wins."""
+    claims = _claims(obj)
+    credited = aigov_credit(obj, governance, workloads)
+    entries = []
+    for c in CONTROLS:
+        cid = c.id.value
+        if cid in claims:
+            entry = {"status": claims[cid]["status"], "evidence": claims[cid].get("evidence"), "by": "spec.controls"}
+        elif cid in credited:
+            entry = {**credited[cid], "by": AIGOV}
+        else:
+            continue
+        entries.append({"id": cid, "title": c.title, "aigov": c.aigov_role, **entry})
+    return entries
+
+
 def _system(obj: Mapping[str, Any], collected: Collected, config: Config) -> dict[str, Any]:
     meta = obj.get("metadata") or {}
     status = obj.get("status") or {}
-    claims = _claims(obj)
     workloads = [
         w for w in collected.workloads if w["namespace"] == meta.get("namespace") and w["system"] == meta.get("name")
     ]
+    governance = summary(obj, config, collected.generated_at)
     return {
         "namespace": meta.get("namespace"),
         "name": meta.get("name"),
@@ -49,24 +114,14 @@ def _system(obj: Mapping[str, Any], collected: Collected, config: Config) -> dic
         "riskTier": (obj.get("spec") or {}).get("riskTier"),
         "lifecycleStage": ((obj.get("spec") or {}).get("lifecycle") or {}).get("stage"),
         "phase": status.get("phase"),
-        "governance": summary(obj, config, collected.generated_at),
+        "governance": governance,
         "assessment": status.get("impactAssessment"),
         "approvals": status.get("approvals") or [],
         "suspension": status.get("suspension"),
         "suspensionHistory": status.get("suspensionHistory") or [],
         "boundWorkloads": status.get("boundWorkloads") or [],
         "labelledWorkloads": workloads,
-        "controls": [
-            {
-                "id": c.id.value,
-                "title": c.title,
-                "status": claims[c.id.value]["status"],
-                "evidence": claims[c.id.value].get("evidence"),
-                "aigov": c.aigov_role,
-            }
-            for c in CONTROLS
-            if c.id.value in claims
-        ],
+        "controls": _controls(obj, governance, workloads),
         "events": list(collected.events.get(str(meta.get("uid")), ())),
         "spec": obj.get("spec") or {},
         "status": status,

@@ -21,7 +21,8 @@ def test_invented_ids_are_not_controls(invented: str) -> None:
 def test_objectives_cover_every_control() -> None:
     assert {c.objective for c in CONTROLS} == set(OBJECTIVES)
     assert control("A.10.3").objective == "A.10"
-    assert control("A.6.2.5").objective == "A.6"
+    assert control("A.6.2.5").objective == "A.6.2"
+    assert control("A.6.1.3").objective == "A.6.1"
 
 
 def test_automated_controls_are_the_ones_aigov_evidences() -> None:
