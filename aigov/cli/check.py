@@ -227,9 +227,7 @@ def run(
 
 
 def check(
-    paths: Annotated[
-        list[str], typer.Argument(metavar="PATH...", help="YAML/JSON files or directories; - reads stdin.")
-    ],
+    paths: Annotated[list[str], typer.Argument(metavar="PATH", help="YAML/JSON files or directories; - reads stdin.")],
     *,
     session: ClusterSession,
     aisystems: Annotated[

@@ -15,6 +15,7 @@ from aigov.cli.kube import (
     NamespaceOpt,
     cluster_command,
     cluster_config,
+    file_config,
     duration,
     failures,
 )
@@ -54,8 +55,10 @@ def export(
         raise typer.BadParameter("use either --namespace or --all-namespaces", param_hint="--all-namespaces")
     if out.is_dir() and {p.name for p in out.iterdir()} - {pack.EVIDENCE, pack.SOA, pack.REPORT, pack.MANIFEST}:
         raise typer.BadParameter(f"{out} holds other files; choose an empty directory", param_hint="--out")
+    with failures():
+        given = file_config(config_path)
     with failures(), session.connect() as (kube, ns):
-        config, source = cluster_config(kube, config_path)
+        config, source = cluster_config(kube, given)
         collected = collect(
             kube,
             None if all_namespaces else (ns,),

@@ -180,15 +180,21 @@ def cluster_command(func: Callable[..., None], *, cluster_flag: bool = True) -> 
     return command
 
 
-def cluster_config(kube: KubeRest, path: Path | None) -> tuple[Config, str]:
+def file_config(path: Path | None) -> tuple[Config, str] | None:
+    """`--config` (or `$AIGOV_CONFIG`) and its name, read before any connection; None when neither is given."""
+    if path is None and not os.environ.get("AIGOV_CONFIG"):
+        return None
+    return load_config(path), f"file {path or os.environ['AIGOV_CONFIG']}"
+
+
+def cluster_config(kube: KubeRest, given: tuple[Config, str] | None) -> tuple[Config, str]:
     """The configuration a cluster command judges with, and where it came from.
 
-    `--config` (or `$AIGOV_CONFIG`) wins; else the cluster's ConfigMap, so "approvals needed" and the bound
-    workloads follow the cluster's tiers and labels; else, when it cannot be read, the built-in defaults.
+    A file given wins; else the cluster's ConfigMap, so "approvals needed" and the bound workloads follow
+    the cluster's tiers and labels; else, when that cannot be read, the built-in defaults (and it says so).
     """
-    if path is not None or os.environ.get("AIGOV_CONFIG"):
-        config = load_config(path)
-        return config, f"file {path or os.environ['AIGOV_CONFIG']}"
+    if given is not None:
+        return given
     where = f"ConfigMap {CONFIG_NAMESPACE}/{CONFIG_MAP}"
     try:
         configmap = kube.get(f"/api/v1/namespaces/{CONFIG_NAMESPACE}/configmaps/{CONFIG_MAP}")

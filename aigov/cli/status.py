@@ -17,6 +17,7 @@ from aigov.cli.kube import (
     OutputOpt,
     cluster_command,
     cluster_config,
+    file_config,
     failures,
     print_data,
     print_fields,
@@ -42,8 +43,10 @@ def status(
     if name and all_namespaces:
         raise typer.BadParameter("a NAME cannot be combined with --all-namespaces", param_hint="NAME")
     now = datetime.now(UTC)
+    with failures():
+        given = file_config(config_path)
     with failures(), session.connect() as (kube, ns):
-        config, source = cluster_config(kube, config_path)
+        config, source = cluster_config(kube, given)
         if name:
             objects = [kube.get(aisystems_path(ns, name))]
         else:
