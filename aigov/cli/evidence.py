@@ -15,9 +15,9 @@ from aigov.cli.kube import (
     NamespaceOpt,
     cluster_command,
     cluster_config,
-    file_config,
     duration,
     failures,
+    file_config,
 )
 from aigov.evidence import pack
 from aigov.evidence.collect import collect
