@@ -243,7 +243,9 @@ def check(
     namespace_labels: Annotated[
         str, typer.Option("--namespace-labels", help="Labels of the namespace, k=v,...: select the mode.")
     ] = "",
-    now: Annotated[str | None, typer.Option("--now", help="Judge at this RFC 3339 time instead of now.")] = None,
+    now: Annotated[
+        str | None, typer.Option("--now", envvar="AIGOV_NOW", help="Judge at this RFC 3339 time instead of now.")
+    ] = None,
     output: Annotated[Format, typer.Option("--output", "-o", help="Report format.", **choice(Format))] = Format.TABLE,
     exclude: Annotated[
         list[str] | None,

@@ -21,8 +21,37 @@ PLUGIN = "kubectl-aigov"
 SERVER_COMMANDS = ("webhook", "operator", "crd")
 
 
+def _argument(param: Any) -> None:
+    """`NAME` / `[NAME]` / `PATH...` in usage and help, without Typer's type labels (`<list[str]>`)."""
+    name = (param.metavar or param.name).upper()
+    shown = name + ("..." if param.nargs != 1 else "")
+    usage = shown if param.required else f"[{shown}]"
+    param.metavar = name
+    param.display_type_rich = lambda ctx: None
+    param._usage_display_name = lambda: usage
+
+
+def _tidy(command: Any) -> None:
+    """Metavars and defaults that read the same on every Typer version: `--context CONTEXT`, `[default: 30d]`."""
+    for param in command.params:
+        if param.param_type_name == "option" and not param.is_flag and param.metavar is None:
+            long = max(param.opts, key=len).lstrip("-")
+            param.metavar = long.upper().replace("-", "_")
+        if param.param_type_name == "argument":
+            _argument(param)
+        if isinstance(getattr(param, "show_default", None), str):
+            param.help = f"{param.help} [default: {param.show_default}]"
+            param.show_default = False
+    for sub in getattr(command, "commands", {}).values():
+        _tidy(sub)
+
+
 class _Commands(TyperGroup):
-    """The root group: people's commands first, the server commands in a section of their own."""
+    """The root group: people's commands first, the server commands in a section of their own; help tidied."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _tidy(self)
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         """List commands in two sections."""
@@ -66,36 +95,9 @@ operator.register(app)
 crd.register(app)
 
 
-def _argument(param: Any) -> None:
-    """`NAME` / `[NAME]` / `PATH...` in usage and help, without Typer's type labels (`<list[str]>`)."""
-    name = (param.metavar or param.name).upper()
-    shown = name + ("..." if param.nargs != 1 else "")
-    usage = shown if param.required else f"[{shown}]"
-    param.metavar = name
-    param.display_type_rich = lambda ctx: None
-    param._usage_display_name = lambda: usage
-
-
-def _tidy(command: Any) -> None:
-    """Metavars and defaults that read the same on every Typer version: `--context CONTEXT`, `[default: 30d]`."""
-    for param in command.params:
-        if param.param_type_name == "option" and not param.is_flag and param.metavar is None:
-            long = max(param.opts, key=len).lstrip("-")
-            param.metavar = long.upper().replace("-", "_")
-        if param.param_type_name == "argument":
-            _argument(param)
-        if isinstance(getattr(param, "show_default", None), str):
-            param.help = f"{param.help} [default: {param.show_default}]"
-            param.show_default = False
-    for sub in getattr(command, "commands", {}).values():
-        _tidy(sub)
-
-
 def cli() -> Any:
-    """The command tree as run: Typer's command with the help tidied."""
-    command = typer.main.get_command(app)
-    _tidy(command)
-    return command
+    """The command tree as run (what the docs are generated from)."""
+    return typer.main.get_command(app)
 
 
 def prog_name(argv0: str) -> str:
@@ -105,4 +107,4 @@ def prog_name(argv0: str) -> str:
 
 def main() -> None:
     """Console-script entry point."""
-    cli()(prog_name=prog_name(sys.argv[0]))
+    app(prog_name=prog_name(sys.argv[0]))

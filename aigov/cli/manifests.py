@@ -94,7 +94,8 @@ def _add(loaded: Loaded, documents: list[Manifest | Foreign], source: str, stric
     if not foreign:
         loaded.manifests.extend(objects)
     elif objects or strict:
-        raise ManifestError(f"{source}:{foreign[0].line}: not a Kubernetes object: {foreign[0].reason}")
+        hint = "" if objects else " (--strict)"
+        raise ManifestError(f"{source}:{foreign[0].line}: not a Kubernetes object: {foreign[0].reason}{hint}")
     else:
         _skip(loaded, f"{source}: skipped, not Kubernetes objects ({foreign[0].reason})", strict)
 
