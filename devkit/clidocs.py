@@ -24,12 +24,7 @@ is in `plugins/krew/aigov.yaml`). Shell completion: `aigov --install-completion`
 
 ## Exit codes
 
-| code | `aigov check` | every other command |
-|---|---|---|
-| 0 | every workload allowed (warn and audit modes allow) | done |
-| 1 | a workload denied | refused by the API server (its message and violation code are printed), the cluster unreachable, the kubeconfig or the aigov configuration unusable |
-| 2 | bad input or usage: unreadable or invalid YAML, a non-Kubernetes file with `--strict`, **no workload found** (unless `--allow-empty`), a bad kubeconfig with `--cluster` | bad usage (an unknown option, a value that is not allowed: the message lists what is) |
-| 3 | no OPA to decide with | - |
+{exit_codes}
 
 No user error ends in a traceback.
 
@@ -57,6 +52,30 @@ finding names the file and line of its object when the input came from a file. C
 """
 
 
+EXIT_CODES = (
+    ("code", "`aigov check`", "every other command"),
+    ("0", "every workload allowed (warn and audit modes allow)", "done"),
+    (
+        "1",
+        "a workload denied",
+        "refused by the API server (its message and violation code are printed), the cluster unreachable, "
+        "the kubeconfig or the aigov configuration unusable",
+    ),
+    (
+        "2",
+        "bad input or usage: unreadable or invalid YAML, a non-Kubernetes file with `--strict`, "
+        "**no workload found** (unless `--allow-empty`), a bad kubeconfig with `--cluster`",
+        "bad usage (an unknown option, a value that is not allowed: the message lists what is)",
+    ),
+    ("3", "no OPA to decide with", "-"),
+)
+
+
+def _table(rows: tuple[tuple[str, ...], ...]) -> str:
+    lines = [rows[0], ("---",) * len(rows[0]), *rows[1:]]
+    return "\n".join("| " + " | ".join(row) + " |" for row in lines)
+
+
 def _commands(command: Any, ctx: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any, Any]]:
     yield path, command, ctx
     for name in getattr(command, "commands", {}):
@@ -70,7 +89,7 @@ def render() -> str:
     root = cli()
     context = type(root.context_class(root))
     ctx = context(root, info_name="aigov", terminal_width=WIDTH, max_content_width=WIDTH)
-    sections = [HEAD]
+    sections = [HEAD.replace("{exit_codes}", _table(EXIT_CODES))]
     for path, command, command_ctx in _commands(root, ctx, ()):
         server = " (server)" if path and path[0] in SERVER_COMMANDS else ""
         sections.append(f"## `{' '.join(('aigov', *path))}`{server}\n\n```\n{command.get_help(command_ctx)}\n```\n")

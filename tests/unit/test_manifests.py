@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aigov.cli.manifests import ManifestError, load, parse
+from aigov.cli.manifests import Manifest, ManifestError, load, parse
 
 DEPLOYMENT = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n"
 
@@ -29,7 +29,7 @@ def test_list_kinds_are_flattened_with_item_lines() -> None:
         "- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n"
         "- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: d}\n"
     )
-    found = parse(text, "list.yaml")
+    found = [m for m in parse(text, "list.yaml") if isinstance(m, Manifest)]
     assert [(m.obj["kind"], m.line) for m in found] == [("Pod", 4), ("Deployment", 7)]
 
 
