@@ -41,11 +41,8 @@ def test_impersonation_set_in_the_kubeconfig(people: People, governed_namespace:
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(yaml.safe_dump(config))
     apply(people.kube, system("chat"), namespace=governed_namespace)
-    result = CliRunner().invoke(
-        app,
-        ["approve", "chat", "-n", governed_namespace, "--role", "cto", "--expires", "30d", "--justification", "ok"]
-        + ["--kubeconfig", str(kubeconfig), "-o", "json"],
-    )
+    args = ["approve", "chat", "-n", governed_namespace, "--role", "cto", "--expires", "30d", "--justification", "ok"]
+    result = CliRunner().invoke(app, [*args, "--kubeconfig", str(kubeconfig), "-o", "json"])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["approver"] == "bob"
 

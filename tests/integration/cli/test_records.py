@@ -176,7 +176,7 @@ def test_suspend_and_resume(people: People, governed_namespace: str) -> None:
     assert _close_to_now(suspension["resumedAt"])
 
     not_suspended = run(people.bob, ns, "resume", "chat", "--justification", "x")
-    assert (not_suspended.exit_code, not_suspended.stderr) == (1, "the system is not suspended\n")
+    assert (not_suspended.exit_code, not_suspended.stderr) == (1, "error: the system is not suspended\n")
 
 
 def test_a_write_built_from_a_stale_read_loses_nothing(people: People, governed_namespace: str) -> None:
@@ -268,4 +268,4 @@ def test_missing_system_and_unreachable_server_exit_1(people: People, governed_n
     assert result.stderr.startswith("error: cannot reach the API server at https://127.0.0.1:1")
     nothing = run(None, None, "status", "--kubeconfig", str(tmp_path / "absent"))
     assert nothing.exit_code == 1
-    assert nothing.stderr.startswith("cannot use the kubeconfig")
+    assert nothing.stderr.startswith(f"error: kubeconfig {tmp_path / 'absent'} does not exist")
