@@ -53,9 +53,12 @@ def find(name: str) -> Path:
         if not os.access(path, os.X_OK):
             raise BinaryNotFoundError(f"{env}={override} is not an executable file")
         return path
-    version = pinned_versions().get(version_key or "")
+    pins = pinned_versions()
+    version = pins.get(version_key or "")
     if version:
-        cached = cache_dir() / f"{name}-{version}" / name
+        # Helm's cache key also names the Kubernetes version linked in (hack/testbin's HELM_KEY).
+        key = f"{version}-k8s{pins.get('KUBE_VERSION')}" if name == "helm" else version
+        cached = cache_dir() / f"{name}-{key}" / name
         if os.access(cached, os.X_OK):
             return cached
     on_path = shutil.which(packaged or name)

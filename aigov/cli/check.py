@@ -3,8 +3,10 @@
 Each workload in the manifests becomes the CREATE request the API server would
 send, built by the same `aigov.policy.input` as the webhook's and decided by a
 real OPA (`--opa-url`, else one started for the run from `--opa-binary`,
-`$AIGOV_OPA` or PATH, serving the bundle shipped in the package). Exit codes:
-0 all allowed, 1 any denied, 2 bad input or usage, 3 cannot decide (no policies, no OPA).
+`$AIGOV_OPA` or PATH, serving the bundle shipped in the package). Input with no
+workload is an error unless `--allow-empty` (a failed `helm template` piped in
+must not pass). Exit codes (docs/cli.md): 0 all allowed, 1 any denied, 2 bad
+input or usage, 3 cannot decide (no policies, no OPA).
 """
 
 from __future__ import annotations
@@ -13,16 +15,18 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from aigov.cli import check_report, manifests
-from aigov.cli.check_report import Result
+from aigov.cli.check_report import Format, Result
+from aigov.cli.kube import ClusterSession, choice, cluster_command
 from aigov.cli.manifests import Manifest, ManifestError
+from aigov.clients.kube import Connection, KubeRest, KubeRestError, aisystems_path
 from aigov.core import workloads
 from aigov.core.config import API_VERSION, KIND, Config, ConfigError, load_config
 from aigov.policy import input as policy_input
@@ -31,14 +35,6 @@ from aigov.policy.bundle import Bundle, PolicyError, read_bundle
 from aigov.policy.decision import UNAVAILABLE
 
 EXIT_ALLOWED, EXIT_DENIED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
-
-
-class Output(StrEnum):
-    """Report formats."""
-
-    TEXT = "text"
-    JSON = "json"
-    JUNIT = "junit"
 
 
 class CheckError(Exception):
@@ -97,16 +93,12 @@ def aisystem_index(objects: Sequence[dict[str, Any]], default_namespace: str) ->
     return index
 
 
-def cluster_aisystems(namespaces: set[str], kubeconfig: Path | None, context: str | None) -> list[dict[str, Any]]:
-    """The AISystems in `namespaces`, read with `kubeconfig` (default: the current one)."""
-    import httpx  # noqa: PLC0415  (slow imports, only for --cluster)
-
-    from aigov.clients import kube as kubeclient  # noqa: PLC0415
-
+def cluster_aisystems(namespaces: set[str], connection: Connection) -> list[dict[str, Any]]:
+    """The AISystems in `namespaces`, read with kubectl's connection options (default: the current kubeconfig)."""
     try:
-        with kubeclient.KubeRest.connect(kubeconfig, context) as kube:
-            return [obj for ns in sorted(namespaces) for obj in kube.list(kubeclient.aisystems_path(ns))]
-    except (kubeclient.KubeRestError, httpx.HTTPError) as exc:
+        with KubeRest.open(connection) as kube:
+            return [obj for ns in sorted(namespaces) for obj in kube.list(aisystems_path(ns))]
+    except KubeRestError as exc:
         raise CheckError(f"--cluster: cannot read AISystems with the current kubeconfig: {exc}") from exc
 
 
@@ -165,17 +157,33 @@ def exit_code(results: Sequence[Result]) -> int:
     return EXIT_DENIED if any(not r.decision.allowed for r in results) else EXIT_ALLOWED
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """Which files `check` reads and how strictly."""
+
+    paths: Sequence[str]
+    exclude: Sequence[str] = ()
+    strict: bool = False
+    allow_empty: bool = False
+
+
+def _no_workload(inputs: Inputs, loaded: manifests.Loaded) -> str:
+    read = f"{len(loaded.manifests)} object(s) in {loaded.inputs} input(s)"
+    return (
+        f"no workload found in {', '.join(inputs.paths)} ({read}, none a kind the webhook reviews); "
+        "is the input empty because rendering failed? Pass --allow-empty if no workload is expected"
+    )
+
+
 def run(
-    paths: Sequence[str],
+    inputs: Inputs,
     *,
     aisystem_paths: Sequence[str],
-    cluster: bool,
-    kubeconfig: Path | None = None,
-    context: str | None = None,
+    cluster: Connection | None,
     namespace: str,
     namespace_labels: str,
     now: str | None,
-    output: Output,
+    output: Format,
     opa_url: str | None,
     config_path: Path | None,
     opa_binary: Path | None = None,
@@ -185,23 +193,36 @@ def run(
         config = load_config(config_path)
         labels = parse_labels(namespace_labels)
         moment = parse_now(now)
-        documents = manifests.load(paths)
-        extra = [m.obj for m in manifests.load(aisystem_paths) if _is_aisystem(m.obj)]
+        loaded = manifests.load(inputs.paths, exclude=inputs.exclude, strict=inputs.strict)
+        for note in loaded.skipped:
+            typer.echo(f"aigov check: {note}", err=True)
+        documents = loaded.manifests
+        extra = [m.obj for m in manifests.load(aisystem_paths).manifests if _is_aisystem(m.obj)]
         if aisystem_paths and not extra:
             raise CheckError(f"--aisystems: no {KIND} objects in {', '.join(aisystem_paths)}")
         workloads = [(m, _namespace_of(m.obj, namespace)) for m in documents if is_workload(m.obj, config)]
+        if not workloads and not inputs.allow_empty:
+            raise CheckError(_no_workload(inputs, loaded))
         systems = [m.obj for m in documents if _is_aisystem(m.obj)] + extra
         if cluster:
-            systems += cluster_aisystems({ns for _, ns in workloads}, kubeconfig, context)
+            systems += cluster_aisystems({ns for _, ns in workloads}, cluster)
         index = aisystem_index(systems, namespace)
         skipped = len(documents) - len(workloads)
-        bundle = read_bundle()
-        with opa_server(opa_url, opa_binary, bundle) as url:
-            results = asyncio.run(
-                decide_all(
-                    url, bundle, workloads=workloads, systems=index, namespace_labels=labels, config=config, now=moment
+        results: list[Result] = []
+        if workloads:
+            bundle = read_bundle()
+            with opa_server(opa_url, opa_binary, bundle) as url:
+                results = asyncio.run(
+                    decide_all(
+                        url,
+                        bundle,
+                        workloads=workloads,
+                        systems=index,
+                        namespace_labels=labels,
+                        config=config,
+                        now=moment,
+                    )
                 )
-            )
     except (ConfigError, ManifestError, CheckError) as exc:
         typer.echo(f"aigov check: {exc}", err=True)
         return EXIT_USAGE
@@ -211,13 +232,14 @@ def run(
     except OpaUnavailableError as exc:
         typer.echo(f"aigov check: {exc}", err=True)
         return EXIT_UNAVAILABLE
-    check_report.render(output.value, results, skipped, sys.stdout)
+    check_report.render(output, results, skipped, sys.stdout, moment)
     return exit_code(results)
 
 
 def check(
-    paths: Annotated[list[str], typer.Argument(help="YAML/JSON files or directories; - reads stdin.")],
+    paths: Annotated[list[str], typer.Argument(metavar="PATH", help="YAML/JSON files or directories; - reads stdin.")],
     *,
+    session: ClusterSession,
     aisystems: Annotated[
         list[str] | None,
         typer.Option("--aisystems", help="Files or directories with AISystem objects (status included)."),
@@ -225,19 +247,28 @@ def check(
     cluster: Annotated[
         bool, typer.Option("--cluster", help="Read the AISystems from the cluster of the current kubeconfig.")
     ] = False,
-    kubeconfig: Annotated[
-        Path | None,
-        typer.Option("--kubeconfig", help="Kubeconfig for --cluster (default: $KUBECONFIG, then ~/.kube/config)."),
-    ] = None,
-    context: Annotated[str | None, typer.Option("--context", help="Kubeconfig context for --cluster.")] = None,
     namespace: Annotated[
-        str, typer.Option("--namespace", "-n", help="Namespace of objects that name none.")
-    ] = "default",
+        str | None, typer.Option("--namespace", "-n", help="Namespace of objects that name none (default: default).")
+    ] = None,
     namespace_labels: Annotated[
         str, typer.Option("--namespace-labels", help="Labels of the namespace, k=v,...: select the mode.")
     ] = "",
-    now: Annotated[str | None, typer.Option("--now", help="Judge at this RFC 3339 time instead of now.")] = None,
-    output: Annotated[Output, typer.Option("--output", "-o", help="Report format.")] = Output.TEXT,
+    now: Annotated[
+        str | None, typer.Option("--now", envvar="AIGOV_NOW", help="Judge at this RFC 3339 time instead of now.")
+    ] = None,
+    output: Annotated[Format, typer.Option("--output", "-o", help="Report format.", **choice(Format))] = Format.TABLE,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude", help="Skip files matching this glob (repeatable), e.g. 'charts/*' or '*.values.yaml'."
+        ),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Refuse non-Kubernetes YAML and Helm chart sources instead of skipping.")
+    ] = False,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="Pass when the input holds no workload (default: exit 2).")
+    ] = False,
     opa_url: Annotated[
         str | None,
         typer.Option("--opa-url", help="Use this OPA server (serving the aigov bundle) instead of starting one."),
@@ -250,14 +281,13 @@ def check(
         Path | None, typer.Option("--config", help="aigov configuration file (default: $AIGOV_CONFIG).")
     ] = None,
 ) -> None:
-    """Decide manifests as the admission webhook would: 0 allowed, 1 denied, 2 bad input, 3 cannot decide."""
+    """Decide manifests as the admission webhook would: 0 allowed, 1 denied, 2 bad input or no workload,
+    3 cannot decide (no policies, no OPA)."""
     code = run(
-        paths,
+        Inputs(paths, exclude=exclude or (), strict=strict, allow_empty=allow_empty),
         aisystem_paths=aisystems or [],
-        cluster=cluster,
-        kubeconfig=kubeconfig,
-        context=context,
-        namespace=namespace,
+        cluster=session.connection if cluster else None,
+        namespace=namespace or "default",
         namespace_labels=namespace_labels,
         now=now,
         output=output,
@@ -270,4 +300,4 @@ def check(
 
 def register(app: typer.Typer) -> None:
     """Add `check` to the `aigov` command line."""
-    app.command("check")(check)
+    app.command("check")(cluster_command(check, cluster_flag=False))

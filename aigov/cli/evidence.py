@@ -8,15 +8,23 @@ from typing import Annotated
 
 import typer
 
-from aigov.cli.kube import AllNamespacesOpt, ClusterSession, ContextOpt, KubeconfigOpt, NamespaceOpt, duration, failures
-from aigov.core.config import load_config
+from aigov.cli.kube import (
+    AllNamespacesOpt,
+    ClusterSession,
+    ConfigOpt,
+    NamespaceOpt,
+    cluster_command,
+    cluster_config,
+    duration,
+    failures,
+    file_config,
+)
 from aigov.evidence import pack
 from aigov.evidence.collect import collect
 
 evidence_app = typer.Typer(help="ISO/IEC 42001 evidence for audits and management review.", no_args_is_help=True)
 
 
-@evidence_app.command("export")
 def export(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the pack into.", file_okay=False)],
     *,
@@ -37,18 +45,20 @@ def export(
             help="Horizon for expiring records.",
         ),
     ] = timedelta(days=30),
-    kubeconfig: KubeconfigOpt = None,
-    context: ContextOpt = None,
+    session: ClusterSession,
     namespace: NamespaceOpt = None,
     all_namespaces: AllNamespacesOpt = False,
+    config_path: ConfigOpt = None,
 ) -> None:
     """Write evidence.json, soa.csv, report.html and manifest.json (read-only access suffices)."""
     if namespace and all_namespaces:
         raise typer.BadParameter("use either --namespace or --all-namespaces", param_hint="--all-namespaces")
     if out.is_dir() and {p.name for p in out.iterdir()} - {pack.EVIDENCE, pack.SOA, pack.REPORT, pack.MANIFEST}:
         raise typer.BadParameter(f"{out} holds other files; choose an empty directory", param_hint="--out")
-    config = load_config()
-    with failures(), ClusterSession(kubeconfig, context, namespace).connect() as (kube, ns):
+    with failures():
+        given = file_config(config_path)
+    with failures(), session.connect() as (kube, ns):
+        config, source = cluster_config(kube, given)
         collected = collect(
             kube,
             None if all_namespaces else (ns,),
@@ -60,9 +70,12 @@ def export(
     files = pack.render(collected, config, expiring_within)
     for path in pack.write(files, out):
         typer.echo(f"wrote {path}")
-    typer.echo(f"{len(collected.systems)} AISystem(s) from {collected.scope}")
+    typer.echo(f"{len(collected.systems)} AISystem(s) from {collected.scope}; configuration: {source}")
     for warning in collected.warnings:
         typer.echo(f"warning: {warning}", err=True)
+
+
+evidence_app.command("export")(cluster_command(export))
 
 
 @evidence_app.command("verify")

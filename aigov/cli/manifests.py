@@ -1,23 +1,31 @@
 """Kubernetes manifests from files, directories and stdin, for `aigov check`.
 
 YAML (multi-document: Helm and kustomize output) and JSON. Empty documents are
-skipped and `List` kinds are flattened into their items. Every problem raises
-`ManifestError` with a `file:line: reason` message, never a parser traceback.
+skipped and `List` kinds are flattened into their items. A file none of whose
+documents is a Kubernetes object (Helm values, `Chart.yaml`, `kustomization.yaml`,
+plain configuration) and a Helm chart's source directory are skipped with a
+note, or refused with `strict`. Every problem raises `ManifestError` with a
+`file:line: reason` message, never a parser traceback.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import sys
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 import yaml
 
 STDIN = "-"
+STDIN_SOURCE = "<stdin>"
 SUFFIXES = (".yaml", ".yml", ".json")
+CHART_FILE = "Chart.yaml"
+# Kinds of kustomize's own configuration: they describe how to build manifests, they are not objects.
+KUSTOMIZE_GROUP = "kustomize.config.k8s.io/"
 
 
 class ManifestError(Exception):
@@ -38,32 +46,90 @@ class Manifest:
         return f"{self.source}:{self.line}"
 
 
-def load(paths: Iterable[str], stdin: TextIO | None = None) -> list[Manifest]:
-    """Every object in `paths` (files, directories searched recursively, `-` for stdin), in order."""
-    manifests: list[Manifest] = []
+@dataclass(slots=True)
+class Loaded:
+    """What `load` read: the objects, the files skipped (with why) and how many inputs were read."""
+
+    manifests: list[Manifest] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    inputs: int = 0
+
+
+def load(
+    paths: Iterable[str], stdin: TextIO | None = None, *, exclude: Sequence[str] = (), strict: bool = False
+) -> Loaded:
+    """Every object in `paths` (files, directories searched recursively, `-` for stdin), in order.
+
+    `exclude` globs match a file's path as given, its path below the directory named, or its name.
+    """
+    loaded = Loaded()
     for path in paths:
         if path == STDIN:
-            manifests.extend(parse((stdin or sys.stdin).read(), "<stdin>"))
+            loaded.inputs += 1
+            _add(loaded, parse((stdin or sys.stdin).read(), STDIN_SOURCE), STDIN_SOURCE, strict)
             continue
-        for file in _files(Path(path)):
+        for file, note in _files(Path(path), exclude):
+            loaded.inputs += 1
+            if note:
+                _skip(loaded, f"{file}: {note}", strict)
+                continue
             try:
                 text = file.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise ManifestError(f"{file}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
-            manifests.extend(parse(text, str(file), as_json=file.suffix == ".json"))
-    return manifests
+            _add(loaded, parse(text, str(file), as_json=file.suffix == ".json"), str(file), strict)
+    return loaded
 
 
-def _files(path: Path) -> list[Path]:
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in SUFFIXES)
+def _skip(loaded: Loaded, note: str, strict: bool) -> None:
+    if strict:
+        raise ManifestError(f"{note} (--strict)")
+    loaded.skipped.append(note)
+
+
+def _add(loaded: Loaded, documents: list[Manifest | Foreign], source: str, strict: bool) -> None:
+    """A file's objects; a file of only non-Kubernetes documents is skipped, a mixed one is an error."""
+    foreign = [d for d in documents if isinstance(d, Foreign)]
+    objects = [d for d in documents if isinstance(d, Manifest)]
+    if not foreign:
+        loaded.manifests.extend(objects)
+    elif objects or strict:
+        hint = "" if objects else " (--strict)"
+        raise ManifestError(f"{source}:{foreign[0].line}: not a Kubernetes object: {foreign[0].reason}{hint}")
+    else:
+        _skip(loaded, f"{source}: skipped, not Kubernetes objects ({foreign[0].reason})", strict)
+
+
+def _excluded(file: Path, root: Path, exclude: Sequence[str]) -> bool:
+    names = {str(file), file.name, file.relative_to(root).as_posix() if file.is_relative_to(root) else str(file)}
+    return any(fnmatch.fnmatch(name, glob) for name in names for glob in exclude)
+
+
+def _files(path: Path, exclude: Sequence[str]) -> Iterator[tuple[Path, str | None]]:
+    """The files under `path` with a note for those to skip; a Helm chart's source is one skipped entry."""
     if not path.exists():
         raise ManifestError(f"{path}: no such file or directory")
-    return [path]
+    if not path.is_dir():
+        yield path, None
+        return
+    charts = sorted(p.parent for p in path.rglob(CHART_FILE) if not _excluded(p.parent, path, exclude))
+    for chart in charts:
+        yield chart, "skipped, a Helm chart's source: check its output (helm template ... | aigov check -)"
+    for file in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in SUFFIXES):
+        if not _excluded(file, path, exclude) and not any(file.is_relative_to(c) for c in charts):
+            yield file, None
 
 
-def parse(text: str, source: str, *, as_json: bool = False) -> list[Manifest]:
-    """The objects in one YAML (or JSON) text read from `source`."""
+@dataclass(frozen=True, slots=True)
+class Foreign:
+    """A document that is not a Kubernetes object, and why."""
+
+    line: int
+    reason: str
+
+
+def parse(text: str, source: str, *, as_json: bool = False) -> list[Manifest | Foreign]:
+    """The objects (and non-Kubernetes documents) in one YAML (or JSON) text read from `source`."""
     if as_json:
         try:
             documents: list[tuple[Any, int]] = [(json.loads(text), 1)] if text.strip() else []
@@ -73,7 +139,7 @@ def parse(text: str, source: str, *, as_json: bool = False) -> list[Manifest]:
     return list(_yaml_objects(text, source))
 
 
-def _yaml_objects(text: str, source: str) -> Iterator[Manifest]:
+def _yaml_objects(text: str, source: str) -> Iterator[Manifest | Foreign]:
     loader = yaml.SafeLoader(text)
     try:
         while loader.check_node():
@@ -91,12 +157,13 @@ def _yaml_objects(text: str, source: str) -> Iterator[Manifest]:
         loader.dispose()
 
 
-def _objects(doc: Any, source: str, line: int, node: yaml.Node | None) -> Iterator[Manifest]:
+def _objects(doc: Any, source: str, line: int, node: yaml.Node | None) -> Iterator[Manifest | Foreign]:
     """`doc` as objects: nothing for an empty document, the items of a List."""
     if doc is None:
         return
     if not isinstance(doc, dict):
-        raise ManifestError(f"{source}:{line}: expected a Kubernetes object (a mapping), found {_type(doc)}")
+        yield Foreign(line, f"a Kubernetes object is a mapping, this is {_type(doc)}")
+        return
     kind = doc.get("kind")
     if isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list):
         lines = _item_lines(node)
@@ -104,8 +171,11 @@ def _objects(doc: Any, source: str, line: int, node: yaml.Node | None) -> Iterat
             yield from _objects(item, source, lines[index] if index < len(lines) else line, None)
         return
     if not isinstance(doc.get("apiVersion"), str) or not isinstance(kind, str) or not kind:
-        raise ManifestError(f"{source}:{line}: not a Kubernetes object: apiVersion and kind are required")
-    yield Manifest(doc, source, line)
+        yield Foreign(line, "no apiVersion and kind")
+    elif doc["apiVersion"].startswith(KUSTOMIZE_GROUP):
+        yield Foreign(line, f"kustomize's {kind}: check its output (kustomize build ... | aigov check -)")
+    else:
+        yield Manifest(doc, source, line)
 
 
 def _item_lines(node: yaml.Node | None) -> list[int]:

@@ -18,11 +18,11 @@ import typer
 
 from aigov.cli.kube import (
     ClusterSession,
-    ContextOpt,
-    KubeconfigOpt,
     NamespaceOpt,
     OutputFormat,
     OutputOpt,
+    choice,
+    cluster_command,
     duration,
     failures,
     print_data,
@@ -76,7 +76,9 @@ def assess(
     *,
     reference: Annotated[str, typer.Option("--reference", help="URI of the impact assessment document.")],
     sha256: Annotated[str, typer.Option("--sha256", help="SHA-256 of the document (64 hex digits).")],
-    residual_risk: Annotated[ResidualRisk, typer.Option("--residual-risk", help="Residual risk accepted.")],
+    residual_risk: Annotated[
+        ResidualRisk, typer.Option("--residual-risk", help="Residual risk accepted.", **choice(ResidualRisk))
+    ],
     expires: Annotated[
         timedelta | None,
         typer.Option(
@@ -84,8 +86,7 @@ def assess(
         ),
     ] = None,
     rejected: Annotated[bool, typer.Option("--rejected", help="Record the assessment as rejected.")] = False,
-    kubeconfig: KubeconfigOpt = None,
-    context: ContextOpt = None,
+    session: ClusterSession,
     namespace: NamespaceOpt = None,
     output: OutputOpt = OutputFormat.TABLE,
 ) -> None:
@@ -110,7 +111,7 @@ def assess(
         )
 
     verb = "assessment rejected" if rejected else "assessed"
-    _write(ClusterSession(kubeconfig, context, namespace), name, build, field="impactAssessment", fmt=output, verb=verb)
+    _write(session, name, build, field="impactAssessment", fmt=output, verb=verb)
 
 
 def approve(
@@ -121,8 +122,7 @@ def approve(
         timedelta, typer.Option("--expires", parser=duration, metavar="DURATION", help="Validity, e.g. 180d.")
     ],
     justification: Justification,
-    kubeconfig: KubeconfigOpt = None,
-    context: ContextOpt = None,
+    session: ClusterSession,
     namespace: NamespaceOpt = None,
     output: OutputOpt = OutputFormat.TABLE,
 ) -> None:
@@ -132,7 +132,7 @@ def approve(
         return approval_patch(obj, approver=user, now=now, role=role, expires_in=expires, justification=justification)
 
     _write(
-        ClusterSession(kubeconfig, context, namespace),
+        session,
         name,
         build,
         field="approvals",
@@ -145,8 +145,7 @@ def revoke(
     name: NameArg,
     *,
     justification: Justification,
-    kubeconfig: KubeconfigOpt = None,
-    context: ContextOpt = None,
+    session: ClusterSession,
     namespace: NamespaceOpt = None,
     output: OutputOpt = OutputFormat.TABLE,
 ) -> None:
@@ -156,7 +155,7 @@ def revoke(
         return revocation_patch(obj, approver=user, now=now, justification=justification)
 
     _write(
-        ClusterSession(kubeconfig, context, namespace),
+        session,
         name,
         build,
         field="approvals",
@@ -169,8 +168,7 @@ def suspend(
     name: NameArg,
     *,
     reason: Annotated[str, typer.Option("--reason", help="Why the system is suspended.")],
-    kubeconfig: KubeconfigOpt = None,
-    context: ContextOpt = None,
+    session: ClusterSession,
     namespace: NamespaceOpt = None,
     output: OutputOpt = OutputFormat.TABLE,
 ) -> None:
@@ -179,17 +177,14 @@ def suspend(
     def build(obj: Mapping[str, Any], user: str, now: datetime) -> Patch:
         return suspension_patch(obj, user=user, now=now, reason=reason)
 
-    _write(
-        ClusterSession(kubeconfig, context, namespace), name, build, field="suspension", fmt=output, verb="suspended"
-    )
+    _write(session, name, build, field="suspension", fmt=output, verb="suspended")
 
 
 def resume(
     name: NameArg,
     *,
     justification: Justification,
-    kubeconfig: KubeconfigOpt = None,
-    context: ContextOpt = None,
+    session: ClusterSession,
     namespace: NamespaceOpt = None,
     output: OutputOpt = OutputFormat.TABLE,
 ) -> None:
@@ -198,10 +193,10 @@ def resume(
     def build(obj: Mapping[str, Any], user: str, now: datetime) -> Patch:
         return resume_patch(obj, user=user, now=now, justification=justification)
 
-    _write(ClusterSession(kubeconfig, context, namespace), name, build, field="suspension", fmt=output, verb="resumed")
+    _write(session, name, build, field="suspension", fmt=output, verb="resumed")
 
 
 def register(app: typer.Typer) -> None:
     """Add the record commands to the `aigov` command line."""
     for command in (assess, approve, revoke, suspend, resume):
-        app.command(command.__name__)(command)
+        app.command(command.__name__)(cluster_command(command))

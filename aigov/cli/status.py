@@ -11,18 +11,20 @@ import typer
 from aigov.cli.kube import (
     AllNamespacesOpt,
     ClusterSession,
-    ContextOpt,
-    KubeconfigOpt,
+    ConfigOpt,
     NamespaceOpt,
     OutputFormat,
     OutputOpt,
+    cluster_command,
+    cluster_config,
     failures,
+    file_config,
     print_data,
     print_fields,
     print_table,
 )
 from aigov.clients.kube import aisystems_path, events_path
-from aigov.core.config import KIND, load_config
+from aigov.core.config import KIND
 from aigov.core.views import age, status_row, summary, timeline
 
 _COLUMNS = ("NAME", "TIER", "PHASE", "ASSESSED", "APPROVALS", "SUSPENDED", "WORKLOADS", "NEXT EXPIRY")
@@ -31,17 +33,20 @@ _COLUMNS = ("NAME", "TIER", "PHASE", "ASSESSED", "APPROVALS", "SUSPENDED", "WORK
 def status(
     name: Annotated[str | None, typer.Argument(help="One AISystem (default: all in the namespace).")] = None,
     *,
-    kubeconfig: KubeconfigOpt = None,
-    context: ContextOpt = None,
+    session: ClusterSession,
     namespace: NamespaceOpt = None,
     all_namespaces: AllNamespacesOpt = False,
     output: OutputOpt = OutputFormat.TABLE,
+    config_path: ConfigOpt = None,
 ) -> None:
     """The governance view: tier, phase, assessment, approvals, suspension, workloads, expiry, conditions."""
     if name and all_namespaces:
         raise typer.BadParameter("a NAME cannot be combined with --all-namespaces", param_hint="NAME")
-    config, now = load_config(), datetime.now(UTC)
-    with failures(), ClusterSession(kubeconfig, context, namespace).connect() as (kube, ns):
+    now = datetime.now(UTC)
+    with failures():
+        given = file_config(config_path)
+    with failures(), session.connect() as (kube, ns):
+        config, source = cluster_config(kube, given)
         if name:
             objects = [kube.get(aisystems_path(ns, name))]
         else:
@@ -50,20 +55,21 @@ def status(
     if output != OutputFormat.TABLE:
         print_data(views[0] if name else views, output)
     elif name:
-        _detail(views[0], now)
+        _detail(views[0], now, source)
     elif not views:
         typer.echo(f"No AISystems in {'any namespace' if all_namespaces else f'namespace {ns}'}.")
     else:
         headers = ("NAMESPACE", *_COLUMNS) if all_namespaces else _COLUMNS
         rows = [[v["namespace"], *status_row(v, now)] if all_namespaces else status_row(v, now) for v in views]
         print_table(headers, rows)
+        typer.echo(f"Configuration: {source}", err=True)
 
 
 def _when(value: str | None, now: datetime) -> str:
     return f"{value} ({age(datetime.fromisoformat(value), now)})" if value else "-"
 
 
-def _detail(view: Mapping[str, Any], now: datetime) -> None:
+def _detail(view: Mapping[str, Any], now: datetime, source: str) -> None:
     record = view["assessment"]
     assessed = "none recorded"
     if record is not None:
@@ -89,6 +95,7 @@ def _detail(view: Mapping[str, Any], now: datetime) -> None:
             ("Approvals needed", need),
             ("Suspended", suspended),
             ("Next expiry", _when(view["nextExpiry"], now)),
+            ("Configuration", source),
         ]
     )
     if view["approvals"]:
@@ -126,13 +133,13 @@ def _detail(view: Mapping[str, Any], now: datetime) -> None:
 
 def history(
     name: Annotated[str, typer.Argument(help="The AISystem's name.")],
-    kubeconfig: KubeconfigOpt = None,
-    context: ContextOpt = None,
+    *,
+    session: ClusterSession,
     namespace: NamespaceOpt = None,
     output: OutputOpt = OutputFormat.TABLE,
 ) -> None:
     """The governance timeline: assessment, approvals, revocations, suspensions, resumes, phases, Events."""
-    with failures(), ClusterSession(kubeconfig, context, namespace).connect() as (kube, ns):
+    with failures(), session.connect() as (kube, ns):
         obj = kube.get(aisystems_path(ns, name))
         selector = f"involvedObject.kind={KIND},involvedObject.name={name}"
         events = list(kube.list(events_path(ns), fieldSelector=selector))
@@ -146,5 +153,5 @@ def history(
 
 def register(app: typer.Typer) -> None:
     """Add `status` and `history` to the `aigov` command line."""
-    app.command("status")(status)
-    app.command("history")(history)
+    app.command("status")(cluster_command(status))
+    app.command("history")(cluster_command(history))

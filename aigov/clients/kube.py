@@ -6,11 +6,17 @@ call is a plain REST request whose failure is an `ApiError` carrying the API
 server's own message (an RBAC refusal, an admission denial with its violation
 code). Only the environment's kubeconfig is honoured: proxy variables are not,
 as the kubeconfig's `proxy-url` says where a proxy is.
+
+kubectl's connection habits hold: `--context`, `--cluster`, `--user` pick from
+the kubeconfig, and impersonation (`--as`, `--as-group`, or the user entry's
+`as`/`as-groups`) sends `Impersonate-*` headers, so the API server (and its
+record policy) judges the impersonated identity.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import ssl
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -19,6 +25,8 @@ from typing import Any
 
 import httpx
 import kubernetes
+import yaml
+from kubernetes.config import kube_config
 
 from aigov.core.config import GROUP, PLURAL, VERSION
 
@@ -66,15 +74,68 @@ class Target:
     context: str | None
 
 
-def _context_namespace(kubeconfig: Path | None, context: str | None) -> tuple[str, str | None]:
-    contexts, active = kubernetes.config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
-        str(kubeconfig) if kubeconfig else None
+@dataclass(frozen=True)
+class Connection:
+    """kubectl's connection options: which kubeconfig entries, as whom, how long a request may take."""
+
+    kubeconfig: Path | None = None
+    context: str | None = None
+    cluster: str | None = None
+    user: str | None = None
+    impersonate: str | None = None
+    impersonate_groups: tuple[str, ...] = ()
+    timeout: float = 30.0
+
+
+def kubeconfig_files(kubeconfig: Path | None) -> list[Path]:
+    """The kubeconfig files kubectl reads: `--kubeconfig`, else `$KUBECONFIG`'s existing files, else ~/.kube/config."""
+    if kubeconfig is not None:
+        if not kubeconfig.is_file():
+            raise KubeRestError(f"kubeconfig {kubeconfig} does not exist (--kubeconfig)")
+        return [kubeconfig]
+    listed = [Path(p).expanduser() for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    if listed:
+        found = [p for p in listed if p.is_file()]
+        if not found:
+            raise KubeRestError(f"no kubeconfig: none of $KUBECONFIG's files exist ({', '.join(map(str, listed))})")
+        return found
+    default = Path("~/.kube/config").expanduser()
+    if not default.is_file():
+        raise KubeRestError(f"no kubeconfig: {default} does not exist (pass --kubeconfig or set $KUBECONFIG)")
+    return [default]
+
+
+def _loader(connection: Connection) -> Any:
+    """The official client's kubeconfig loader, with kubectl's --context, --cluster and --user applied."""
+    files = kubeconfig_files(connection.kubeconfig)
+    for file in files:
+        try:
+            yaml.safe_load(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise KubeRestError(f"kubeconfig {file} cannot be read as YAML: {exc}".splitlines()[0]) from exc
+    # The official loader, which merges several files like kubectl does (private, hence no stubs).
+    loader = kube_config._get_kube_config_loader(  # type: ignore[no-untyped-call]
+        filename=os.pathsep.join(map(str, files)), active_context=connection.context
     )
-    chosen = active if context is None else next((c for c in contexts if c.get("name") == context), None)
-    if chosen is None:
-        raise KubeRestError(f"context {context!r} is not in the kubeconfig")
-    namespace = (chosen.get("context") or {}).get("namespace") or DEFAULT_NAMESPACE
-    return str(namespace), chosen.get("name")
+    config = loader._config
+    if connection.cluster:
+        loader._cluster = config["clusters"].get_with_name(connection.cluster)["cluster"]
+    if connection.user:
+        loader._user = config["users"].get_with_name(connection.user)["user"]
+    return loader
+
+
+def _impersonation(connection: Connection, user_entry: Any) -> dict[str, list[str]]:
+    """`Impersonate-*` headers: the flags win over the kubeconfig user's `as` and `as-groups`, as in kubectl."""
+    entry = dict(user_entry.value) if user_entry is not None else {}
+    user = connection.impersonate or entry.get("as")
+    groups = list(connection.impersonate_groups) or list(entry.get("as-groups") or [])
+    if groups and not user:
+        raise KubeRestError("--as-group needs --as (a user to impersonate), as in kubectl")
+    headers = {"Impersonate-User": [str(user)]} if user else {}
+    if groups:
+        headers["Impersonate-Group"] = [str(g) for g in groups]
+    return headers
 
 
 def _ssl_context(configuration: Any) -> ssl.SSLContext | bool:
@@ -89,34 +150,45 @@ def _ssl_context(configuration: Any) -> ssl.SSLContext | bool:
 class KubeRest:
     """REST calls against one API server as one identity."""
 
-    def __init__(self, http: httpx.Client, target: Target, configuration: Any = None) -> None:
+    def __init__(
+        self,
+        http: httpx.Client,
+        target: Target,
+        configuration: Any = None,
+        impersonation: Mapping[str, list[str]] | None = None,
+    ) -> None:
         self._http = http
         self._configuration = configuration
+        self._impersonation = dict(impersonation or {})
         self.target = target
 
     @classmethod
     def connect(cls, kubeconfig: Path | None = None, context: str | None = None, timeout: float = 30.0) -> KubeRest:
         """A client for `context` (default: current) of `kubeconfig` (default: `$KUBECONFIG`, ~/.kube/config)."""
+        return cls.open(Connection(kubeconfig=kubeconfig, context=context, timeout=timeout))
+
+    @classmethod
+    def open(cls, connection: Connection) -> KubeRest:
+        """A client for `connection`; every kubeconfig problem is a `KubeRestError` saying what and where."""
         try:
-            namespace, context_name = _context_namespace(kubeconfig, context)
+            loader = _loader(connection)
+            current = loader.current_context
+            namespace = (current.get("context") or {}).get("namespace") or DEFAULT_NAMESPACE
             configuration = kubernetes.client.Configuration()
-            kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=str(kubeconfig) if kubeconfig else None,
-                context=context,
-                client_configuration=configuration,
-            )
+            loader.load_and_set(configuration)
             verify = _ssl_context(configuration)
-        except (kubernetes.config.ConfigException, OSError, ssl.SSLError) as exc:
+            impersonation = _impersonation(connection, loader._user)
+        except (kubernetes.config.ConfigException, OSError, ssl.SSLError, KeyError, TypeError) as exc:
             raise KubeRestError(f"cannot use the kubeconfig: {exc}") from exc
         http = httpx.Client(
             base_url=configuration.host,
             verify=verify,
-            timeout=timeout,
+            timeout=connection.timeout or None,
             trust_env=False,
             proxy=configuration.proxy or None,
             headers={"Accept": "application/json", "User-Agent": "aigov-cli"},
         )
-        return cls(http, Target(configuration.host, namespace, context_name), configuration)
+        return cls(http, Target(configuration.host, str(namespace), current.get("name")), configuration, impersonation)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -128,16 +200,17 @@ class KubeRest:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self) -> list[tuple[str, str]]:
+        headers = [(key, value) for key, values in self._impersonation.items() for value in values]
         configuration = self._configuration
         if configuration is None:
-            return {}
+            return headers
         if configuration.refresh_api_key_hook is not None:
             configuration.refresh_api_key_hook(configuration)
         token = configuration.get_api_key_with_prefix("BearerToken") or configuration.get_api_key_with_prefix(
             "authorization"
         )
-        return {"Authorization": token} if token else {}
+        return [*headers, ("Authorization", token)] if token else headers
 
     def request(
         self,
@@ -152,7 +225,7 @@ class KubeRest:
         headers = self._headers()
         content = None
         if body is not None:
-            headers["Content-Type"] = content_type
+            headers.append(("Content-Type", content_type))
             content = json.dumps(body).encode()
         try:
             response = self._http.request(method, path, params=params, content=content, headers=headers)

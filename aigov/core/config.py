@@ -161,9 +161,16 @@ def load_config(path: Path | None = None) -> Config:
     if source is None:
         return Config()
     try:
-        raw = yaml.safe_load(source.read_text()) or {}
+        text = source.read_text()
     except OSError as exc:
         raise ConfigError(f"cannot read configuration {source}: {exc.strerror}") from exc
+    return parse_config(text, str(source))
+
+
+def parse_config(text: str, source: str) -> Config:
+    """The configuration in YAML `text` read from `source` (named in errors)."""
+    try:
+        raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"configuration {source} is not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):

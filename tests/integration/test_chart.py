@@ -492,3 +492,11 @@ def test_people_roles_write_records_only_through_status(kube: ControlPlane, name
     viewer = f"viewer-{installed}"
     assert _can(kube, viewer, "list", "aisystems.aigov.io", *ns)
     assert not _can(kube, viewer, "patch", "aisystems.aigov.io", "--subresource=status", *ns)
+
+
+def test_helm_reports_the_pinned_kubernetes_version(helm_env: dict[str, str]) -> None:
+    """The project's Helm is linked with Kubernetes' version, as released Helm is: no --kube-version needed."""
+    out = helm(helm_env, "template", "r", str(CHART), "--show-only", "templates/NOTES.txt", check=False)
+    assert "incompatible with Kubernetes v1.20" not in out.stderr
+    rendered = helm(helm_env, "template", "r", str(CHART)).stdout
+    assert "kind: Deployment" in rendered

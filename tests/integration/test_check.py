@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -221,3 +222,77 @@ def test_cluster_unreachable_exits_2(opa: OpaServer, tmp_path: Path) -> None:
     code, _, err = check(opa, WORKLOADS, "--cluster", "--kubeconfig", str(kubeconfig))
     assert code == 2
     assert "--cluster: cannot read AISystems" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin"),
+    [
+        (["EMPTY_DIR"], None),
+        (["EMPTY_FILE"], None),
+        (["-"], ""),
+        ([str(RECORDS)], None),
+    ],
+    ids=["empty-directory", "empty-file", "empty-stdin", "only-aisystems"],
+)
+def test_no_workload_fails_unless_allowed(opa: OpaServer, tmp_path: Path, args: list[str], stdin: str | None) -> None:
+    """A failed `helm template` piped in (or an empty directory) must not pass."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty.yaml").write_text("")
+    paths = [{"EMPTY_DIR": str(tmp_path / "empty"), "EMPTY_FILE": str(tmp_path / "empty.yaml")}.get(a, a) for a in args]
+    code, out, err = check(opa, *paths, stdin=stdin)
+    assert code == 2
+    assert "no workload found" in err
+    assert "--allow-empty" in err
+    assert out == ""
+    code, out, _ = check(opa, *paths, "--allow-empty", stdin=stdin)
+    assert code == 0
+    assert out.startswith("0 workload(s)")
+
+
+def test_gitops_directory_skips_what_is_not_kubernetes(opa: OpaServer, tmp_path: Path) -> None:
+    (tmp_path / "apps").mkdir()
+    shutil.copy(SAMPLES / "workloads" / "ungoverned-vllm.yaml", tmp_path / "apps")
+    (tmp_path / "values-prod.yaml").write_text("replicaCount: 3\n")
+    (tmp_path / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [apps]\n"
+    )
+    shutil.copytree(REPO / "charts" / "aigov", tmp_path / "charts" / "aigov")
+    code, out, err = check(opa, str(tmp_path), "-o", "json")
+    assert code == 1, err
+    assert [r["name"] for r in json.loads(out)] == ["shadow-llm"]
+    assert err.splitlines() == [
+        f"aigov check: {tmp_path}/charts/aigov: skipped, a Helm chart's source: "
+        "check its output (helm template ... | aigov check -)",
+        f"aigov check: {tmp_path}/kustomization.yaml: skipped, not Kubernetes objects "
+        "(kustomize's Kustomization: check its output (kustomize build ... | aigov check -))",
+        f"aigov check: {tmp_path}/values-prod.yaml: skipped, not Kubernetes objects (no apiVersion and kind)",
+    ]
+    code, _, err = check(
+        opa, str(tmp_path), "--exclude", "charts/*", "--exclude", "values-*", "--exclude", "kust*", "--strict"
+    )
+    assert code == 1, err
+    assert err == ""
+    code, _, err = check(opa, str(tmp_path), "--strict")
+    assert code == 2
+    assert "(--strict)" in err
+
+
+def test_sarif_and_github_name_the_file_and_line(opa: OpaServer) -> None:
+    shadow = f"{WORKLOADS}/ungoverned-vllm.yaml"
+    _, out, _ = check(opa, shadow, "-o", "sarif")
+    location = json.loads(out)["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert location == {"artifactLocation": {"uri": shadow}, "region": {"startLine": 3}}
+    code, out, _ = check(opa, shadow, "-o", "github")
+    assert code == 1
+    assert out.startswith(f"::error file={shadow},line=3,title=AIGOV_UNGOVERNED (A.4.2)::Deployment default/shadow-llm")
+
+
+def test_invalid_kubeconfig_is_a_message(opa: OpaServer, tmp_path: Path) -> None:
+    bad = tmp_path / "kubeconfig"
+    bad.write_text("apiVersion: v1\nclusters: [\n  - bad: {\n")
+    code, _, err = check(opa, WORKLOADS, "--cluster", "--kubeconfig", str(bad))
+    assert code == 2
+    assert f"kubeconfig {bad} cannot be read as YAML" in err
+    code, _, err = check(opa, WORKLOADS, "--cluster", "--kubeconfig", str(tmp_path / "missing"))
+    assert code == 2
+    assert f"kubeconfig {tmp_path / 'missing'} does not exist" in err

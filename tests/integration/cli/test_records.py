@@ -133,7 +133,7 @@ def test_revoke_appends_a_revoked_entry(people: People, governed_namespace: str)
     ns = governed_namespace
     apply(people.kube, system("chat"), namespace=ns)
     result = run(people.bob, ns, "revoke", "chat", "--justification", "changed my mind")
-    assert (result.exit_code, result.stderr) == (1, "bob has no approval on record to revoke\n")
+    assert (result.exit_code, result.stderr) == (1, "error: bob has no approval on record to revoke\n")
     assert _approve(people, ns, "bob")[0] == 0
     result = run(people.bob, ns, "revoke", "chat", "--justification", "model retrained")
     assert (result.exit_code, result.stdout) == (0, "aisystem.aigov.io/chat approval revoked by bob\n")
@@ -156,7 +156,7 @@ def test_suspend_and_resume(people: People, governed_namespace: str) -> None:
 
     again = run(people.bob, ns, "suspend", "chat", "--reason", "again")
     assert again.exit_code == 1
-    assert again.stderr.startswith(f"already suspended since {suspension['since']} (bias complaint #12)")
+    assert again.stderr.startswith(f"error: already suspended since {suspension['since']} (bias complaint #12)")
 
     refused = run(people.mallory, ns, "resume", "chat", "--justification", "let me")
     assert refused.exit_code == 1
@@ -176,7 +176,7 @@ def test_suspend_and_resume(people: People, governed_namespace: str) -> None:
     assert _close_to_now(suspension["resumedAt"])
 
     not_suspended = run(people.bob, ns, "resume", "chat", "--justification", "x")
-    assert (not_suspended.exit_code, not_suspended.stderr) == (1, "the system is not suspended\n")
+    assert (not_suspended.exit_code, not_suspended.stderr) == (1, "error: the system is not suspended\n")
 
 
 def test_a_write_built_from_a_stale_read_loses_nothing(people: People, governed_namespace: str) -> None:
@@ -265,7 +265,7 @@ def test_missing_system_and_unreachable_server_exit_1(people: People, governed_n
     broken.write_text(yaml.safe_dump(config))
     result = run(None, None, "status", "--kubeconfig", str(broken))
     assert result.exit_code == 1
-    assert result.stderr.startswith("cannot reach the API server at https://127.0.0.1:1")
+    assert result.stderr.startswith("error: cannot reach the API server at https://127.0.0.1:1")
     nothing = run(None, None, "status", "--kubeconfig", str(tmp_path / "absent"))
     assert nothing.exit_code == 1
-    assert nothing.stderr.startswith("cannot use the kubeconfig")
+    assert nothing.stderr.startswith(f"error: kubeconfig {tmp_path / 'absent'} does not exist")
