@@ -18,7 +18,7 @@ def environment() -> Environment:
     """The one environment, built on first use."""
     return Environment(
         loader=PackageLoader("aigov.evidence", "templates"),
-        autoescape=select_autoescape(("html", "svg", "j2"), default=True, default_for_string=True),
+        autoescape=select_autoescape(("html", "j2"), default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
