@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 
 from aigov.core.config import Config
 from aigov.core.controls import CONTROLS
-from aigov.evidence.charts import color_map, nice_step, stacked_bars, stacked_columns
+from aigov.evidence.charts import color_map, nice_step, stacked_bars, stacked_columns, svg
 from aigov.evidence.collected import (
     Admissions,
     CodeSeries,
@@ -186,10 +187,10 @@ def test_color_map_keeps_fixed_colours_and_never_reuses_them() -> None:
 
 
 def test_charts_escape_and_scale() -> None:
-    bars = stacked_bars(EVIL, [(EVIL, {"x": 2, "y": 1})], {"x": "#111111", "y": "#222222"})
+    bars = svg(stacked_bars(EVIL, [(EVIL, {"x": 2, "y": 1})], {"x": "#111111", "y": "#222222"}))
     assert "<script>" not in bars
     assert bars.startswith("<svg viewBox=")
-    columns = stacked_columns("t", [("09:00", {"a": 0}), ("10:00", {"a": 7})], {"a": "#111111"})
+    columns = svg(stacked_columns("t", [("09:00", {"a": 0}), ("10:00", {"a": 7})], {"a": "#111111"}))
     assert columns.count("<rect") == 2  # one bar (zero is not drawn) and one legend swatch
 
 
@@ -204,6 +205,57 @@ def test_report_escapes_everything_and_fetches_nothing() -> None:
         assert f'<section id="{section}">' in html
     assert html.count("<svg") == 3
     assert "not collected (Forbidden: no)" in html
+
+
+def _hostile(field: str) -> str:
+    return f'<script>{field}</script>"onload={field} </style>'
+
+
+def test_report_escapes_every_user_controlled_field() -> None:
+    """Hostile text in any field people or workloads control is shown escaped, never as markup."""
+    fields = ("name", "namespace", "owner", "purpose", "reason", "suspendedBy", "resumedBy", "justification",
+              "approver", "assessor", "reference", "image")  # fmt: skip
+    h = {field: _hostile(field) for field in fields}
+    history = {"active": False, "since": "2026-05-01T00:00:00Z", "reason": h["reason"],
+               "suspendedBy": h["suspendedBy"], "resumedAt": "2026-05-02T00:00:00Z", "resumedBy": h["resumedBy"],
+               "justification": h["justification"]}  # fmt: skip
+    obj = {
+        "apiVersion": "aigov.io/v1alpha1",
+        "kind": "AISystem",
+        "metadata": {"name": h["name"], "namespace": h["namespace"], "uid": "uid-hostile"},
+        "spec": {"purpose": h["purpose"], "riskTier": "high", "owner": {"name": h["owner"]}},
+        "status": {
+            "phase": "Approved",
+            "impactAssessment": {"status": "completed", "assessor": h["assessor"], "reference": h["reference"],
+                                 "completedAt": "2026-01-01T00:00:00Z", "expiresAt": "2026-06-05T00:00:00Z"},
+            "approvals": [{"approver": h["approver"], "decision": "approved", "decidedAt": "2026-05-01T00:00:00Z",
+                           "expiresAt": "2026-06-10T00:00:00Z"}],
+            "suspensionHistory": [history],
+        },
+    }  # fmt: skip
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d", "namespace": h["namespace"], "labels": {"aigov.io/system": h["name"]}},
+        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": h["image"]}]}}},
+    }
+    collected = replace(
+        _collected(),
+        namespaces=(h["namespace"],),
+        systems=(aisystem_record(obj),),
+        workloads=(workload_record(deployment, Config()),),
+    )
+    document = evidence_document(collected, Config(), timedelta(days=30))
+    assert document["systems"][0]["labelledWorkloads"][0]["images"] == [h["image"]]
+    html = render_report(document)
+
+    assert fetching_tags(html) == []
+    assert "<script" not in html
+    assert html.count("</style>") == 1
+    assert '"onload' not in html
+    shown = set(fields) - {"purpose", "image"}  # those two are in evidence.json only
+    for field in shown:
+        assert f"&lt;script&gt;{field}&lt;/script&gt;&#34;onload={field} &lt;/style&gt;" in html, field
 
 
 def test_pack_manifest_and_verify(tmp_path: Path) -> None:
