@@ -8,6 +8,7 @@ a failure, except the AISystems themselves. Secrets are never requested.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ import httpx
 
 from aigov.clients.kube import ApiError, KubeRest, KubeRestError, aisystems_path, events_path
 from aigov.core.config import KIND, Config
-from aigov.core.workloads import system_label
+from aigov.core.workloads import WorkloadKind, system_label
 from aigov.evidence.collected import (
     Admissions,
     CodeSeries,
@@ -50,8 +51,6 @@ def _readable(kube: KubeRest, path: str, warnings: list[str], what: str, **param
     try:
         return list(kube.list(path, **params))
     except ApiError as exc:
-        if exc.status == 404 and "/apis/" in what:
-            return []  # a custom resource whose CRD is not installed
         warnings.append(f"{what}: not collected ({exc.reason or exc.status}: {exc.message})")
         return []
 
@@ -89,6 +88,28 @@ def policy_bundle(prometheus: str | None, at: datetime) -> dict[str, str]:
     return {"version": bundle.version, "sha256": bundle.sha256, "note": note}
 
 
+def served_kinds(kube: KubeRest, kinds: Iterable[WorkloadKind]) -> list[WorkloadKind]:
+    """The kinds of the table the API server serves (discovery, readable by every authenticated user):
+    a custom resource whose CRD is not installed is not a gap in the evidence."""
+    served: dict[str, bool] = {}
+    found = []
+    for entry in kinds:
+        group_version = entry.api_group_version
+        if group_version not in served:
+            base = f"/apis/{group_version}" if entry.group else f"/api/{group_version}"
+            try:
+                resources = kube.get(base).get("resources") or []
+                served[group_version] = True
+                served.update({f"{group_version}/{r.get('name')}": True for r in resources})
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+                served[group_version] = False
+        if served.get(f"{group_version}/{entry.resource}"):
+            found.append(entry)
+    return found
+
+
 def collect_cluster(
     kube: KubeRest, namespaces: tuple[str, ...] | None, config: Config
 ) -> tuple[list[dict[str, Any]], dict[str, tuple[dict[str, Any], ...]], list[dict[str, Any]], list[str]]:
@@ -98,13 +119,14 @@ def collect_cluster(
     systems.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"].get("name", "")))
     events: dict[str, list[dict[str, Any]]] = defaultdict(list)
     workloads = []
+    served = served_kinds(kube, config.kinds)
     for ns in _scopes(namespaces):
         path = events_path(ns)
         for event in _readable(kube, path, warnings, f"events ({path})", fieldSelector=f"involvedObject.kind={KIND}"):
             uid = (event.get("involvedObject") or {}).get("uid")
             if uid:
                 events[str(uid)].append(event_record(event))
-        for entry in config.kinds:
+        for entry in served:
             path = _workload_path(entry.api_group_version, entry.resource, ns)
             # Every object, not a label selector: the system label may sit on a pod template (as admission reads it).
             found = (

@@ -117,7 +117,9 @@ def people_cluster_roles() -> list[dict[str, Any]]:
     write_records = _rule(GROUP, [f"{PLURAL}/status"], ["get", "patch"])
     whoami = _rule("authentication.k8s.io", ["selfsubjectreviews"], ["create"])
     events = _rule("", ["events"], ["get", "list", "watch"])
+    workloads = [_rule(group, resources, ["get", "list"]) for group, resources in workload_reads().items()]
     roles = {
+        "aigov-auditor": [_rule(GROUP, [PLURAL], ["get", "list"]), _rule("", ["events"], ["get", "list"]), *workloads],
         "aigov-approver": [read, write_records, whoami, events],
         "aigov-assessor": [read, write_records, whoami, events],
         "aigov-viewer": [read, _rule(GROUP, [f"{PLURAL}/status"], ["get"]), events],

@@ -170,6 +170,7 @@ _ROLE_DESCRIPTIONS = {
     "approver": "Record approvals, revocations, suspensions and resumes (kubectl aigov approve/revoke/suspend/resume).",
     "assessor": "Record impact assessments (kubectl aigov assess).",
     "viewer": "Read AISystems and their governance records.",
+    "auditor": "Read AISystems, their Events and every workload kind aigov reviews (kubectl aigov evidence export).",
 }
 """Annotations of the people's ClusterRoles (`aigov.install.rbac.people_cluster_roles`), by role."""
 

@@ -32,23 +32,6 @@ TEST_LABEL = "aigov-test/records"
 POLICY = f"{POLICY_NAME}-cli-tests"
 IMAGE = "vllm/vllm-openai@sha256:" + "4c" * 32
 
-_AUDITOR_RULES = [
-    {"apiGroups": ["aigov.io"], "resources": ["aisystems"], "verbs": ["get", "list"]},
-    {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list"]},
-    {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets", "daemonsets"], "verbs": ["get", "list"]},
-    {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": ["get", "list"]},
-    {"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"], "verbs": ["get", "list"]},
-]
-
-
-def _role(name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRole",
-        "metadata": {"name": name},
-        "rules": rules,
-    }
-
 
 def apply(kube: ControlPlane, *objects: dict[str, Any], namespace: str | None = None) -> None:
     """`kubectl apply` of objects as the admin."""
@@ -91,7 +74,6 @@ def people(kube: ControlPlane) -> People:
         policy,
         binding,
         *people_cluster_roles(),
-        _role("aigov-test-auditor", _AUDITOR_RULES),
     )
     return People(
         kube=kube,
@@ -142,7 +124,7 @@ def govern(people: People, namespace: str) -> str:
         people.kube,
         _binding("aigov-approver", ["alice", "bob", "mallory"]),
         _binding("aigov-assessor", ["carol"]),
-        _binding("aigov-test-auditor", ["ivan"]),
+        _binding("aigov-auditor", ["ivan"]),
         namespace=namespace,
     )
     _wait_for_policy(people, namespace)
