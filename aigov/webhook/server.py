@@ -24,7 +24,7 @@ from aigov.clients.kube_reader import KubeReader
 from aigov.core.config import Config
 from aigov.policy.opa import PolicyClient
 from aigov.webhook.admission import Admission
-from aigov.webhook.app import create_app
+from aigov.webhook.app import MAX_BODY_BYTES, create_app
 from aigov.webhook.cache import ClusterCache
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ class Settings:
     lookup_timeout: float = 1.0
     kubeconfig: Path | None = None
     policy_dir: Path | None = None
+    max_body_bytes: int = MAX_BODY_BYTES
 
 
 async def serve(settings: Settings) -> None:
@@ -110,7 +111,9 @@ async def serve(settings: Settings) -> None:
                     return f"OPA at {policy.url} does not answer with the aigov policies loaded"
                 return None
 
-            app = create_app(Admission(cache, policy, settings.config), readiness)
+            app = create_app(
+                Admission(cache, policy, settings.config), readiness, max_body_bytes=settings.max_body_bytes
+            )
             config = uvicorn.Config(
                 app, host=settings.host, port=settings.port, lifespan="off", access_log=False, log_config=None
             )
