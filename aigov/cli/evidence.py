@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +13,7 @@ from aigov.cli.kube import AllNamespacesOpt, ClusterSession, ContextOpt, Kubecon
 from aigov.core.config import load_config
 from aigov.evidence import pack
 from aigov.evidence.collect import collect
+from aigov.telemetry.decision_log import chain_heads
 
 evidence_app = typer.Typer(help="ISO/IEC 42001 evidence for audits and management review.", no_args_is_help=True)
 
@@ -37,6 +39,15 @@ def export(
             help="Horizon for expiring records.",
         ),
     ] = timedelta(days=30),
+    decision_log: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--decision-log",
+            help="Decision-log file (repeatable): the pack records each chain's head and any break.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     namespace: NamespaceOpt = None,
@@ -57,12 +68,16 @@ def export(
             period=period,
             prometheus=prometheus,
         )
+    if decision_log:
+        collected = dataclasses.replace(collected, decision_log=chain_heads(decision_log))
     files = pack.render(collected, config, expiring_within)
     for path in pack.write(files, out):
         typer.echo(f"wrote {path}")
     typer.echo(f"{len(collected.systems)} AISystem(s) from {collected.scope}")
     for warning in collected.warnings:
         typer.echo(f"warning: {warning}", err=True)
+    for problem in (collected.decision_log or {}).get("problems", ()):
+        typer.echo(f"warning: decision log broken: {problem}", err=True)
 
 
 @evidence_app.command("verify")

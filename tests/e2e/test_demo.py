@@ -40,6 +40,18 @@ def test_demo_story_denies_admits_suspends_and_resumes(tmp_path: Path) -> None:
     assert "AIGOV_SUSPENDED" in out, "scale-up while suspended is refused"
     assert "deployment.apps/support-chatbot scaled" not in out
     assert "==> Stopped" in out
+    logs = [
+        tmp_path / "demo" / "aigov" / "webhook" / "webhook.log",
+        tmp_path / "demo" / "aigov" / "operator" / "operator.log",
+    ]
+    verified = subprocess.run(
+        [Path(sys.executable).parent / "aigov", "log", "verify", *logs], capture_output=True, text=True, check=False
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "/webhook/" in verified.stdout and "/operator/" in verified.stdout, "both write a chain"
+    records = [line for line in logs[1].read_text().splitlines() if '"event":"records"' in line]
+    assert any('"change":"changed"' in line and '"approvals"' in line for line in records), "bob's approval"
+    assert any('"resumedBy":"bob"' in line for line in records), "bob's resume"
 
 
 def _read_lines(stream: IO[str], into: list[str]) -> None:
