@@ -10,8 +10,9 @@ BINENV := $(VENV)/testbin.env
 # Every recipe that needs a real server binary sources the paths hack/testbin printed.
 WITH_BINS := source $(BINENV) &&
 PYTEST_ARGS ?=
+FUZZ_SECONDS ?= 30
 
-.PHONY: help venv bin lint policy-check pytest test demo bench crds clean
+.PHONY: help venv bin lint policy-check pytest fuzz test demo bench crds clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -42,7 +43,14 @@ policy-check: bin ## opa fmt, opa check --strict, opa test with coverage gate
 pytest: venv bin ## unit, integration and e2e tests against the real servers
 	$(WITH_BINS) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
-test: lint policy-check pytest ## everything CI runs
+# New units go to a scratch directory, so the committed seed corpus stays as it is;
+# a crash leaves its input as fuzz/crash-* to reproduce with `$(PY) fuzz/fuzz_review.py fuzz/crash-*`.
+fuzz: venv ## a short coverage-guided fuzzing run (atheris) of the review parser and the input builder
+	units=$$(mktemp -d) && trap 'rm -rf "$$units"' EXIT && \
+	$(PY) fuzz/fuzz_review.py "$$units" fuzz/corpus/review -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+		-artifact_prefix=fuzz/ -print_final_stats=1
+
+test: lint policy-check pytest fuzz ## everything CI runs
 
 demo: venv bin ## a local control plane with aigov admitting and denying real deployments
 	$(WITH_BINS) $(PY) -m devkit.demo

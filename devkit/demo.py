@@ -5,13 +5,14 @@ then walks through the governance story with real `kubectl` calls: an
 ungoverned model server is refused; a registered one is refused until an
 assessor records the impact assessment and an approver approves (as
 themselves, through `kubectl aigov`); then it is admitted. Everything stays up
-for you to try; Ctrl-C stops it cleanly.
+for you to try; Ctrl-C or SIGTERM stops every server it started.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import os
 import shlex
 import shutil
@@ -21,9 +22,19 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 from devkit.binaries import BinaryNotFoundError, cache_dir, find
-from devkit.devcluster import ControlPlane, GaugeExporter, PrometheusServer, ServerError, User, start_prometheus
+from devkit.devcluster import (
+    ControlPlane,
+    GaugeExporter,
+    PrometheusServer,
+    ServerError,
+    User,
+    processes_in,
+    start_prometheus,
+    stop_process_groups,
+)
 from devkit.devstack import REPO, Stack, start_stack
 
 NAMESPACE = "demo"
@@ -161,22 +172,63 @@ def story(stack: Stack, shell: Shell, drift: Drift) -> None:
     print("  kubectl get ais -A; kubectl aigov status -A; kubectl aigov history support-chatbot -n demo")
     print(f"\n  API server {stack.cluster.url}, webhook {stack.webhook.url}, OPA {stack.webhook.opa.url}")
     print(f"  Prometheus {drift.prometheus.url} (query {DRIFT_METRIC})")
-    print("  Ctrl-C stops everything.", flush=True)
+    print("  Ctrl-C (or SIGTERM) stops everything.", flush=True)
+
+
+class StopSignalError(Exception):
+    """SIGTERM or SIGINT arrived: unwind and stop every server started so far."""
+
+
+def _stop_on_signal(signum: int, _frame: object) -> None:
+    """Raise StopSignalError once; a second signal during teardown is ignored, so the teardown finishes."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    raise StopSignalError(signal.Signals(signum).name)
+
+
+def claim_workdir(workdir: Path) -> IO[str]:
+    """Lock `workdir` for this run (the lock file sits beside it); refuse while another demo holds it.
+
+    Servers a killed demo left running in `workdir` are stopped, then its state is removed:
+    each run starts from empty state of its own.
+    """
+    workdir.parent.mkdir(parents=True, exist_ok=True)
+    lock = workdir.with_name(f"{workdir.name}.lock").open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "?"
+        lock.close()
+        raise RuntimeError(
+            f"another demo (pid {holder}) is running with its state in {workdir}; "
+            f"stop it (Ctrl-C, or kill -TERM {holder}) or give this one its own --workdir"
+        ) from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    if leftovers := processes_in(workdir):
+        _say(f"Stopping {len(leftovers)} servers an earlier demo left running in {workdir}")
+        stop_process_groups(set(leftovers.values()))
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    return lock
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the demo until Ctrl-C or SIGTERM (or, with --exit, until the story is told)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stop_on_signal)
     parser = argparse.ArgumentParser(prog="python -m devkit.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=cache_dir().parent / "demo", help="state and logs")
     parser.add_argument("--exit", action="store_true", help="stop after the story instead of waiting")
     args = parser.parse_args(argv)
-    workdir: Path = args.workdir
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
-    os.chdir(REPO)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    workdir: Path = args.workdir.resolve()
+    lock: IO[str] | None = None
     try:
+        lock = claim_workdir(workdir)
+        os.chdir(REPO)
         _say(f"Starting etcd, kube-apiserver, OPA, Prometheus, aigov's webhook and operator on 127.0.0.1 ({workdir})")
         with contextlib.ExitStack() as running:
             cluster = running.enter_context(ControlPlane(workdir / "controlplane"))
@@ -188,12 +240,16 @@ def main(argv: list[str] | None = None) -> int:
             running.callback(drift.exporter.close)
             story(stack, Shell(cluster, workdir), drift)
             if not args.exit:
-                stop.wait()
-    except KeyboardInterrupt:
-        pass
+                threading.Event().wait()
+    except StopSignalError as exc:
+        _say(f"Stopped by {exc}")
+        return 0
     except (BinaryNotFoundError, ServerError, RuntimeError) as exc:
-        print(f"\ndemo failed: {exc}", file=sys.stderr)
+        print(f"\ndemo {'refused' if lock is None else 'failed'}: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if lock is not None:
+            lock.close()
     _say("Stopped")
     return 0
 

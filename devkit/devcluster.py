@@ -97,6 +97,48 @@ class Server:
         self._log.close()
 
 
+def processes_in(workdir: Path) -> dict[int, int]:
+    """Live processes whose working directory is `workdir` or below it (pid -> process group), from /proc.
+
+    Every `Server` runs in its work directory, so this finds the servers a run
+    started, even ones a killed run left behind.
+    """
+    root = str(workdir.resolve())
+    found: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            cwd = str((entry / "cwd").readlink()).removesuffix(" (deleted)")
+            if cwd == root or cwd.startswith(root + os.sep):
+                found[int(entry.name)] = os.getpgid(int(entry.name))
+    return found
+
+
+def stop_process_groups(groups: set[int], timeout: float = 10.0) -> None:
+    """SIGTERM each process group, SIGKILL the ones still there after `timeout`."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for group in groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, sig)
+        deadline = time.monotonic() + timeout
+        while groups and time.monotonic() < deadline:
+            groups = {group for group in groups if _group_alive(group)}
+            time.sleep(0.1)
+        if not groups:
+            return
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def wait_until(server: Server, probe: httpx.Client, url: str, timeout: float) -> None:
     """Poll `url` until it answers 200, the server dies, or `timeout` passes."""
     deadline = time.monotonic() + timeout

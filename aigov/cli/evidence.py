@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +22,7 @@ from aigov.cli.kube import (
 )
 from aigov.evidence import pack
 from aigov.evidence.collect import collect
+from aigov.telemetry.decision_log import chain_heads
 
 evidence_app = typer.Typer(help="ISO/IEC 42001 evidence for audits and management review.", no_args_is_help=True)
 
@@ -46,6 +48,15 @@ def export(
         ),
     ] = timedelta(days=30),
     session: ClusterSession,
+    decision_log: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--decision-log",
+            help="Decision-log file (repeatable): the pack records each chain's head and any break.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
     namespace: NamespaceOpt = None,
     all_namespaces: AllNamespacesOpt = False,
     config_path: ConfigOpt = None,
@@ -67,12 +78,16 @@ def export(
             period=period,
             prometheus=prometheus,
         )
+    if decision_log:
+        collected = dataclasses.replace(collected, decision_log=chain_heads(decision_log))
     files = pack.render(collected, config, expiring_within)
     for path in pack.write(files, out):
         typer.echo(f"wrote {path}")
     typer.echo(f"{len(collected.systems)} AISystem(s) from {collected.scope}; configuration: {source}")
     for warning in collected.warnings:
         typer.echo(f"warning: {warning}", err=True)
+    for problem in (collected.decision_log or {}).get("problems", ()):
+        typer.echo(f"warning: decision log broken: {problem}", err=True)
 
 
 evidence_app.command("export")(cluster_command(export))

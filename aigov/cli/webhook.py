@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from aigov.core.config import ConfigError, load_config
+from aigov.webhook.app import MAX_BODY_BYTES
 from aigov.webhook.server import Settings, serve
 
 _FILE = {"exists": True, "dir_okay": False, "readable": True}
@@ -39,6 +40,9 @@ def webhook(  # noqa: PLR0917 (every parameter is a command-line option)
         Path | None,
         typer.Option(help="Policies OPA must hold (default $AIGOV_POLICY_DIR, else the ones in the package)."),
     ] = None,
+    max_body_bytes: Annotated[
+        int, typer.Option(min=1, help="Largest AdmissionReview body accepted; larger ones get HTTP 413.")
+    ] = MAX_BODY_BYTES,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "INFO",
 ) -> None:
     """Run the aigov admission webhook until SIGINT/SIGTERM."""
@@ -62,6 +66,7 @@ def webhook(  # noqa: PLR0917 (every parameter is a command-line option)
         opa_timeout=opa_timeout,
         kubeconfig=kubeconfig,
         policy_dir=policy_dir,
+        max_body_bytes=max_body_bytes,
     )
     asyncio.run(serve(settings))
 

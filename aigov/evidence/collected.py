@@ -61,6 +61,8 @@ class Collected:
     policy_bundle: Mapping[str, str]
     admissions: Admissions | None
     warnings: tuple[str, ...]
+    decision_log: Mapping[str, Any] | None = None
+    """The decision-log chains checked for the pack (`aigov.telemetry.decision_log.chain_heads`), if any."""
 
     @property
     def scope(self) -> str:

@@ -170,6 +170,7 @@ def evidence_document(collected: Collected, config: Config, expiring_within: tim
         "scope": {"namespaces": list(collected.namespaces) if collected.namespaces is not None else None},
         "period": {"start": rfc3339(collected.period_start), "end": rfc3339(collected.generated_at)},
         "policyBundle": dict(collected.policy_bundle),
+        "decisionLog": None if collected.decision_log is None else dict(collected.decision_log),
         "admissionDecisions": None
         if admissions is None
         else {

@@ -77,7 +77,8 @@ def admission_request(obj: Mapping[str, Any], namespace: str, kinds: Iterable[Wo
     api_version = str(obj.get("apiVersion", ""))
     group, _, version = api_version.rpartition("/")
     kind = str(obj.get("kind", ""))
-    metadata = dict(obj.get("metadata") or {})
+    given = obj.get("metadata")
+    metadata = dict(given) if isinstance(given, Mapping) else {}
     metadata["namespace"] = namespace
     gvk = {"group": group, "version": version, "kind": kind}
     gvr = {"group": group, "version": version, "resource": resource_for(group, kind, kinds)}

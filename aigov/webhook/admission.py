@@ -5,8 +5,8 @@ itself. The AISystem comes from the watch cache (one GET on a miss); for a
 `scale` request it is the one the scaled workload's label names. When the
 cluster cannot be read or OPA gives no decision the answer is a deny with
 `AIGOV_POLICY_UNAVAILABLE`, except for an AISystem: its review only warns (and
-its hook ignores failures), so it is admitted with a warning. Every decision is counted and logged as one JSON
-line on the `aigov.decisions` logger (ISO/IEC 42001 A.6.2.8).
+its hook ignores failures), so it is admitted with a warning. Every decision is counted and logged as one
+hash-chained JSON line on the `aigov.decisions` logger (`aigov.telemetry.decision_log`, ISO/IEC 42001 A.6.2.8).
 """
 
 from __future__ import annotations
@@ -16,18 +16,17 @@ import time
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import orjson
-
 from aigov.clients.kube_reader import KubeReadError
-from aigov.core import workloads
+from aigov.core import model, workloads
 from aigov.core.config import Config
 from aigov.policy import input as policy_input
 from aigov.policy.opa import UNAVAILABLE, UNAVAILABLE_CONTROL, AdmissionDecision, Violation
+from aigov.telemetry.decision_log import DecisionLog
 from aigov.telemetry.metrics import ADMISSION_DURATION, ADMISSION_REQUESTS, POLICY_ERRORS, POLICY_EVALUATION_DURATION
 from aigov.webhook import review
 
 log = logging.getLogger(__name__)
-decision_log = logging.getLogger("aigov.decisions")
+DECISIONS = DecisionLog(logging.getLogger("aigov.decisions"), "webhook")
 
 
 class Cluster(Protocol):
@@ -129,6 +128,8 @@ class Admission:
         if UNAVAILABLE in codes:
             POLICY_ERRORS.inc()
         entry = {
+            "event": "admission",
+            "at": model.rfc3339(datetime.now(UTC)),
             "uid": request["uid"],
             "operation": request["operation"],
             "kind": kind,
@@ -142,4 +143,4 @@ class Admission:
             "codes": codes,
             "durationMs": round(elapsed * 1000, 2),
         }
-        decision_log.info(orjson.dumps(entry).decode())
+        DECISIONS.write(entry)

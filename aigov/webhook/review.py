@@ -16,6 +16,8 @@ import orjson
 API_VERSION = "admission.k8s.io/v1"
 KIND = "AdmissionReview"
 MAX_WARNING_CHARS = 120
+MAX_DEPTH = 200
+"""Deepest nesting of objects and arrays a review may carry (Kubernetes objects stay far below it)."""
 _OPERATIONS = frozenset({"CREATE", "UPDATE", "DELETE", "CONNECT"})
 
 
@@ -28,6 +30,18 @@ def _require(condition: bool, reason: str) -> None:
         raise MalformedReviewError(reason)
 
 
+def _depth(value: Any) -> int:
+    """How deeply objects and arrays nest in `value` (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
 def parse(body: bytes) -> dict[str, Any]:
     """The `request` of an AdmissionReview v1 body, unchanged, once its envelope is sound."""
     try:
@@ -36,6 +50,7 @@ def parse(body: bytes) -> dict[str, Any]:
         raise MalformedReviewError(f"body is not JSON: {exc}") from exc
     if not isinstance(review, dict):
         raise MalformedReviewError("body is not a JSON object")
+    _require(_depth(review) <= MAX_DEPTH, f"body nests objects and arrays deeper than {MAX_DEPTH} levels")
     _require(
         review.get("apiVersion") == API_VERSION and review.get("kind") == KIND,
         f"expected apiVersion {API_VERSION} and kind {KIND}, got {review.get('apiVersion')!r} {review.get('kind')!r}",
@@ -44,10 +59,15 @@ def parse(body: bytes) -> dict[str, Any]:
     if not isinstance(request, dict):
         raise MalformedReviewError("AdmissionReview has no request object")
     _require(isinstance(request.get("uid"), str) and request["uid"] != "", "request.uid is missing")
-    kind = request.get("kind")
-    _require(isinstance(kind, dict) and isinstance(kind.get("kind"), str), "request.kind.kind is missing")
-    _require(isinstance(request.get("resource"), dict), "request.resource is missing")
-    _require(request.get("operation") in _OPERATIONS, f"request.operation {request.get('operation')!r} is unknown")
+    for field, key in (("kind", "kind"), ("resource", "resource")):
+        gvk = request.get(field)
+        if not isinstance(gvk, dict):
+            raise MalformedReviewError(f"request.{field} is missing")
+        for part in ("group", "version", key):
+            _require(isinstance(gvk.get(part), str), f"request.{field}.{part} is missing or not a string")
+        _require(gvk[key] != "", f"request.{field}.{key} is empty")
+    operation = request.get("operation")
+    _require(isinstance(operation, str) and operation in _OPERATIONS, f"request.operation {operation!r} is unknown")
     _require(isinstance(request.get("userInfo"), dict), "request.userInfo is missing")
     for field in ("object", "oldObject"):
         _require(request.get(field) is None or isinstance(request[field], dict), f"request.{field} is not an object")
@@ -102,7 +122,9 @@ def denial_message(subject: str, violations: Sequence[Mapping[str, Any]]) -> str
 def subject(request: Mapping[str, Any]) -> str:
     """How a deny message names the object, e.g. `Deployment team-a/llm` or `Deployment team-a/llm (scale)`."""
     kind = request["kind"]["kind"]
-    name = request.get("name") or (request.get("object") or {}).get("metadata", {}).get("name") or "(generated name)"
+    metadata = (request.get("object") or {}).get("metadata")
+    generated = metadata.get("name") if isinstance(metadata, dict) else None
+    name = request.get("name") or (generated if isinstance(generated, str) else "") or "(generated name)"
     namespace = request.get("namespace")
     target = f"{namespace}/{name}" if namespace else name
     sub = f" ({request['subResource']})" if request.get("subResource") else ""

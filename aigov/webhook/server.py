@@ -28,7 +28,7 @@ from aigov.policy.bundle import policy_dir, read_bundle
 from aigov.policy.opa import PolicyClient
 from aigov.telemetry.metrics import POLICY_BUNDLE_INFO
 from aigov.webhook.admission import Admission
-from aigov.webhook.app import create_app
+from aigov.webhook.app import MAX_BODY_BYTES, create_app
 from aigov.webhook.cache import ClusterCache
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,7 @@ class Settings:
     lookup_timeout: float = 1.0
     kubeconfig: Path | None = None
     policy_dir: Path | None = None
+    max_body_bytes: int = MAX_BODY_BYTES
 
 
 async def serve(settings: Settings) -> None:
@@ -106,7 +107,9 @@ async def serve(settings: Settings) -> None:
                     return "the AISystem and namespace caches have not synced yet", detail
                 return await policy.unready_reason(), detail
 
-            app = create_app(Admission(cache, policy, settings.config), readiness)
+            app = create_app(
+                Admission(cache, policy, settings.config), readiness, max_body_bytes=settings.max_body_bytes
+            )
             config = uvicorn.Config(
                 app, host=settings.host, port=settings.port, lifespan="off", access_log=False, log_config=None
             )

@@ -30,6 +30,13 @@ def test_parse_returns_the_request_unchanged() -> None:
     assert request["extra"] == {"kept": True}
 
 
+def _nest(depth: int) -> Any:
+    nested: Any = 1
+    for _ in range(depth):
+        nested = [nested]
+    return nested
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
@@ -38,8 +45,13 @@ def test_parse_returns_the_request_unchanged() -> None:
         (orjson.dumps({"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview"}), "expected apiVersion"),
         (orjson.dumps({"apiVersion": review.API_VERSION, "kind": review.KIND, "request": []}), "no request object"),
         (_body(uid=""), "request.uid is missing"),
-        (_body(kind={"group": "apps"}), "request.kind.kind is missing"),
+        (_body(kind={"group": "apps", "version": "v1"}), "request.kind.kind is missing"),
+        (_body(kind={"kind": "Deployment", "version": "v1"}), "request.kind.group is missing"),
         (_body(resource=None), "request.resource is missing"),
+        (_body(resource={"group": "apps", "version": "v1", "resource": ""}), "request.resource.resource is empty"),
+        (_body(operation=["CREATE"]), "request.operation \\['CREATE'\\] is unknown"),
+        (b"[" * 300 + b"]" * 300, "body is not a JSON object"),
+        (orjson.dumps({"apiVersion": review.API_VERSION, "x": _nest(200)}), "deeper than 200"),
         (_body(operation="PATCH"), "request.operation 'PATCH' is unknown"),
         (_body(userInfo=None), "request.userInfo is missing"),
         (_body(object=[1]), "request.object is not an object"),
