@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from aigov import __version__
-from aigov.cli import check, crd, evidence, operator, records, status, webhook
+from aigov.cli import audit, check, crd, evidence, operator, records, status, webhook
 
 app = typer.Typer(
     name="aigov",
@@ -34,6 +34,7 @@ records.register(app)
 status.register(app)
 evidence.register(app)
 operator.register(app)
+audit.register(app)
 
 
 def main() -> None:

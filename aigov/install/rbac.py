@@ -22,6 +22,9 @@ from aigov.core.workloads import KINDS, StopMethod, WorkloadKind
 
 OPERATOR_NAME = "aigov-operator"
 WEBHOOK_NAME = "aigov-webhook"
+AUDIT_NAME = "aigov-audit"
+REPORT_WRITES = {"openreports.io": ["reports"], "wgpolicyk8s.io": ["policyreports"]}
+"""The report kinds the audit writes (`aigov.core.reports.Format`)."""
 _READ = ["list", "watch"]
 
 
@@ -72,6 +75,35 @@ def webhook_rules(kinds: Iterable[WorkloadKind] = KINDS) -> list[dict[str, Any]]
         _rule("", ["namespaces"], ["get", "list", "watch"]),
         *(_rule(group, sorted(resources), ["get"]) for group, resources in sorted(scaled.items())),
     ]
+
+
+def audit_rules(kinds: Iterable[WorkloadKind] = KINDS) -> list[dict[str, Any]]:
+    """What the audit needs: list every kind of the table; list and watch AISystems and namespaces (its
+    triggers); list CRDs (unreviewed kinds); list, patch (server-side apply, which may create) and delete its
+    reports. Objects of unreviewed kinds are read only where a platform team grants `list` on them."""
+    reads: dict[str, set[str]] = defaultdict(set)
+    for kind in kinds:
+        reads[kind.group].add(kind.resource)
+    return [
+        _rule(GROUP, [PLURAL], _READ),
+        _rule("", ["namespaces"], _READ),
+        *(_rule(group, sorted(resources), ["list"]) for group, resources in sorted(reads.items())),
+        _rule("apiextensions.k8s.io", ["customresourcedefinitions"], ["list"]),
+        *(_rule(group, resources, ["list", "create", "patch", "delete"]) for group, resources in REPORT_WRITES.items()),
+    ]
+
+
+def audit_cluster_role(name: str = AUDIT_NAME, kinds: Iterable[WorkloadKind] = KINDS) -> dict[str, Any]:
+    """The audit's ClusterRole (`audit_rules`)."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {
+            "name": name,
+            "labels": {"app.kubernetes.io/name": "aigov", "app.kubernetes.io/component": "audit"},
+        },
+        "rules": audit_rules(kinds),
+    }
 
 
 def webhook_cluster_role(name: str = WEBHOOK_NAME, kinds: Iterable[WorkloadKind] = KINDS) -> dict[str, Any]:
