@@ -61,6 +61,8 @@ class Collected:
     policy_bundle: Mapping[str, str]
     admissions: Admissions | None
     warnings: tuple[str, ...]
+    ungoverned: tuple[dict[str, Any], ...] = ()
+    """Failures from the audit's reports: AI workloads running that admission would deny now."""
 
     @property
     def scope(self) -> str:
