@@ -12,6 +12,7 @@ import json
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -102,7 +103,7 @@ def audit_user(report_crds: ControlPlane) -> User:
 def audit_server(audit_user: User, opa: OpaServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`aigov audit-server` writing both report kinds every INTERVAL seconds."""
     workdir = tmp_path_factory.mktemp("audit")
-    argv = [
+    argv: list[str | Path] = [
         AIGOV, "audit-server", "--kubeconfig", audit_user.kubeconfig, "--opa-url", opa.url,
         "--interval", str(INTERVAL), "--min-gap", "1", "--metrics-port", "0", "--host", "127.0.0.1",
         "--reports", "openreports", "--reports", "policyreport",
