@@ -93,43 +93,31 @@ def audit_rules(kinds: Iterable[WorkloadKind] = KINDS) -> list[dict[str, Any]]:
     ]
 
 
-def audit_cluster_role(name: str = AUDIT_NAME, kinds: Iterable[WorkloadKind] = KINDS) -> dict[str, Any]:
-    """The audit's ClusterRole (`audit_rules`)."""
+def _component_role(name: str, component: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
         "metadata": {
             "name": name,
-            "labels": {"app.kubernetes.io/name": "aigov", "app.kubernetes.io/component": "audit"},
+            "labels": {"app.kubernetes.io/name": "aigov", "app.kubernetes.io/component": component},
         },
-        "rules": audit_rules(kinds),
+        "rules": rules,
     }
+
+
+def audit_cluster_role(name: str = AUDIT_NAME, kinds: Iterable[WorkloadKind] = KINDS) -> dict[str, Any]:
+    """The audit's ClusterRole (`audit_rules`)."""
+    return _component_role(name, "audit", audit_rules(kinds))
 
 
 def webhook_cluster_role(name: str = WEBHOOK_NAME, kinds: Iterable[WorkloadKind] = KINDS) -> dict[str, Any]:
     """The webhook's ClusterRole (`webhook_rules`)."""
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRole",
-        "metadata": {
-            "name": name,
-            "labels": {"app.kubernetes.io/name": "aigov", "app.kubernetes.io/component": "webhook"},
-        },
-        "rules": webhook_rules(kinds),
-    }
+    return _component_role(name, "webhook", webhook_rules(kinds))
 
 
 def cluster_role(name: str = OPERATOR_NAME, clusterwide: bool = True) -> dict[str, Any]:
     """The operator's ClusterRole."""
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRole",
-        "metadata": {
-            "name": name,
-            "labels": {"app.kubernetes.io/name": "aigov", "app.kubernetes.io/component": "operator"},
-        },
-        "rules": operator_rules(clusterwide),
-    }
+    return _component_role(name, "operator", operator_rules(clusterwide))
 
 
 def cluster_role_binding(subject: dict[str, str], name: str = OPERATOR_NAME) -> dict[str, Any]:
