@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ import httpx
 
 from aigov.clients.kube import ApiError, KubeRest, KubeRestError, aisystems_path, events_path
 from aigov.core.config import KIND, Config
+from aigov.core.reports import REPORT_NAME, Format, findings
 from aigov.core.workloads import WorkloadKind, system_label
 from aigov.evidence.collected import (
     Admissions,
@@ -138,6 +140,18 @@ def collect_cluster(
     return systems, by_time, workloads, warnings
 
 
+def collect_ungoverned(kube: KubeRest, namespaces: tuple[str, ...] | None, warnings: list[str]) -> list[dict[str, Any]]:
+    """The failures in the audit's OpenReports (none when the audit or its CRD is not installed)."""
+    fmt = Format.OPENREPORTS
+    found = (
+        report
+        for ns in _scopes(namespaces)
+        for report in _readable(kube, fmt.path(ns), warnings, f"audit reports ({fmt.path(ns)})")
+        if report["metadata"].get("name") == REPORT_NAME
+    )
+    return [asdict(finding) for finding in findings(found, ("fail",))]
+
+
 def _prom(client: httpx.Client, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
     try:
         response = client.get(path, params=params)
@@ -203,6 +217,7 @@ def collect(
 ) -> Collected:
     """Everything the pack needs, read now."""
     systems, events, workloads, warnings = collect_cluster(kube, namespaces, config)
+    ungoverned = collect_ungoverned(kube, namespaces, warnings)
     start = now - period
     return Collected(
         generated_at=now,
@@ -215,4 +230,5 @@ def collect(
         policy_bundle=policy_bundle(prometheus, now),
         admissions=collect_admissions(prometheus, namespaces, start, now) if prometheus else None,
         warnings=tuple(warnings),
+        ungoverned=tuple(ungoverned),
     )

@@ -63,6 +63,8 @@ class Collected:
     warnings: tuple[str, ...]
     decision_log: Mapping[str, Any] | None = None
     """The decision-log chains checked for the pack (`aigov.telemetry.decision_log.chain_heads`), if any."""
+    ungoverned: tuple[dict[str, Any], ...] = ()
+    """Failures from the audit's reports: AI workloads running that admission would deny now."""
 
     @property
     def scope(self) -> str:

@@ -196,6 +196,11 @@ def evidence_document(collected: Collected, config: Config, expiring_within: tim
         ],
         "objectives": dict(OBJECTIVES),
         "systems": [_system(obj, collected, config) for obj in collected.systems],
+        "ungovernedRunning": {
+            "title": "AI systems running without governance",
+            "source": "the aigov audit's openreports.io Reports (docs/audit.md)",
+            "workloads": list(collected.ungoverned),
+        },
         "warnings": list(collected.warnings),
     }
 

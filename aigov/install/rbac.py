@@ -22,6 +22,9 @@ from aigov.core.workloads import KINDS, StopMethod, WorkloadKind
 
 OPERATOR_NAME = "aigov-operator"
 WEBHOOK_NAME = "aigov-webhook"
+AUDIT_NAME = "aigov-audit"
+REPORT_WRITES = {"openreports.io": ["reports"], "wgpolicyk8s.io": ["policyreports"]}
+"""The report kinds the audit writes (`aigov.core.reports.Format`)."""
 _READ = ["list", "watch"]
 
 
@@ -74,30 +77,47 @@ def webhook_rules(kinds: Iterable[WorkloadKind] = KINDS) -> list[dict[str, Any]]
     ]
 
 
-def webhook_cluster_role(name: str = WEBHOOK_NAME, kinds: Iterable[WorkloadKind] = KINDS) -> dict[str, Any]:
-    """The webhook's ClusterRole (`webhook_rules`)."""
+def audit_rules(kinds: Iterable[WorkloadKind] = KINDS) -> list[dict[str, Any]]:
+    """What the audit needs: list every kind of the table; list and watch AISystems and namespaces (its
+    triggers); list CRDs (unreviewed kinds); list, patch (server-side apply, which may create) and delete its
+    reports. Objects of unreviewed kinds are read only where a platform team grants `list` on them."""
+    reads: dict[str, set[str]] = defaultdict(set)
+    for kind in kinds:
+        reads[kind.group].add(kind.resource)
+    return [
+        _rule(GROUP, [PLURAL], _READ),
+        _rule("", ["namespaces"], _READ),
+        *(_rule(group, sorted(resources), ["list"]) for group, resources in sorted(reads.items())),
+        _rule("apiextensions.k8s.io", ["customresourcedefinitions"], ["list"]),
+        *(_rule(group, resources, ["list", "create", "patch", "delete"]) for group, resources in REPORT_WRITES.items()),
+    ]
+
+
+def _component_role(name: str, component: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
         "metadata": {
             "name": name,
-            "labels": {"app.kubernetes.io/name": "aigov", "app.kubernetes.io/component": "webhook"},
+            "labels": {"app.kubernetes.io/name": "aigov", "app.kubernetes.io/component": component},
         },
-        "rules": webhook_rules(kinds),
+        "rules": rules,
     }
+
+
+def audit_cluster_role(name: str = AUDIT_NAME, kinds: Iterable[WorkloadKind] = KINDS) -> dict[str, Any]:
+    """The audit's ClusterRole (`audit_rules`)."""
+    return _component_role(name, "audit", audit_rules(kinds))
+
+
+def webhook_cluster_role(name: str = WEBHOOK_NAME, kinds: Iterable[WorkloadKind] = KINDS) -> dict[str, Any]:
+    """The webhook's ClusterRole (`webhook_rules`)."""
+    return _component_role(name, "webhook", webhook_rules(kinds))
 
 
 def cluster_role(name: str = OPERATOR_NAME, clusterwide: bool = True) -> dict[str, Any]:
     """The operator's ClusterRole."""
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRole",
-        "metadata": {
-            "name": name,
-            "labels": {"app.kubernetes.io/name": "aigov", "app.kubernetes.io/component": "operator"},
-        },
-        "rules": operator_rules(clusterwide),
-    }
+    return _component_role(name, "operator", operator_rules(clusterwide))
 
 
 def cluster_role_binding(subject: dict[str, str], name: str = OPERATOR_NAME) -> dict[str, Any]:

@@ -4,8 +4,8 @@ Pure: no I/O. `build` wraps an AdmissionReview v1 request, unchanged, with the
 AISystem it names, the namespace, the configuration and the time, which is all
 `data.aigov.admission.decision` reads (contract: policies/README.md).
 `system_ref` says which AISystem a request names, so every caller resolves it
-the same way; `admission_request` turns a manifest into the CREATE request the
-API server would send.
+the same way; `admission_request` turns a manifest (or, for the audit, an object
+already stored) into the dry-run CREATE request the API server would send.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from aigov.core.config import Config
 from aigov.core.workloads import KINDS, WorkloadKind
 
 CHECK_USERNAME = "aigov-check"
+AUDIT_USERNAME = "aigov-audit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +73,17 @@ def resource_for(group: str, kind: str, kinds: Iterable[WorkloadKind] = KINDS) -
     return entry.resource if entry else f"{kind.lower()}s"
 
 
-def admission_request(obj: Mapping[str, Any], namespace: str, kinds: Iterable[WorkloadKind] = KINDS) -> dict[str, Any]:
-    """The AdmissionReview v1 CREATE request the API server would send for manifest `obj`."""
+def admission_request(
+    obj: Mapping[str, Any],
+    namespace: str,
+    kinds: Iterable[WorkloadKind] = KINDS,
+    username: str = CHECK_USERNAME,
+) -> dict[str, Any]:
+    """The dry-run AdmissionReview v1 CREATE request the API server would send for `obj`, from `username`.
+
+    A CREATE, not an UPDATE with `oldObject = object`: an unchanged update is not how the
+    object came to be, and rules about what an update changes must not apply to it.
+    """
     api_version = str(obj.get("apiVersion", ""))
     group, _, version = api_version.rpartition("/")
     kind = str(obj.get("kind", ""))
@@ -91,7 +101,7 @@ def admission_request(obj: Mapping[str, Any], namespace: str, kinds: Iterable[Wo
         "name": str(metadata.get("name", "")),
         "namespace": namespace,
         "operation": "CREATE",
-        "userInfo": {"username": CHECK_USERNAME},
+        "userInfo": {"username": username},
         "object": {**obj, "metadata": metadata},
         "oldObject": None,
         "dryRun": True,

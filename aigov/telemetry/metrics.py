@@ -164,3 +164,71 @@ GOVERNANCE = GovernanceCollector(
     phases=[p.value for p in Phase], tiers=[t.value for t in RiskTier], states=[s.value for s in CheckState]
 )
 OPERATOR_REGISTRY.register(GOVERNANCE)
+
+# --- audit -----------------------------------------------------------------------------------------
+# `aigov audit-server` serves AUDIT_REGISTRY only. Each round replaces the whole snapshot, so a
+# scrape sees one complete round, never a half-cleared one.
+
+AUDIT_REGISTRY = CollectorRegistry(auto_describe=True)
+ProcessCollector(registry=AUDIT_REGISTRY)
+PlatformCollector(registry=AUDIT_REGISTRY)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRound:
+    """What one audit round found."""
+
+    violations: dict[tuple[str, str, str], int]
+    """(code, namespace, kind) -> workloads failing with that code."""
+    unreviewed: dict[tuple[str, str], int]
+    """(group, kind) of kinds the webhook does not review that embed pod templates -> AI-shaped objects found."""
+    workloads: int
+    duration: float
+    finished: float
+    """Unix time."""
+
+
+class AuditCollector(Collector):
+    """The audit's gauges, from the last complete round."""
+
+    def __init__(self) -> None:
+        self._round: AuditRound | None = None
+        self._lock = threading.Lock()
+
+    def set(self, result: AuditRound) -> None:
+        """Publish a finished round."""
+        with self._lock:
+            self._round = result
+
+    def collect(self) -> Iterator[Metric]:
+        """The gauge families (empty before the first round)."""
+        with self._lock:
+            last = self._round
+        violations = GaugeMetricFamily(
+            "aigov_audit_violations",
+            "Existing workloads that admission would deny, by violation code, namespace and kind (last audit round).",
+            labels=["code", "namespace", "kind"],
+        )
+        unreviewed = GaugeMetricFamily(
+            "aigov_audit_unreviewed_kind_objects",
+            "Objects with AI signals in pod templates of a kind the webhook does not review (last audit round).",
+            labels=["group", "kind"],
+        )
+        workloads = GaugeMetricFamily("aigov_audit_workloads", "Workloads the last audit round evaluated.")
+        duration = GaugeMetricFamily("aigov_audit_duration_seconds", "How long the last audit round took.")
+        finished = GaugeMetricFamily(
+            "aigov_audit_last_round_timestamp_seconds", "When the last audit round finished, Unix time."
+        )
+        if last is not None:
+            for (code, namespace, kind), count in sorted(last.violations.items()):
+                violations.add_metric([code, namespace, kind], count)
+            for (group, kind), count in sorted(last.unreviewed.items()):
+                unreviewed.add_metric([group, kind], count)
+            workloads.add_metric([], last.workloads)
+            duration.add_metric([], last.duration)
+            finished.add_metric([], last.finished)
+        yield from (violations, unreviewed, workloads, duration, finished)
+
+
+AUDIT = AuditCollector()
+AUDIT_REGISTRY.register(AUDIT)

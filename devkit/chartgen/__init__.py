@@ -76,6 +76,7 @@ def generated(chart: Path = CHART) -> dict[str, str]:
         "templates/admission.yaml": _header("aigov/install/admission.py") + templates.admission(),
         "templates/rbac.yaml": _header("aigov/install/rbac.py and devkit/chartgen/templates.py")
         + templates.rbac_template(),
+        "templates/rbac-audit.yaml": _header("aigov/install/rbac.py") + templates.audit_rbac_template(),
         "crds/kopf.dev_clusterkopfpeerings.yaml": crd.to_yaml(peering),
         "dashboards/aigov.json": dashboard.dashboard_json(),
     }

@@ -189,6 +189,36 @@ ROWS: tuple[tuple[str, tuple[Panel, ...]], ...] = (
             ),
         ),
     ),
+    (
+        "Audit: AI systems running without governance",
+        (
+            Panel(
+                "stat",
+                "Running workloads admission would deny",
+                "Existing workloads failing the audit (kubectl aigov audit -A lists them).",
+                (_q(f"sum(aigov_audit_violations{{{NS}}}) or vector(0)"),),
+            ),
+            Panel(
+                "table",
+                "Audit violations by namespace, code and kind",
+                "The last audit round's failures (AIGOV_UNGOVERNED: shadow AI).",
+                (_q(f"sum by (namespace, code, kind) (aigov_audit_violations{{{NS}}}) > 0"),),
+            ),
+            Panel(
+                "table",
+                "Unreviewed AI-shaped kinds",
+                "Custom kinds embedding pod templates that the webhook does not review, with AI objects found.",
+                (_q("aigov_audit_unreviewed_kind_objects"),),
+            ),
+            Panel(
+                "stat",
+                "Last audit round (s)",
+                "How long the last round took; it must stay well below the interval.",
+                (_q("max(aigov_audit_duration_seconds)"),),
+                "s",
+            ),
+        ),
+    ),
 )
 
 

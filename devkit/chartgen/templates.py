@@ -219,3 +219,11 @@ def rbac_template() -> str:
         + "".join(_people_role(doc) for doc in rbac.people_cluster_roles())
         + "{{- end }}\n"
     )
+
+
+def audit_rbac_template() -> str:
+    """templates/rbac-audit.yaml: the audit's ClusterRole and binding (`aigov.install.rbac.audit_rules`)."""
+    audit = f"{_S}NAME-audit"
+    return (
+        "{{- if .Values.audit.enabled }}\n" + _grant("ClusterRole", audit, rbac.audit_rules(), audit) + "{{- end }}\n"
+    )

@@ -171,6 +171,39 @@ class Operator(_Pod):
     )
 
 
+class AuditReports(_Values):
+    """The policy reports the audit writes, one per namespace (docs/audit.md)."""
+
+    openreports: bool = Field(default=True, description="Write `openreports.io/v1alpha1` Reports.")
+    policy_reports: bool = Field(
+        default=False, description="Also write `wgpolicyk8s.io/v1alpha2` PolicyReports (for older Policy Reporter)."
+    )
+    install_crds: bool = Field(
+        default=True,
+        alias="installCRDs",
+        description="Install the CRDs of the enabled report kinds when the cluster lacks them (kept).",
+    )
+
+
+class Audit(_Pod):
+    """The continuous audit: every existing workload judged as admission would, written as policy reports."""
+
+    enabled: bool = Field(default=True, description="Run the audit Deployment (one replica).")
+    interval_seconds: float = Field(
+        default=300.0, ge=10, description="Seconds between audit rounds (an AISystem or namespace change starts one)."
+    )
+    qps: float = Field(default=50.0, gt=0, description="API requests per second the audit makes at most.")
+    concurrency: int = Field(default=8, ge=1, description="OPA decisions in flight at most.")
+    metrics_port: int = Field(default=9090, ge=1, le=65535, description="Plain-HTTP /metrics port.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Audit log level.")
+    reports: AuditReports = Field(default=AuditReports(), description="Report kinds.")
+    resources: Resources = Field(
+        default=Resources(requests={"cpu": "100m", "memory": "128Mi"}, limits={"memory": "512Mi"}),
+        description="Audit container resources.",
+    )
+    opa: Opa = Field(default=Opa(), description="OPA sidecar settings (the same policies as the webhook's).")
+
+
 class CertManager(_Values):
     """Webhook TLS issued by cert-manager (a self-signed CA in the release namespace, caBundle injected)."""
 
@@ -274,6 +307,7 @@ class Values(_Values):
     crds: Crds = Field(default=Crds(), description="CRD settings.")
     webhook: Webhook = Field(default=Webhook(), description="Admission webhook settings.")
     operator: Operator = Field(default=Operator(), description="Operator settings.")
+    audit: Audit = Field(default=Audit(), description="Continuous audit settings.")
     tls: Tls = Field(default=Tls(), description="Webhook TLS.")
     rbac: Rbac = Field(default=Rbac(), description="RBAC settings.")
     monitoring: Monitoring = Field(default=Monitoring(), description="Monitoring settings.")

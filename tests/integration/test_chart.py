@@ -49,6 +49,7 @@ ALL_TOGGLES = (
     "operator.alertmanager.tokenSecret.name=alertmanager-token",
     "operator.prometheusUrl=http://prometheus-operated.monitoring:9090",
     "webhook.failurePolicy=Ignore",
+    "audit.reports.policyReports=true",
 )
 Doc = dict[str, Any]
 
@@ -257,6 +258,7 @@ def test_every_flag_the_chart_passes_exists(helm_env: dict[str, str]) -> None:
     known = {
         "webhook": _options(cli.commands["webhook"]),  # type: ignore[attr-defined]
         "operator": _options(cli.commands["operator"]),  # type: ignore[attr-defined]
+        "audit-server": _options(cli.commands["audit-server"]),  # type: ignore[attr-defined]
         "certrotation": {opt for action in certrotation.parser()._actions for opt in action.option_strings},
         "bundle": {opt for action in policy_bundle.parser()._actions for opt in action.option_strings},
     }

@@ -26,6 +26,7 @@ REQUIRED_ALERTS = {
     "AigovDriftCheckErroring",
     "AigovRecordExpiringSoon",
     "AigovExpiredSystemHasWorkloads",
+    "AigovUngovernedAIRunning",
 }
 
 
@@ -60,6 +61,7 @@ def test_every_test_file_loads_the_rule_files() -> None:
 def defined_metrics() -> set[str]:
     """Every metric family aigov.telemetry.metrics defines: the webhook's, the operator's counters and gauges."""
     names = {family.name for family in metrics.GOVERNANCE.collect()}
+    names |= {family.name for family in metrics.AUDIT.collect()}
     for value in vars(metrics).values():
         if isinstance(value, MetricWrapperBase):
             for family in value.describe():
