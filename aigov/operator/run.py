@@ -28,6 +28,7 @@ from aigov.operator import (  # noqa: F401  (importing registers the handlers)
 from aigov.operator.context import REGISTRY, OperatorContext, context, memo_for
 from aigov.operator.kube import StatusWriter, connection_info, load_configuration
 from aigov.operator.monitoring import MonitoringOptions, install
+from aigov.telemetry.metrics import WARNING_WINDOW
 
 FINALIZER = "aigov.io/operator"
 """kopf's finalizer on AISystems: it stops the object's reconciler before the object goes."""
@@ -104,6 +105,7 @@ def run(options: Options) -> None:
         resync_seconds=options.resync_seconds,
         namespaces=options.namespaces,
     )
+    WARNING_WINDOW.set(options.config.warning_window_days * 86400)
     logging.getLogger("kopf.objects").addFilter(_QuietWakers())
     kopf.run(
         registry=REGISTRY,

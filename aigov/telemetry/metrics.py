@@ -64,6 +64,11 @@ OPERATOR_REGISTRY = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=OPERATOR_REGISTRY)
 PlatformCollector(registry=OPERATOR_REGISTRY)
 
+WARNING_WINDOW = Gauge(
+    "aigov_config_warning_window_seconds",
+    "The configured warning window before a record expires (warningWindowDays), for alert rules.",
+    registry=OPERATOR_REGISTRY,
+)
 SUSPENSIONS = Counter(
     "aigov_suspensions_total",
     "Suspensions that began while this operator process watched, by reason "

@@ -253,6 +253,11 @@ class PrometheusRule(_Values):
     labels: dict[str, str] = Field(default_factory=dict, description="Labels the Prometheus selects rules by.")
     disabled_alerts: list[str] = Field(default_factory=list, description="Alert names to leave out.")
     alert_labels: dict[str, str] = Field(default_factory=dict, description="Extra labels on every alert.")
+    runbook_base_url: str = Field(
+        default="",
+        description="Where docs/runbooks.md is served (e.g. https://wiki.example.com/aigov/runbooks); every alert's "
+        "runbook_url then points at its section there. Empty: the repository path docs/runbooks.md.",
+    )
 
 
 class GrafanaDashboard(_Values):

@@ -284,13 +284,19 @@ def test_prometheus_rule_carries_the_rule_files(helm_env: dict[str, str]) -> Non
         "monitoring.prometheusRule.enabled=true",
         "monitoring.prometheusRule.disabledAlerts={AigovDriftCheckBreached}",
         "monitoring.prometheusRule.alertLabels.team=ml-platform",
+        "monitoring.prometheusRule.runbookBaseUrl=https://wiki.example.com/aigov",
     )
     rendered = one(render(helm_env, *sets), "PrometheusRule")["spec"]["groups"]
     expected = []
     for path in sorted((CHART / "rules").glob("*.yaml")):
         for group in yaml.safe_load(path.read_text())["groups"]:
             rules = [
-                rule | {"labels": {"team": "ml-platform", **rule.get("labels", {})}}
+                rule
+                | {"labels": {"team": "ml-platform", **rule.get("labels", {})}}
+                | {
+                    "annotations": rule["annotations"]
+                    | {"runbook_url": f"https://wiki.example.com/aigov#{rule['alert'].lower()}"}
+                }
                 for rule in group["rules"]
                 if rule["alert"] != "AigovDriftCheckBreached"
             ]

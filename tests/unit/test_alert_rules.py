@@ -83,3 +83,15 @@ def test_dashboard_panels_have_queries_and_unique_ids() -> None:
     panels = [panel for panel in dashboard["panels"] if panel["type"] != "row"]
     assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])
     assert all(panel["targets"] and all(t["expr"] for t in panel["targets"]) for panel in panels)
+
+
+def test_every_alert_links_its_runbook_section() -> None:
+    """`runbook_url` (the annotation SRE tooling reads) points at a section of docs/runbooks.md named for the alert."""
+    sections = set(re.findall(r"^## (\S+)$", (CHART.parents[1] / "docs" / "runbooks.md").read_text(), re.M))
+    for path in RULES:
+        for group in _load(path)["groups"]:
+            for rule in group["rules"]:
+                annotations = rule["annotations"]
+                assert "runbook" not in annotations, f"{rule['alert']}: use runbook_url"
+                assert annotations["runbook_url"] == f"docs/runbooks.md#{rule['alert'].lower()}"
+                assert rule["alert"].lower() in sections, f"docs/runbooks.md has no section for {rule['alert']}"
