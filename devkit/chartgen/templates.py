@@ -218,7 +218,28 @@ def rbac_template() -> str:
         + "{{- if .Values.rbac.userRoles }}\n"
         + "".join(_people_role(doc) for doc in rbac.people_cluster_roles())
         + "{{- end }}\n"
+        + "{{- if .Values.rbac.configReadableByAuthenticated }}\n"
+        + _config_reader()
+        + "{{- end }}\n"
     )
+
+
+def _config_reader() -> str:
+    """Every authenticated user may read the configuration ConfigMap (and nothing else in the namespace), so
+    `kubectl aigov status` and `evidence export` judge with the cluster's tiers and labels, not the defaults."""
+    name = f"{_S}NAME-config-reader"
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "rules": [_rule([""], ["configmaps"], ["get"], [f"{_S}NAME-config"])],
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}],
+    }
+    return _object(role, name) + _object(binding, name)
 
 
 def audit_rbac_template() -> str:

@@ -236,6 +236,11 @@ class Rbac(_Values):
     aggregate_to_view: bool = Field(
         default=True, description="Aggregate the viewer role into the built-in `view`, `edit` and `admin` roles."
     )
+    config_readable_by_authenticated: bool = Field(
+        default=True,
+        description="Let every authenticated user read the `<release>-config` ConfigMap (and nothing else), so the "
+        "CLI's status and evidence commands use the cluster's configuration. It holds no secrets.",
+    )
 
 
 class ServiceMonitor(_Values):

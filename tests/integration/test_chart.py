@@ -485,6 +485,18 @@ def test_rbac_grants_each_identity_what_it_needs_and_nothing_more(
             assert not _can(kube, who, *check), f"{who} can {' '.join(check)}"
 
 
+def test_any_authenticated_user_reads_the_configuration_and_nothing_else(
+    kube: ControlPlane, namespace: str, installed: str
+) -> None:
+    """So `kubectl aigov status` judges with the cluster's configuration, whoever runs it."""
+    config = f"configmap/{installed}-aigov-config"
+    who = ("--as-group", "system:authenticated")
+    assert _can(kube, "someone", "get", config, "-n", namespace, *who)
+    assert not _can(kube, "someone", "get", "configmap/other", "-n", namespace, *who)
+    assert not _can(kube, "someone", "list", "configmaps", "-n", namespace, *who)
+    assert not _can(kube, "someone", "get", "secret/" + f"{installed}-aigov-webhook-tls", "-n", namespace, *who)
+
+
 def test_people_roles_write_records_only_through_status(kube: ControlPlane, namespace: str, installed: str) -> None:
     fullname = f"{installed}-aigov"
     for role in ("approver", "assessor", "viewer"):
