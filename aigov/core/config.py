@@ -99,7 +99,7 @@ class Detection(_Camel):
         "xinference*",
         "infinity*",
         "nim/**",
-        "jetstream*",
+        "jetstream-*",
         "sax-model-server*",
         "ray-ml*",
         "ray-llm*",
@@ -175,10 +175,13 @@ class Detection(_Camel):
         r"(?i)\b(mnist|cifar-?100?|imagenet)\b",
     )
     model_patterns: tuple[str, ...] = (
-        r"--(model|model[-_]id|model[-_]path|model[-_]name|model[-_]dir|model[-_]repository|model[-_]store|model_base_path|served[-_]model[-_]name|storage[-_]uri)[= ]\S+",
+        r"--(model|model[-_](id|path|name|dir|repository|store)|model_base_path|served[-_]model[-_]name|storage[-_]uri)"
+        r"[= ]\S+",
         r"\bhf://\S+",
         r"\bmodel_(id|source)\s*:\s*\S+",
-        r"\b(meta-llama|mistralai|google/gemma|Qwen|deepseek-ai|microsoft/[Pp]hi|tiiuae|bigscience|EleutherAI|facebook/opt|BAAI|openai/whisper|stabilityai)/[\w.-]+",
+        # Hugging Face repository ids of well-known model publishers.
+        r"\b(meta-llama|mistralai|google/gemma|Qwen|deepseek-ai|microsoft/[Pp]hi|tiiuae|bigscience|EleutherAI"
+        r"|facebook/opt|BAAI|openai/whisper|stabilityai)/[\w.-]+",
     )
     model_env: tuple[str, ...] = (
         "MODEL_ID",
