@@ -8,6 +8,7 @@ a failure, except the AISystems themselves. Secrets are never requested.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from aigov.evidence.collected import (
     DecisionCount,
     aisystem_record,
     event_record,
+    not_ai_record,
     workload_record,
 )
 from aigov.policy.opa import PolicyError, policy_dir, read_bundle
@@ -64,15 +66,25 @@ def policy_bundle() -> dict[str, str]:
     return {"version": bundle.version, "sha256": bundle.sha256, "source": "policies shipped with this aigov"}
 
 
-def collect_cluster(
-    kube: KubeRest, namespaces: tuple[str, ...] | None, config: Config
-) -> tuple[list[dict[str, Any]], dict[str, tuple[dict[str, Any], ...]], list[dict[str, Any]], list[str]]:
-    """AISystems, their Events by UID, labelled workloads, and warnings."""
+@dataclass(frozen=True, slots=True)
+class ClusterRecords:
+    """What the cluster holds: AISystems, their Events by UID, labelled workloads, not-AI declarations."""
+
+    systems: list[dict[str, Any]]
+    events: dict[str, tuple[dict[str, Any], ...]]
+    workloads: list[dict[str, Any]]
+    not_ai: list[dict[str, Any]]
+    warnings: list[str]
+
+
+def collect_cluster(kube: KubeRest, namespaces: tuple[str, ...] | None, config: Config) -> ClusterRecords:
+    """AISystems, their Events by UID, labelled workloads, workloads declared not AI, and warnings."""
     warnings: list[str] = []
     systems = [aisystem_record(o) for ns in _scopes(namespaces) for o in kube.list(aisystems_path(ns))]
     systems.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"].get("name", "")))
     events: dict[str, list[dict[str, Any]]] = defaultdict(list)
     workloads = []
+    not_ai = []
     for ns in _scopes(namespaces):
         path = events_path(ns)
         for event in _readable(kube, path, warnings, f"events ({path})", fieldSelector=f"involvedObject.kind={KIND}"):
@@ -82,13 +94,14 @@ def collect_cluster(
         for entry in config.kinds:
             path = _workload_path(entry.api_group_version, entry.resource, ns)
             # Every object, not a label selector: the system label may sit on a pod template (as admission reads it).
-            found = (
+            found = [
                 {**o, "apiVersion": entry.api_group_version, "kind": entry.kind}
                 for o in _readable(kube, path, warnings, f"{entry.resource} ({path})")
-            )
+            ]
             workloads += [workload_record(o, config) for o in found if system_label(o, config)]
+            not_ai += [record for o in found if (record := not_ai_record(o, config))]
     by_time = {uid: tuple(sorted(items, key=lambda e: str(e["time"]))) for uid, items in events.items()}
-    return systems, by_time, workloads, warnings
+    return ClusterRecords(systems, by_time, workloads, not_ai, warnings)
 
 
 def _prom(client: httpx.Client, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
@@ -155,17 +168,18 @@ def collect(
     prometheus: str | None,
 ) -> Collected:
     """Everything the pack needs, read now."""
-    systems, events, workloads, warnings = collect_cluster(kube, namespaces, config)
+    records = collect_cluster(kube, namespaces, config)
     start = now - period
     return Collected(
         generated_at=now,
         period_start=start,
         server=kube.target.server,
         namespaces=namespaces,
-        systems=tuple(systems),
-        events=events,
-        workloads=tuple(workloads),
+        systems=tuple(records.systems),
+        events=records.events,
+        workloads=tuple(records.workloads),
+        not_ai=tuple(records.not_ai),
         policy_bundle=policy_bundle(),
         admissions=collect_admissions(prometheus, namespaces, start, now) if prometheus else None,
-        warnings=tuple(warnings),
+        warnings=tuple(records.warnings),
     )

@@ -61,6 +61,8 @@ class Collected:
     policy_bundle: Mapping[str, str]
     admissions: Admissions | None
     warnings: tuple[str, ...]
+    not_ai: tuple[dict[str, Any], ...] = ()
+    """Workloads declared not AI (config.detection.notAiLabel), with their reasons."""
 
     @property
     def scope(self) -> str:
@@ -108,6 +110,21 @@ def _containers(obj: Mapping[str, Any], config: Config) -> list[Mapping[str, Any
                 ]
     found += [c for path in entry.containers for c in resolve(obj, path) if isinstance(c, Mapping)]
     return found
+
+
+def not_ai_record(obj: Mapping[str, Any], config: Config) -> dict[str, Any] | None:
+    """A workload declared not AI: identity and reason (empty when missing: admission then ignores the label)."""
+    meta = obj.get("metadata") or {}
+    if (meta.get("labels") or {}).get(config.detection.not_ai_label) != "true":
+        return None
+    reason = (meta.get("annotations") or {}).get(config.detection.not_ai_reason_annotation)
+    return {
+        "apiVersion": obj.get("apiVersion"),
+        "kind": obj.get("kind"),
+        "namespace": meta.get("namespace"),
+        "name": meta.get("name"),
+        "reason": reason.strip() if isinstance(reason, str) else "",
+    }
 
 
 def workload_record(obj: Mapping[str, Any], config: Config) -> dict[str, Any]:

@@ -140,6 +140,7 @@ def evidence_document(collected: Collected, config: Config, expiring_within: tim
         ],
         "objectives": dict(OBJECTIVES),
         "systems": [_system(obj, collected, config) for obj in collected.systems],
+        "notAiDeclarations": list(collected.not_ai),
         "warnings": list(collected.warnings),
     }
 

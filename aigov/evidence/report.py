@@ -338,6 +338,16 @@ def _inventory_table(document: Mapping[str, Any]) -> str:
     )
 
 
+def _not_ai(document: Mapping[str, Any]) -> str:
+    rows = [
+        (f"{d['kind']} {d['namespace']}/{d['name']}", d["reason"] or "(no reason: ignored, treated as AI)")
+        for d in document.get("notAiDeclarations", [])
+    ]
+    body = _table(["workload", "reason"], rows) if rows else "<p>None.</p>"
+    subtitle = "Workloads labelled not AI: admission ignores the detection signals and strict namespaces for them."
+    return _section("not-ai", "Declared not AI", subtitle, body)
+
+
 def _notes(document: Mapping[str, Any]) -> str:
     bundle = document["policyBundle"]
     warnings = "".join(f"<li>{_e(w)}</li>" for w in document["warnings"])
@@ -373,6 +383,7 @@ def render_report(document: Mapping[str, Any]) -> str:
         _denials(document),
         _controls(document),
         _inventory_table(document),
+        _not_ai(document),
         _notes(document),
     ]
     return (
