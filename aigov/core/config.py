@@ -78,6 +78,7 @@ class Detection(_Camel):
         "*sglang*",
         "tritonserver*",
         "*tensorrt-llm*",
+        "tensorrt-llm/**",
         "*tensorrtllm*",
         "*text-generation-inference*",
         "tgi",
@@ -103,6 +104,12 @@ class Detection(_Camel):
         "sax-model-server*",
         "ray-ml*",
         "ray-llm*",
+        # Cloud deep-learning containers for inference and training (AWS, Google, Hugging Face).
+        "*pytorch-inference*",
+        "*pytorch-training*",
+        "*tensorflow-inference*",
+        "*tensorflow-training*",
+        "huggingface-pytorch-*",
         # Model servers and explainers of KServe and Seldon.
         "sklearnserver*",
         "xgbserver*",
@@ -117,6 +124,7 @@ class Detection(_Camel):
         "*horovod*",
         "*llama-factory*",
         "*torchtune*",
+        "*mnist*",
     )
     excluded_image_patterns: tuple[str, ...] = (
         # The platforms' own controllers, operators and routers, and client tools: infrastructure, not models.

@@ -36,7 +36,7 @@ _declared_not_ai if {
 
 _not_ai_reason := trim_space(object.get(_object, ["metadata", "annotations", _detection.notAiReasonAnnotation], ""))
 
-# Short by construction (warnings are at most 120 characters).
+# Under 120 characters (the warning limit) with any label and annotation names of usual length.
 _warnings contains sprintf("%s=true ignored: add annotation %s", [_detection.notAiLabel, _detection.notAiReasonAnnotation]) if {
 	_workload_review
 	_object.metadata.labels[_detection.notAiLabel] == "true"

@@ -31,7 +31,10 @@ test_engine_images_on_any_registry_and_organisation if {
 		"ghcr.io/ggml-org/llama.cpp:server-cuda", "localai/localai:latest-cpu", "lmsysorg/sglang:v0.3.0",
 		"nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3", "seldonio/mlserver:1.6.1",
 		"kserve/huggingfaceserver:v0.14.0", "openvino/model_server:2024.4", "rayproject/ray-ml:2.9.0",
-		"rayproject/ray-llm:2.52.0", "axolotlai/axolotl:main-latest",
+		"rayproject/ray-llm:2.52.0", "axolotlai/axolotl:main-latest", "nvcr.io/nvidia/tensorrt-llm/release:0.21.0",
+		"763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.1.0-gpu-py310",
+		"us-docker.pkg.dev/deeplearning-platform-release/gcr.io/huggingface-pytorch-training-cu121.2-3",
+		"docker.io/kubeflow/pytorch-dist-mnist:latest",
 	] {
 		sprintf("image %s", [image]) in evidence_of([container(image)], {})
 	}
