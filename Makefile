@@ -55,8 +55,8 @@ test: lint policy-check pytest fuzz ## everything CI runs
 demo: venv bin ## a local control plane with aigov admitting and denying real deployments
 	$(WITH_BINS) $(PY) -m devkit.demo
 
-bench: venv bin ## benchmarks (medians and ratios, printed)
-	$(WITH_BINS) export PYTHONPATH=$(CURDIR); for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
+bench: venv bin ## benchmarks (medians and ratios; detection recall and false positives on tests/corpus), printed
+	$(WITH_BINS) for b in bench/*.py; do echo "== $$b"; PYTHONPATH=. $(PY) $$b; done
 
 crds: venv ## regenerate crds/ from the pydantic models
 	$(VENV)/bin/aigov crd --out crds

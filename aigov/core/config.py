@@ -60,43 +60,185 @@ class TierRequirement(_Camel):
 
 
 class Detection(_Camel):
-    """How an AI workload is recognised. Globs use `/` as the delimiter.
+    """How an AI workload is recognised: every signal is data here, read by policies/aigov/admission/detection.rego.
 
-    Image globs match the normalised reference `repository[:tag]` with any
-    `docker.io/` or `docker.io/library/` prefix and any `@digest` removed.
+    Image globs (`/` is the delimiter, matched lower-cased) are tried against the
+    normalised reference and against every trailing part of the repository path
+    with and without its tag, the registry host removed: `vllm*` matches
+    `registry:5000/mirror/vllm/vllm-openai:v0.8.5` through `vllm-openai:v0.8.5`,
+    and `tensorflow/serving*` matches `harbor.corp/hub/tensorflow/serving:2.19`.
+    Command and model patterns are RE2 regular expressions over a container's
+    `command` and `args` joined by spaces (and a kind's command fields, such as
+    a RayJob's `entrypoint`). docs/detection.md lists every signal.
     """
 
     image_patterns: tuple[str, ...] = (
-        "vllm/vllm-openai*",
-        "nvcr.io/nvidia/tritonserver*",
-        "ghcr.io/huggingface/text-generation-inference*",
-        "pytorch/torchserve*",
+        # Serving engines, whatever the registry and organisation (forks and vendor builds included).
+        "*vllm*",
+        "*sglang*",
+        "tritonserver*",
+        "*tensorrt-llm*",
+        "tensorrt-llm/**",
+        "*tensorrtllm*",
+        "*text-generation-inference*",
+        "tgi",
+        "tgi-*",
+        "*text-embeddings-inference*",
+        "ollama*",
+        "llama.cpp*",
+        "llamacpp*",
+        "llama-cpp*",
+        "local-ai*",
+        "localai*",
+        "torchserve*",
         "tensorflow/serving*",
-        "ollama/ollama*",
-        "ghcr.io/ggml-org/llama.cpp:server*",
-        "ghcr.io/ggml-org/llama.cpp:full*",
-        "ghcr.io/ggerganov/llama.cpp*",
-        "lmsysorg/sglang*",
-        "nvcr.io/nim/**",
-        "seldonio/mlserver*",
-        "kserve/**",
-        "rayproject/ray*",
+        "tensorflow-serving*",
+        "openvino/model_server*",
+        "ovms*",
+        "mlserver*",
+        "lmdeploy*",
+        "xinference*",
+        "infinity*",
+        "nim/**",
+        "jetstream-*",
+        "sax-model-server*",
+        "ray-ml*",
+        "ray-llm*",
+        # Cloud deep-learning containers for inference and training (AWS, Google, Hugging Face).
+        "*pytorch-inference*",
+        "*pytorch-training*",
+        "*tensorflow-inference*",
+        "*tensorflow-training*",
+        "huggingface-pytorch-*",
+        # Model servers and explainers of KServe and Seldon.
+        "sklearnserver*",
+        "xgbserver*",
+        "lgbserver*",
+        "pmmlserver*",
+        "paddleserver*",
+        "huggingfaceserver*",
+        "*-explainer*",
+        "alibi-detect-server*",
+        # Training.
+        "axolotl*",
+        "*horovod*",
+        "*llama-factory*",
+        "*torchtune*",
+        "*mnist*",
+    )
+    excluded_image_patterns: tuple[str, ...] = (
+        # The platforms' own controllers, operators and routers, and client tools: infrastructure, not models.
+        "*-controller",
+        "*-controller:*",
+        "*controller-manager*",
+        "*-operator",
+        "*-operator:*",
+        "operator",
+        "operator:*",
+        "*-router",
+        "*-router:*",
+        "tritonserver:*-sdk*",
+        "*-cli",
+        "*-cli:*",
     )
     ignored_image_patterns: tuple[str, ...] = (
         "istio/proxyv2*",
-        "gcr.io/istio-release/proxyv2*",
         "cr.l5d.io/linkerd/proxy*",
         "envoyproxy/envoy*",
-        "ghcr.io/linkerd/proxy*",
+        "linkerd/proxy*",
+    )
+    command_patterns: tuple[str, ...] = (
+        r"\bvllm\s+serve\b",
+        r"\bvllm\.entrypoints\b",
+        r"\bsglang\.launch_server\b",
+        r"\btext-generation-launcher\b",
+        r"\btext-embeddings-router\b",
+        r"\btritonserver\b",
+        r"\btrtllm-serve\b",
+        r"\btorchserve\s+--start\b",
+        r"\btensorflow_model_server\b",
+        r"\bmlserver\s+start\b",
+        r"\bollama\s+(serve|run)\b",
+        r"\bllama-server\b",
+        r"\blocal-ai\b",
+        r"\blmdeploy\s+serve\b",
+        r"\bxinference-local\b",
+        r"\binfinity_emb\b",
+        r"\bdynamo\.(vllm|sglang|trtllm)\b",
+        r"\bdynamo\s+serve\b",
+        r"\bray\.serve\.llm\b",
+        r"\bserve\s+run\b",
+        r"\btorchrun\b",
+        r"\btorch\.distributed\.(run|launch)\b",
+        r"\bdeepspeed\b",
+        r"\baccelerate\s+launch\b",
+        r"\baxolotl\b",
+        r"\btrl\s+(sft|dpo|grpo|kto|reward)\b",
+        r"\bllamafactory-cli\b",
+        r"\btune\s+run\b",
+        r"\bhorovodrun\b",
+        r"(?i)\bpython[0-9.]*\s+(-u\s+)?\S*train\w*\.py\b",
+        r"\bpip3?\s+install\b[^;&|\n]*\b(torch|transformers|diffusers|vllm|peft|trl|sentence-transformers)\b",
+        r"\bpip:\s*(\[[^\]]*|(\s*-\s*\S+)*\s*-\s*)[\"']?(torch|transformers|diffusers|vllm|sentence-transformers)\b",
+        r"(?i)\b(mnist|cifar-?100?|imagenet)\b",
+    )
+    model_patterns: tuple[str, ...] = (
+        r"--(model|model[-_](id|path|name|dir|repository|store)|model_base_path|served[-_]model[-_]name|storage[-_]uri)"
+        r"[= ]\S+",
+        r"\bhf://\S+",
+        r"\bmodel_(id|source)\s*:\s*\S+",
+        # Hugging Face repository ids of well-known model publishers.
+        r"\b(meta-llama|mistralai|google/gemma|Qwen|deepseek-ai|microsoft/[Pp]hi|tiiuae|bigscience|EleutherAI"
+        r"|facebook/opt|BAAI|openai/whisper|stabilityai)/[\w.-]+",
+    )
+    model_env: tuple[str, ...] = (
+        "MODEL_ID",
+        "HF_MODEL_ID",
+        "MODEL_NAME",
+        "SERVED_MODEL_NAME",
+        "HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+        "HUGGINGFACE_HUB_TOKEN",
+        "STORAGE_URI",
     )
     accelerator_resources: tuple[str, ...] = (
         "nvidia.com/gpu",
         "nvidia.com/mig-*",
+        "nvidia.com/pgpu",
         "amd.com/gpu",
         "gpu.intel.com/*",
         "habana.ai/gaudi",
         "aws.amazon.com/neuron*",
         "google.com/tpu",
+        "huawei.com/ascend*",
+    )
+    resource_claim_patterns: tuple[str, ...] = Field(
+        default=("*",),
+        description="DRA claims (pod resourceClaims: name, claim or template name) that count as accelerators",
+    )
+    runtime_classes: tuple[str, ...] = ("nvidia", "nvidia-*")
+    accelerator_env: tuple[str, ...] = ("NVIDIA_VISIBLE_DEVICES",)
+    accelerator_probe_images: tuple[str, ...] = Field(
+        default=(
+            "busybox*",
+            "nginx*",
+            "pause*",
+            "agnhost*",
+            "hello-app*",
+            "cuda-sample*",
+            "cuda-vector-add*",
+            "*vectoradd*",
+        ),
+        description="containers that only hold or test a device: their accelerators are not AI evidence",
+    )
+    accelerator_probe_commands: tuple[str, ...] = (r"\bnvidia-smi\b", r"^(\S*/)?sleep\b")
+    strict_namespace_label: str = Field(
+        default="aigov.io/scope", description="namespace label whose value `strictNamespaceValue` makes it strict"
+    )
+    strict_namespace_value: str = "ai"
+    not_ai_label: str = Field(default="aigov.io/not-ai", description='set to "true" to declare a workload not AI')
+    not_ai_reason_annotation: str = Field(
+        default="aigov.io/not-ai-reason", description="required with the not-AI label: why the workload is not AI"
     )
 
 

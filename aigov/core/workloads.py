@@ -71,6 +71,9 @@ class WorkloadKind(BaseModel):
     role: Role = Role.WORKLOAD
     pod_specs: tuple[str, ...] = Field(default=(), description="paths of embedded PodSpecs")
     containers: tuple[str, ...] = Field(default=(), description="paths of single containers outside pod specs")
+    commands: tuple[str, ...] = Field(
+        default=(), description="paths of command strings outside containers (a RayJob's entrypoint), read by detection"
+    )
     labels: tuple[str, ...] = Field(
         default=(), description="extra paths of label maps, after metadata.labels and the pod templates' labels"
     )
@@ -78,7 +81,7 @@ class WorkloadKind(BaseModel):
     stop: StopMethod = StopMethod.NONE
     stop_path: str = Field(default="", description="the suspend field or the stop annotation")
 
-    @field_validator("pod_specs", "containers", "labels")
+    @field_validator("pod_specs", "containers", "commands", "labels")
     @classmethod
     def _at_most_two_wildcards(cls, paths: tuple[str, ...]) -> tuple[str, ...]:
         for path in paths:
@@ -116,6 +119,7 @@ class WorkloadKind(BaseModel):
             "role": self.role.value,
             "podSpecs": [segments(p) for p in self.pod_specs],
             "containers": [segments(p) for p in self.containers],
+            "commands": [segments(p) for p in self.commands],
             "labels": [segments(p) for p in self.label_paths()],
             "stop": {"method": self.stop.value, "path": self._stop_field()},
         }
@@ -197,6 +201,17 @@ KINDS: tuple[WorkloadKind, ...] = (
         "rayjobs",
         role=Role.WRAPPER,
         pod_specs=(*(f"spec.rayClusterSpec.{p}" for p in _RAY_CLUSTER), "spec.submitterPodTemplate.spec"),
+        commands=("spec.entrypoint",),
+        **_SUSPEND,
+    ),
+    _k(
+        "ray.io",
+        "v1",
+        "RayCronJob",
+        "raycronjobs",
+        role=Role.WRAPPER,
+        pod_specs=tuple(f"spec.jobTemplate.rayClusterSpec.{p}" for p in _RAY_CLUSTER),
+        commands=("spec.jobTemplate.entrypoint",),
         **_SUSPEND,
     ),
     _k(
@@ -204,11 +219,49 @@ KINDS: tuple[WorkloadKind, ...] = (
         "v1",
         "RayService",
         "rayservices",
-        role=Role.SERVING,
+        role=Role.WRAPPER,
         pod_specs=tuple(f"spec.rayClusterConfig.{p}" for p in _RAY_CLUSTER),
+        commands=("spec.serveConfigV2",),
     ),
     _k("serving.knative.dev", "v1", "Service", "services", role=Role.WRAPPER, pod_specs=_TEMPLATE),
     _k("argoproj.io", "v1alpha1", "Rollout", "rollouts", role=Role.WRAPPER, pod_specs=_TEMPLATE, **_SCALE),
+    _k(
+        "kubeflow.org",
+        "v2beta1",
+        "MPIJob",
+        "mpijobs",
+        role=Role.WRAPPER,
+        pod_specs=("spec.mpiReplicaSpecs.*.template.spec",),
+        **_KUBEFLOW_SUSPEND,
+    ),
+    _k(
+        "trainer.kubeflow.org",
+        "v1alpha1",
+        "TrainJob",
+        "trainjobs",
+        role=Role.WRAPPER,
+        containers=("spec.trainer", "spec.initializer.model"),
+        **_SUSPEND,
+    ),
+    _k(
+        "orchestration.aibrix.ai",
+        "v1alpha1",
+        "StormService",
+        "stormservices",
+        role=Role.WRAPPER,
+        pod_specs=("spec.template.spec.roles.*.template.spec",),
+        labels=("spec.template.metadata.labels",),
+        **_SCALE,
+    ),
+    _k(
+        "orchestration.aibrix.ai",
+        "v1alpha1",
+        "RoleSet",
+        "rolesets",
+        role=Role.WRAPPER,
+        pod_specs=("spec.roles.*.template.spec",),
+        labels=("spec.roles.*.template.metadata.labels",),
+    ),
     # Model serving: AI by definition.
     _k(
         "serving.kserve.io",
@@ -222,7 +275,7 @@ KINDS: tuple[WorkloadKind, ...] = (
         stop=StopMethod.ANNOTATION,
         stop_path="serving.kserve.io/stop",
     ),
-    _k("serving.kserve.io", "v1alpha1", "LLMInferenceService", "llminferenceservices", role=Role.SERVING),
+    _k("serving.kserve.io", "v1alpha2", "LLMInferenceService", "llminferenceservices", role=Role.SERVING),
     _k("serving.kserve.io", "v1alpha1", "TrainedModel", "trainedmodels", role=Role.SERVING),
     _k("serving.kserve.io", "v1alpha1", "Predictor", "predictors", role=Role.SERVING),
     _k(
@@ -236,10 +289,20 @@ KINDS: tuple[WorkloadKind, ...] = (
     _k("mlops.seldon.io", "v1alpha1", "Model", "models", role=Role.SERVING),
     _k("mlops.seldon.io", "v1alpha1", "Server", "servers", role=Role.SERVING, pod_specs=("spec.podSpec",)),
     _k("apps.nvidia.com", "v1alpha1", "NIMService", "nimservices", role=Role.SERVING),
+    _k("apps.nvidia.com", "v1alpha1", "NIMPipeline", "nimpipelines", role=Role.SERVING),
+    _k("model.aibrix.ai", "v1alpha1", "ModelAdapter", "modeladapters", role=Role.SERVING),
+    _k(
+        "kaito.sh",
+        "v1beta1",
+        "Workspace",
+        "workspaces",
+        role=Role.SERVING,
+        pod_specs=("inference.template.spec",),
+    ),
     _k("kubeai.org", "v1", "Model", "models", role=Role.SERVING),
     _k("production-stack.vllm.ai", "v1alpha1", "VLLMRuntime", "vllmruntimes", role=Role.SERVING),
-    _k("nvidia.com", "v1alpha1", "DynamoGraphDeployment", "dynamographdeployments", role=Role.SERVING),
-    # Model training: AI by definition.
+    _k("nvidia.com", "v1beta1", "DynamoGraphDeployment", "dynamographdeployments", role=Role.SERVING),
+    # Model training with a framework's own kind: AI by definition (MPIJob and TrainJob are generic: wrappers).
     *(
         _k(
             "kubeflow.org",
@@ -256,10 +319,8 @@ KINDS: tuple[WorkloadKind, ...] = (
             ("v1", "XGBoostJob", "xgbReplicaSpecs"),
             ("v1", "PaddleJob", "paddleReplicaSpecs"),
             ("v1", "JAXJob", "jaxReplicaSpecs"),
-            ("v2beta1", "MPIJob", "mpiReplicaSpecs"),
         )
     ),
-    _k("trainer.kubeflow.org", "v1alpha1", "TrainJob", "trainjobs", role=Role.TRAINING, **_SUSPEND),
 )
 """Every kind aigov reviews out of the box (the policies, the webhook, RBAC and the operator all read it)."""
 

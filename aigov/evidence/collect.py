@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +26,7 @@ from aigov.evidence.collected import (
     DecisionCount,
     aisystem_record,
     event_record,
+    not_ai_record,
     workload_record,
 )
 from aigov.policy.bundle import PolicyError, read_bundle
@@ -114,16 +115,26 @@ def served_kinds(kube: KubeRest, kinds: Iterable[WorkloadKind]) -> list[Workload
     return found
 
 
-def collect_cluster(
-    kube: KubeRest, namespaces: tuple[str, ...] | None, config: Config
-) -> tuple[list[dict[str, Any]], dict[str, tuple[dict[str, Any], ...]], list[dict[str, Any]], list[str]]:
-    """AISystems, their Events by UID, labelled workloads, and warnings."""
+@dataclass(frozen=True, slots=True)
+class ClusterRecords:
+    """What the cluster holds: AISystems, their Events by UID, labelled workloads, not-AI declarations."""
+
+    systems: list[dict[str, Any]]
+    events: dict[str, tuple[dict[str, Any], ...]]
+    workloads: list[dict[str, Any]]
+    not_ai: list[dict[str, Any]]
+    warnings: list[str]
+
+
+def collect_cluster(kube: KubeRest, namespaces: tuple[str, ...] | None, config: Config) -> ClusterRecords:
+    """AISystems, their Events by UID, labelled workloads, workloads declared not AI, and warnings."""
     warnings: list[str] = []
     systems = [aisystem_record(o) for ns in _scopes(namespaces) for o in kube.list(aisystems_path(ns))]
     systems.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"].get("name", "")))
     events: dict[str, list[dict[str, Any]]] = defaultdict(list)
     workloads = []
     served = served_kinds(kube, config.kinds)
+    not_ai = []
     for ns in _scopes(namespaces):
         path = events_path(ns)
         for event in _readable(kube, path, warnings, f"events ({path})", fieldSelector=f"involvedObject.kind={KIND}"):
@@ -133,13 +144,14 @@ def collect_cluster(
         for entry in served:
             path = _workload_path(entry.api_group_version, entry.resource, ns)
             # Every object, not a label selector: the system label may sit on a pod template (as admission reads it).
-            found = (
+            found = [
                 {**o, "apiVersion": entry.api_group_version, "kind": entry.kind}
                 for o in _readable(kube, path, warnings, f"{entry.resource} ({path})")
-            )
+            ]
             workloads += [workload_record(o, config) for o in found if system_label(o, config)]
+            not_ai += [record for o in found if (record := not_ai_record(o, config))]
     by_time = {uid: tuple(sorted(items, key=lambda e: str(e["time"]))) for uid, items in events.items()}
-    return systems, by_time, workloads, warnings
+    return ClusterRecords(systems, by_time, workloads, not_ai, warnings)
 
 
 def collect_ungoverned(kube: KubeRest, namespaces: tuple[str, ...] | None, warnings: list[str]) -> list[dict[str, Any]]:
@@ -218,7 +230,8 @@ def collect(
     prometheus: str | None,
 ) -> Collected:
     """Everything the pack needs, read now."""
-    systems, events, workloads, warnings = collect_cluster(kube, namespaces, config)
+    records = collect_cluster(kube, namespaces, config)
+    warnings = list(records.warnings)
     ungoverned = collect_ungoverned(kube, namespaces, warnings)
     start = now - period
     return Collected(
@@ -226,9 +239,10 @@ def collect(
         period_start=start,
         server=kube.target.server,
         namespaces=namespaces,
-        systems=tuple(systems),
-        events=events,
-        workloads=tuple(workloads),
+        systems=tuple(records.systems),
+        events=records.events,
+        workloads=tuple(records.workloads),
+        not_ai=tuple(records.not_ai),
         policy_bundle=policy_bundle(prometheus, now),
         admissions=collect_admissions(prometheus, namespaces, start, now) if prometheus else None,
         warnings=tuple(warnings),

@@ -65,6 +65,8 @@ class Collected:
     """The decision-log chains checked for the pack (`aigov.telemetry.decision_log.chain_heads`), if any."""
     ungoverned: tuple[dict[str, Any], ...] = ()
     """Failures from the audit's reports: AI workloads running that admission would deny now."""
+    not_ai: tuple[dict[str, Any], ...] = ()
+    """Workloads declared not AI (config.detection.notAiLabel), with their reasons."""
 
     @property
     def scope(self) -> str:
@@ -112,6 +114,21 @@ def _containers(obj: Mapping[str, Any], config: Config) -> list[Mapping[str, Any
                 ]
     found += [c for path in entry.containers for c in resolve(obj, path) if isinstance(c, Mapping)]
     return found
+
+
+def not_ai_record(obj: Mapping[str, Any], config: Config) -> dict[str, Any] | None:
+    """A workload declared not AI: identity and reason (empty when missing: admission then ignores the label)."""
+    meta = obj.get("metadata") or {}
+    if (meta.get("labels") or {}).get(config.detection.not_ai_label) != "true":
+        return None
+    reason = (meta.get("annotations") or {}).get(config.detection.not_ai_reason_annotation)
+    return {
+        "apiVersion": obj.get("apiVersion"),
+        "kind": obj.get("kind"),
+        "namespace": meta.get("namespace"),
+        "name": meta.get("name"),
+        "reason": reason.strip() if isinstance(reason, str) else "",
+    }
 
 
 def workload_record(obj: Mapping[str, Any], config: Config) -> dict[str, Any]:

@@ -201,6 +201,7 @@ def evidence_document(collected: Collected, config: Config, expiring_within: tim
             "source": "the aigov audit's openreports.io Reports (docs/audit.md)",
             "workloads": list(collected.ungoverned),
         },
+        "notAiDeclarations": list(collected.not_ai),
         "warnings": list(collected.warnings),
     }
 

@@ -173,10 +173,11 @@ def test_admission_objects_are_what_registration_renders(helm_env: dict[str, str
 
 
 def _sample(kind: WorkloadKind) -> Doc:
-    """An object of `kind` running vLLM in every pod spec the table names (a `*` becomes a one-item list)."""
+    """An object of `kind` running vLLM in every pod spec and container the table names (`*`: a one-item list)."""
     obj: Doc = {"apiVersion": kind.api_group_version, "kind": kind.kind, "metadata": {"name": "x"}, "spec": {}}
-    pod = {"containers": [{"name": "main", "image": "vllm/vllm-openai:v0.9.0"}]}
-    for path in kind.pod_specs:
+    container = {"name": "main", "image": "vllm/vllm-openai:v0.9.0"}
+    places = [(path, {"containers": [container]}) for path in kind.pod_specs]
+    for path, pod in [*places, *((path, container) for path in kind.containers)]:
         node: Any = obj
         names = path.split(".")
         for name, following in zip(names, [*names[1:], None], strict=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from dataclasses import replace
@@ -22,6 +23,7 @@ from aigov.evidence.collected import (
     DecisionCount,
     aisystem_record,
     event_record,
+    not_ai_record,
     workload_record,
 )
 from aigov.evidence.document import evidence_document, soa_csv
@@ -117,6 +119,28 @@ def test_workload_record_keeps_no_environment() -> None:
     assert "secret" not in json.dumps(record)
 
 
+def test_not_ai_declarations_are_recorded_with_their_reason() -> None:
+    def deployment(labels: dict[str, str], annotations: dict[str, str]) -> dict[str, Any]:
+        meta = {"name": "burn-in", "namespace": "ml", "labels": labels, "annotations": annotations}
+        return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta}
+
+    declared = deployment({"aigov.io/not-ai": "true"}, {"aigov.io/not-ai-reason": " GPU burn-in, no model "})
+    record = not_ai_record(declared, Config())
+    assert record == {
+        "apiVersion": "apps/v1", "kind": "Deployment", "namespace": "ml", "name": "burn-in",
+        "reason": "GPU burn-in, no model",
+    }  # fmt: skip
+    assert (not_ai_record(deployment({"aigov.io/not-ai": "true"}, {}), Config()) or {}).get("reason") == ""
+    assert not_ai_record(deployment({"aigov.io/not-ai": "false"}, {}), Config()) is None
+    assert record is not None
+    collected = dataclasses.replace(_collected(), not_ai=(record,))
+    document = evidence_document(collected, Config(), timedelta(days=30))
+    assert document["notAiDeclarations"][0]["reason"] == "GPU burn-in, no model"
+    html = render_report(document)
+    assert '<section id="not-ai">' in html
+    assert "Deployment ml/burn-in" in html
+
+
 def test_event_record() -> None:
     event = {"type": "Normal", "reason": "Approved", "message": "m", "count": 2,
              "lastTimestamp": "2026-01-01T00:00:00Z", "source": {"component": "aigov-operator"},
@@ -201,7 +225,8 @@ def test_report_escapes_everything_and_fetches_nothing() -> None:
     assert "&lt;script&gt;" in html
     assert fetching_tags(html) == []
     assert "Content-Security-Policy" in html
-    for section in ("summary", "inventory", "expiring", "suspensions", "denials", "controls", "systems", "about"):
+    sections = ("summary", "inventory", "expiring", "suspensions", "denials", "controls", "systems", "not-ai", "about")
+    for section in sections:
         assert f'<section id="{section}">' in html
     assert html.count("<svg") == 3
     assert "not collected (Forbidden: no)" in html

@@ -24,9 +24,41 @@ _glob_any(patterns, value) if {
 	glob.match(pattern, ["/"], value)
 }
 
-_serving_image(ref) if _glob_any(input.config.detection.imagePatterns, _normalised(ref))
+# `ref` matches one of the image globs (config.detection): the lower-cased
+# normalised reference, or any trailing part of its repository path (registry
+# host removed), with or without the tag. So `vllm*` matches
+# `registry:5000/mirror/vllm/vllm-openai:v1` and `nim/**` matches `nvcr.io/nim/meta/llama3`.
+_image_matches(patterns, ref) if {
+	some candidate in _image_candidates(ref)
+	_glob_any(patterns, candidate)
+}
 
-_ignored_image(ref) if _glob_any(input.config.detection.ignoredImagePatterns, _normalised(ref))
+_image_candidates(ref) := {lower(_normalised(ref))} | {candidate |
+	img := _image(ref)
+	parts := split(lower(_without_host(img.repository)), "/")
+	some i in numbers.range(0, count(parts) - 1)
+	tail := concat("/", array.slice(parts, i, count(parts)))
+	some candidate in _with_tag(tail, lower(img.tag))
+}
+
+_with_tag(name, "") := {name}
+
+_with_tag(name, tag) := {name, concat(":", [name, tag])} if tag != ""
+
+# A first path component with a `.` or `:`, or `localhost`, is a registry host (Docker's rule).
+_without_host(repository) := concat("/", array.slice(parts, 1, count(parts))) if {
+	parts := split(repository, "/")
+	count(parts) > 1
+	_registry_host(parts[0])
+} else := repository
+
+_registry_host(part) if contains(part, ".")
+
+_registry_host(part) if contains(part, ":")
+
+_registry_host("localhost")
+
+_ignored_image(ref) if _image_matches(input.config.detection.ignoredImagePatterns, ref)
 
 _pinned(ref) if startswith(_image(ref).digest, "sha256:")
 

@@ -78,18 +78,21 @@ _pod_specs contains spec if {
 
 _pod_container_fields := ["initContainers", "containers", "ephemeralContainers"]
 
-_all_containers contains container if {
+# The containers the kinds table yields: those of the pod specs, and single
+# containers outside pod specs (KServe's `spec.predictor.model`).
+_table_containers contains container if {
 	some spec in _pod_specs
 	some field in _pod_container_fields
 	some container in spec[field]
 }
 
-# Single containers outside pod specs (KServe's `spec.predictor.model`).
-_all_containers contains container if {
+_table_containers contains container if {
 	some path in _kind_info.containers
 	some container in _at(_object, path)
 	is_object(container)
 }
+
+_all_containers contains container if some container in _table_containers
 
 # In serving and training kinds (framework specs, embedded templates of any shape)
 # anything shaped like a container counts.
@@ -118,25 +121,6 @@ _images contains container.image if {
 	is_string(container.image)
 	container.image != ""
 }
-
-_accelerators contains name if {
-	some container in _containers
-	some section in ["limits", "requests"]
-	some name, _ in container.resources[section]
-	_glob_any(input.config.detection.acceleratorResources, name)
-}
-
-# Why the workload counts as an AI workload.
-_ai_evidence contains sprintf("image %s", [image]) if {
-	some image in _images
-	_serving_image(image)
-}
-
-_ai_evidence contains sprintf("accelerator %s", [name]) if some name in _accelerators
-
-_ai_evidence contains sprintf("kind %s", [_kind]) if _serving_kind
-
-_ai_workload if count(_ai_evidence) > 0
 
 # The AISystem the workload names: the label on the object, else on its pod templates.
 _system_name := [name |

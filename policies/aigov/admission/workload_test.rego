@@ -144,26 +144,6 @@ test_evidence_in_message if {
 	contains(d.violations[0].message, "(accelerator nvidia.com/gpu, image vllm/vllm-openai:v0.6.0)")
 }
 
-test_detect_every_default_serving_image if {
-	every image in [
-		"vllm/vllm-openai:v0.6.0", "docker.io/vllm/vllm-openai:latest",
-		"nvcr.io/nvidia/tritonserver:24.08-py3", "ghcr.io/huggingface/text-generation-inference:2.4",
-		"pytorch/torchserve:0.12.0-gpu", "tensorflow/serving:2.17.0", "docker.io/library/ollama/ollama",
-		"ollama/ollama@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-		"ghcr.io/ggml-org/llama.cpp:server-cuda", "ghcr.io/ggerganov/llama.cpp:server",
-		"lmsysorg/sglang:v0.3.0", "nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3",
-		"seldonio/mlserver:1.6.1", "kserve/huggingfaceserver:v0.14.0", "rayproject/ray:2.38.0",
-	] {
-		admission._serving_image(image) with input as review(create(pod({}, [])), null)
-	}
-}
-
-test_plain_images_not_detected if {
-	every image in ["nginx:1.27", "python:3.12", "ghcr.io/ggml-org/llama.cpp:light", "example.com/vllm/vllm-openai:1"] {
-		not admission._serving_image(image) with input as review(create(pod({}, [])), null)
-	}
-}
-
 test_ignored_sidecar_not_detected_nor_checked if {
 	proxy := container("docker.io/istio/proxyv2:1.23.0")
 	decide_create(deployment({}, [container("nginx:1.27"), proxy]), null).allowed
