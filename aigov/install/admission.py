@@ -28,7 +28,7 @@ from typing import Any
 
 from aigov.core.config import ENFORCEMENT_LABEL, GROUP, PLURAL, Config, EnforcementMode
 from aigov.core.model import AISystemStatus, Suspension
-from aigov.core.workloads import WorkloadKind
+from aigov.core.workloads import KINDS, WorkloadKind
 
 NAME = "aigov"
 POLICY_NAME = "aigov-record-integrity"
@@ -335,8 +335,17 @@ def record_policy_binding() -> dict[str, Any]:
     }
 
 
-def webhook_cluster_role(name: str = "aigov-webhook") -> dict[str, Any]:
-    """What the webhook reads: AISystems and namespaces (watched), scaled Deployments/StatefulSets (GET)."""
+def scaled_resources(kinds: Iterable[WorkloadKind]) -> dict[str, list[str]]:
+    """(API group -> resources) with a `scale` subresource: the webhook GETs the scaled object for its label."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for kind in kinds:
+        if kind.scale:
+            groups[kind.group].append(kind.resource)
+    return {group: sorted(resources) for group, resources in sorted(groups.items())}
+
+
+def webhook_cluster_role(name: str = "aigov-webhook", kinds: Iterable[WorkloadKind] = KINDS) -> dict[str, Any]:
+    """What the webhook reads: AISystems and namespaces (watched), the object behind a `scale` request (GET)."""
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
@@ -347,7 +356,10 @@ def webhook_cluster_role(name: str = "aigov-webhook") -> dict[str, Any]:
         "rules": [
             {"apiGroups": [GROUP], "resources": [PLURAL], "verbs": ["get", "list", "watch"]},
             {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},
-            {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"], "verbs": ["get"]},
+            *(
+                {"apiGroups": [group], "resources": resources, "verbs": ["get"]}
+                for group, resources in scaled_resources(kinds).items()
+            ),
         ],
     }
 

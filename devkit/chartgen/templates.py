@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from aigov.core.config import GROUP, PLURAL, Config, Identity
+from aigov.core.config import Config, Identity
 from aigov.install import admission as registration
 from aigov.install import crd, rbac
 
@@ -153,18 +153,8 @@ def _rule(groups: list[str], resources: list[str], verbs: list[str], names: list
 
 def webhook_rules() -> list[Doc]:
     """What the webhook reads: AISystems and namespaces (list+watch caches), scaled workloads (GET)."""
-    vwc = registration.webhook_configuration(_sentinel_registration(), _sentinel_config())
-    scaled: dict[str, list[str]] = {}
-    for webhook in vwc["webhooks"]:
-        for rule in webhook["rules"]:
-            for resource in rule["resources"]:
-                if resource.endswith("/scale"):
-                    scaled.setdefault(rule["apiGroups"][0], []).append(resource.removesuffix("/scale"))
-    return [
-        _rule([GROUP], [PLURAL], ["get", "list", "watch"]),
-        _rule([""], ["namespaces"], ["get", "list", "watch"]),
-        *(_rule([group], sorted(set(resources)), ["get"]) for group, resources in sorted(scaled.items())),
-    ]
+    rules: list[Doc] = registration.webhook_cluster_role()["rules"]
+    return rules
 
 
 def self_managed_tls_rules() -> tuple[list[Doc], list[Doc]]:

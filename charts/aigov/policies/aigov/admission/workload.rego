@@ -10,16 +10,18 @@ _workload_review if {
 	object.get(input.request, "subResource", "") in {"", "ephemeralcontainers"}
 	_workload_kind
 	not _object.metadata.deletionTimestamp
+	not _stop_update
 }
 
 # `kubectl scale` goes through the Scale subresource, which carries no labels:
 # judged against the AISystem the caller resolved from the scaled workload.
-# Scaling to zero is always allowed.
+# Scaling down is always allowed (stop.rego).
 _scale_review if {
 	input.request.operation == "UPDATE"
 	input.request.subResource == "scale"
 	is_object(input.aisystem)
 	not _stopped
+	not _stop_update
 }
 
 # An AISystem being created or updated: never denied, only warned about (aisystem.rego).
@@ -37,56 +39,64 @@ _kind := input.request.kind.kind
 
 _group := input.request.kind.group
 
-_template_kinds := {
-	"apps": {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"},
-	"batch": {"Job"},
+# The kinds-table entry of the object under review (aigov.core.workloads, sent as input.config.kinds):
+# where its pod specs and labels sit, how it stops, and whether the kind alone makes it AI.
+_kind_info := info if {
+	some info in input.config.kinds
+	info.group == _group
+	info.kind == _kind
 }
 
-_pod_spec := _object.spec if {
-	_group == ""
-	_kind == "Pod"
+_workload_kind if _kind_info
+
+# A model-serving or model-training kind: AI by definition.
+_serving_kind if _kind_info.role in {"serving", "training"}
+
+# The values at `segments` in `obj`: ground paths joined by `*` wildcards, each
+# wildcard fanning out over a list's items or a map's values (at most two).
+_at(obj, segments) := {v |
+	v := object.get(obj, segments[0], null)
+	v != null
+} if count(segments) == 1
+
+_at(obj, segments) := {v |
+	some x in object.get(obj, segments[0], [])
+	v := object.get(x, segments[1], null)
+	v != null
+} if count(segments) == 2
+
+_at(obj, segments) := {v |
+	some x in object.get(obj, segments[0], [])
+	some y in object.get(x, segments[1], [])
+	v := object.get(y, segments[2], null)
+	v != null
+} if count(segments) == 3
+
+_pod_specs contains spec if {
+	some path in _kind_info.podSpecs
+	some spec in _at(_object, path)
+	is_object(spec)
 }
-
-_pod_spec := _object.spec.template.spec if _kind in _template_kinds[_group]
-
-_pod_spec := _object.spec.jobTemplate.spec.template.spec if {
-	_group == "batch"
-	_kind == "CronJob"
-}
-
-_kserve_isvc if {
-	_group == "serving.kserve.io"
-	_kind == "InferenceService"
-}
-
-# A model-serving kind named in the configuration: AI by definition.
-_serving_kind if {
-	some serving in input.config.detection.servingKinds
-	serving.group == _group
-	serving.kind == _kind
-}
-
-# Custom resources whose containers sit in kind-specific places.
-_custom_kind if _kserve_isvc
-
-_custom_kind if _serving_kind
-
-_workload_kind if _pod_spec
-
-_workload_kind if _custom_kind
 
 _pod_container_fields := ["initContainers", "containers", "ephemeralContainers"]
 
 _all_containers contains container if {
+	some spec in _pod_specs
 	some field in _pod_container_fields
-	some container in _pod_spec[field]
+	some container in spec[field]
 }
 
-# In custom resources (InferenceService predictor/transformer/explainer, framework
-# specs such as `spec.predictor.model`, embedded pod templates) anything shaped like
-# a container counts.
+# Single containers outside pod specs (KServe's `spec.predictor.model`).
+_all_containers contains container if {
+	some path in _kind_info.containers
+	some container in _at(_object, path)
+	is_object(container)
+}
+
+# In serving and training kinds (framework specs, embedded templates of any shape)
+# anything shaped like a container counts.
 _all_containers contains node if {
-	_custom_kind
+	_serving_kind
 	walk(_object.spec, [_, node])
 	_container_like(node)
 }
@@ -130,19 +140,16 @@ _ai_evidence contains sprintf("kind %s", [_kind]) if _serving_kind
 
 _ai_workload if count(_ai_evidence) > 0
 
-# The AISystem the workload names: the label on the object, else on its pod template.
+# The AISystem the workload names: the label on the object, else on its pod templates.
 _system_name := [name |
 	some path in _label_paths
-	name := _label_value(object.get(_object, path, {}))
+	some labels in _at(_object, path)
+	name := _label_value(labels)
 ][0]
 
-_label_paths := [
-	["metadata", "labels"],
-	["spec", "template", "metadata", "labels"],
-	["spec", "jobTemplate", "metadata", "labels"],
-	["spec", "jobTemplate", "spec", "template", "metadata", "labels"],
-	["spec", "predictor", "labels"],
-]
+_label_paths := _kind_info.labels if _kind_info
+
+else := [[["metadata", "labels"]]]
 
 _label_value(labels) := value if {
 	value := labels[input.config.systemLabel]
@@ -159,11 +166,11 @@ _stopped if {
 _stopped if _object.spec.replicas == 0
 
 _stopped if {
-	_group == "batch"
-	_object.spec.suspend == true
+	_kind_info.stop.method == "suspend"
+	object.get(_object, _kind_info.stop.path, false) == true
 }
 
 _stopped if {
-	_kserve_isvc
-	_object.metadata.annotations["serving.kserve.io/stop"] == "true"
+	_kind_info.stop.method == "annotation"
+	object.get(_object, _kind_info.stop.path, "") == "true"
 }
