@@ -14,6 +14,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httpx
@@ -195,15 +196,15 @@ def stop_state(setup: Setup, kind: str) -> object:
     found = setup.kube.kubectl("get", kind.lower(), name, "-n", setup.namespace, "-o", "json", check=False)
     if found.returncode != 0:
         return "absent"
-    spec = json.loads(found.stdout)["spec"]
-    meta = json.loads(found.stdout)["metadata"]
-    return {
-        "Job": lambda: spec.get("suspend"),
-        "CronJob": lambda: spec.get("suspend"),
-        "InferenceService": lambda: (meta.get("annotations") or {}).get("serving.kserve.io/stop"),
-        "DaemonSet": lambda: (spec["template"]["spec"].get("nodeSelector") or {}).get("aigov.io/stopped"),
-        "Pod": lambda: "present",
-    }.get(kind, lambda: spec.get("replicas"))()
+    obj = json.loads(found.stdout)
+    spec, annotations = obj["spec"], obj["metadata"].get("annotations") or {}
+    if kind in ("Job", "CronJob"):
+        return spec.get("suspend")
+    if kind == "InferenceService":
+        return annotations.get("serving.kserve.io/stop")
+    if kind == "DaemonSet":
+        return (spec["template"]["spec"].get("nodeSelector") or {}).get("aigov.io/stopped")
+    return "present" if kind == "Pod" else spec.get("replicas")
 
 
 STOPPED = {"Job": True, "CronJob": True, "InferenceService": "true", "DaemonSet": "true", "Pod": "absent"}
@@ -227,7 +228,7 @@ def test_a_suspension_stops_every_kind_and_a_resume_restores_it(setup: Setup, pe
     suspended = setup.aigov(people.bob, "suspend", "--reason=audit finding", system=FLEET)
     assert suspended.returncode == 0, suspended.stdout + suspended.stderr
     for kind in EVERY_KIND:
-        eventually(lambda k=kind: stop_state(setup, k) == STOPPED.get(k, 0), what=f"{kind} stopped")
+        eventually(partial(lambda k: stop_state(setup, k) == STOPPED.get(k, 0), kind), what=f"{kind} stopped")
     record = {e["kind"]: e for e in fleet()["suspension"]["previousReplicas"]}
     assert {kind: record[kind]["stop"] for kind in ("Deployment", "ReplicationController", "Pod", "DaemonSet")} == {
         "Deployment": "scale", "ReplicationController": "scale", "Pod": "delete", "DaemonSet": "nodeSelector",
@@ -239,5 +240,5 @@ def test_a_suspension_stops_every_kind_and_a_resume_restores_it(setup: Setup, pe
     resumed = setup.aigov(people.carol, "resume", "--justification=finding closed", system=FLEET)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     for kind in EVERY_KIND:
-        eventually(lambda k=kind: stop_state(setup, k) == RUNNING.get(k, 2), 40, what=f"{kind} restored")
+        eventually(partial(lambda k: stop_state(setup, k) == RUNNING.get(k, 2), kind), 40, what=f"{kind} restored")
     eventually(lambda: "suspension" not in fleet(), what="suspension archived")
