@@ -231,6 +231,14 @@ def _record_variables(config: Config) -> list[tuple[str, str]]:
                 for path in (".?suspension.?suspendedBy", ".?suspension.?resumedBy")
             ),
         ),
+        ("wasSuspended", "oldObject.?status.?suspension.?active.orValue(false) == true"),
+        ("stillSuspended", "object.?status.?suspension.?active.orValue(false) == true"),
+        (
+            "resumeRecorded",
+            "object.?status.?suspension.?resumedBy.orValue('') == variables.user && "
+            "object.?status.?suspension.?resumedAt.hasValue() && "
+            "object.?status.?suspension.?justification.orValue('') != ''",
+        ),
         ("violations", _violations(config)),
     ]
 
@@ -284,6 +292,13 @@ def _violations(config: Config) -> str:
             "!variables.isOperator && variables.added.exists(a, a.approver.lowerAscii() in variables.conflicted)",
             "'AIGOV_SELF_APPROVAL: ' + variables.user + ' is the owner or the assessor of this AISystem and "
             "cannot approve it (separation of duties); ask another approver'",
+        ),
+        (
+            "!variables.isOperator && variables.wasSuspended && !variables.stillSuspended && "
+            "!variables.resumeRecorded",
+            "'AIGOV_RESUME_INCOMPLETE: lifting a suspension records who, when and why: set suspension.active "
+            "false with resumedAt, resumedBy ' + variables.user + ' and a justification, and leave the record for "
+            "the operator to archive (kubectl aigov resume NAME --justification \"...\")'",
         ),
         (
             "!variables.isOperator && variables.foreignSuspension",
