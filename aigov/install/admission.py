@@ -294,11 +294,10 @@ def _violations(config: Config) -> str:
             "cannot approve it (separation of duties); ask another approver'",
         ),
         (
-            "!variables.isOperator && variables.wasSuspended && !variables.stillSuspended && "
-            "!variables.resumeRecorded",
+            "!variables.isOperator && variables.wasSuspended && !variables.stillSuspended && !variables.resumeRecorded",
             "'AIGOV_RESUME_INCOMPLETE: lifting a suspension records who, when and why: set suspension.active "
             "false with resumedAt, resumedBy ' + variables.user + ' and a justification, and leave the record for "
-            "the operator to archive (kubectl aigov resume NAME --justification \"...\")'",
+            'the operator to archive (kubectl aigov resume NAME --justification "...")\'',
         ),
         (
             "!variables.isOperator && variables.foreignSuspension",

@@ -177,6 +177,20 @@ def test_suspended_system_scales_to_zero_but_not_up(
     denied(apply(kube, namespace, workload("Deployment", "another", system="chat")), "AIGOV_SUSPENDED")
 
 
+def test_a_workload_cannot_leave_a_suspended_system(kube: ControlPlane, people: People, namespace: str) -> None:
+    """Relabelling to another approved system with the same image, then scaling up, would escape the suspension."""
+    governed(kube, people, namespace)
+    governed(kube, people, namespace, name="other")
+    checked(apply(kube, namespace, workload("Deployment", "llm", system="chat", replicas=2)))
+    suspend(kube, people, namespace, "chat")
+    checked(kube.kubectl("scale", "deployment/llm", "-n", namespace, "--replicas=0", check=False))
+    message = denied(
+        apply(kube, namespace, workload("Deployment", "llm", system="other", replicas=0)), "AIGOV_SUSPENDED"
+    )
+    assert 'AISystem "chat", which is suspended' in message
+    checked(apply(kube, namespace, workload("Deployment", "fresh", system="other")))
+
+
 def test_warn_namespace_admits_with_warnings(kube: ControlPlane, namespace: str) -> None:
     kube.kubectl("label", "namespace", namespace, "aigov.io/enforcement=warn")
     result = checked(apply(kube, namespace, workload("Deployment", "llm")))

@@ -71,3 +71,14 @@ test_parking_a_daemonset_is_admitted if {
 	elsewhere := object.union(ds, {"spec": {"template": {"spec": {"nodeSelector": {"gpu": "a100"}}}}})
 	not decide(review(changed(ds, elsewhere), system)).allowed
 }
+
+test_relabelling_away_from_a_suspended_system_is_denied if {
+	other := object.union(chat, {"metadata": {"labels": {system_label: "other"}}, "spec": {"template": {"metadata": {"labels": {system_label: "other"}}}}})
+	approved_other := object.union(approved, {"metadata": {"name": "other"}})
+	suspended_chat := with_status(approved, {"suspension": {"active": true}})
+	moved := object.union(review(changed(chat, other), approved_other), {"leftAISystem": suspended_chat})
+	only_suspended := decide(moved)
+	codes(only_suspended) == {"AIGOV_SUSPENDED"}
+	not only_suspended.allowed
+	decide(object.union(review(changed(chat, other), approved_other), {"leftAISystem": approved})).allowed
+}
