@@ -82,3 +82,17 @@ test_relabelling_away_from_a_suspended_system_is_denied if {
 	not only_suspended.allowed
 	decide(object.union(review(changed(chat, other), approved_other), {"leftAISystem": approved})).allowed
 }
+
+test_approvals_by_the_current_owner_or_assessor_do_not_count if {
+	owned := object.union(approved, {"spec": {"owner": {"name": "Model Team", "email": "Alice@Example.com"}}})
+	by_owner := with_status(owned, {"approvals": [approval("alice@example.com", "ml-lead", "approved", valid_until, [vllm])]})
+	"AIGOV_APPROVAL_MISSING" in codes(decide_create(chat, by_owner))
+	by_assessor := with_status(approved, {"approvals": [approval("carol", "ml-lead", "approved", valid_until, [vllm])]})
+	"AIGOV_APPROVAL_MISSING" in codes(decide_create(chat, by_assessor))
+}
+
+test_an_approved_image_outside_spec_images_is_not_approved if {
+	other := "vllm/vllm-openai:v0.9.0"
+	listed := with_status(approved, {"approvals": [approval("alice", "ml-lead", "approved", valid_until, [vllm, other])]})
+	codes(decide_create(deployment(governed, [container(other)]), listed)) == {"AIGOV_IMAGE_NOT_APPROVED"}
+}

@@ -78,11 +78,25 @@ _superseded(i, approver) if {
 	later.approver == approver
 }
 
-# Approvals whether or not they have expired; then the valid ones.
+# Approvals whether or not they have expired; then the valid ones. An approval by
+# the current owner or the current assessor never counts (separation of duties,
+# decided from the current record: editing spec.owner around an approval, or
+# assessing after approving, does not help).
 _approvals contains entry if {
 	some entry in _counted
 	entry.decision == "approved"
 	is_string(entry.approver)
+	not lower(entry.approver) in _barred
+}
+
+_barred contains lower(name) if {
+	some name in [
+		object.get(_record, ["spec", "owner", "name"], ""),
+		object.get(_record, ["spec", "owner", "email"], ""),
+		object.get(_record, ["status", "impactAssessment", "assessor"], ""),
+	]
+	is_string(name)
+	name != ""
 }
 
 _valid_approvals contains entry if {
@@ -101,14 +115,20 @@ _suffice(approvals) if {
 	count(_missing_roles(approvals)) == 0
 }
 
-_image_approved(image) if _suffice({entry |
+# Only images listed in spec.images can be approved, whatever an approval lists.
+_image_approved(image) if {
+	_listed_in_spec(image)
+	_approved_by_enough(image)
+}
+
+_approved_by_enough(image) if _suffice({entry |
 	some entry in _valid_approvals
 	some approved in object.get(entry, "images", [])
 	_covers(approved, image)
 })
 
 _listed_in_spec(image) if {
-	some listed in object.get(_system, ["spec", "images"], [])
+	some listed in object.get(_record, ["spec", "images"], [])
 	_covers(listed, image)
 }
 
