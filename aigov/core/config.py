@@ -100,12 +100,21 @@ class Detection(_Camel):
     )
 
 
+def _default_role_groups() -> dict[str, tuple[str, ...]]:
+    return {"risk-officer": ("aigov:risk-officers",)}
+
+
 class Identity(_Camel):
     """Who may write which governance record (bound by the admission webhook)."""
 
     assessor_groups: tuple[str, ...] = ("aigov:assessors",)
     approver_groups: tuple[str, ...] = ("aigov:approvers",)
     operator_usernames: tuple[str, ...] = ("system:serviceaccount:aigov-system:aigov-operator",)
+    role_groups: dict[str, tuple[str, ...]] = Field(
+        default_factory=_default_role_groups,
+        description="roles granted by group membership: an approval may claim a role listed here only when "
+        "the approver is in one of its groups (other roles are free-text labels)",
+    )
 
 
 def _default_tiers() -> dict[RiskTier, TierRequirement]:

@@ -231,6 +231,12 @@ def _record_variables(config: Config) -> list[tuple[str, str]]:
                 for path in (".?suspension.?suspendedBy", ".?suspension.?resumedBy")
             ),
         ),
+        ("roleGroups", json.dumps({role: list(groups) for role, groups in identity.role_groups.items()})),
+        (
+            "ungranted",
+            "variables.added.filter(a, a.?role.orValue('') in variables.roleGroups && "
+            "!variables.roleGroups[a.role].exists(g, g in variables.groups))",
+        ),
         ("wasSuspended", "oldObject.?status.?suspension.?active.orValue(false) == true"),
         ("stillSuspended", "object.?status.?suspension.?active.orValue(false) == true"),
         (
@@ -292,6 +298,13 @@ def _violations(config: Config) -> str:
             "!variables.isOperator && variables.added.exists(a, a.approver.lowerAscii() in variables.conflicted)",
             "'AIGOV_SELF_APPROVAL: ' + variables.user + ' is the owner or the assessor of this AISystem and "
             "cannot approve it (separation of duties); ask another approver'",
+        ),
+        (
+            "!variables.isOperator && size(variables.ungranted) > 0",
+            "'AIGOV_ROLE_NOT_GRANTED: ' + variables.user + ' claims role ' + variables.ungranted[0].role + "
+            "' but is in none of the groups that grant it (' + "
+            "variables.roleGroups[variables.ungranted[0].role].join(', ') + '); approve without that role, or "
+            "ask a holder of it'",
         ),
         (
             "!variables.isOperator && variables.wasSuspended && !variables.stillSuspended && !variables.resumeRecorded",

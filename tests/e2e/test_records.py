@@ -172,3 +172,13 @@ def test_a_suspension_is_lifted_only_with_who_when_and_why(
     refused(patch_status(kube, namespace, system, {"suspension": lift}, people.bob), "AIGOV_RESUME_INCOMPLETE")
     resume = {"active": False, "resumedAt": when(0), "resumedBy": "bob", "justification": "checked"}
     checked(patch_status(kube, namespace, system, {"suspension": resume}, people.bob))
+
+
+def test_a_role_is_claimed_only_by_its_groups(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
+    message = refused(
+        append_approval(kube, namespace, system, approval("carol", role="risk-officer"), people.carol),
+        "AIGOV_ROLE_NOT_GRANTED",
+    )
+    assert "carol claims role risk-officer" in message and "aigov:risk-officers" in message
+    checked(append_approval(kube, namespace, system, approval("carol", role="ml-lead"), people.carol))
+    checked(append_approval(kube, namespace, system, approval("bob", role="risk-officer"), people.bob))
