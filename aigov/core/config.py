@@ -57,6 +57,9 @@ class TierRequirement(_Camel):
     min_approvals: int = Field(default=1, ge=0, description="valid approvals from distinct approvers")
     required_roles: tuple[str, ...] = Field(default=(), description="roles that at least one approver must hold")
     require_pinned_images: bool = Field(default=False, description="workload images must carry an @sha256 digest")
+    max_approval_days: int = Field(
+        default=366, ge=1, description="an approval expiring further ahead than this from now does not count"
+    )
 
 
 class Detection(_Camel):

@@ -175,10 +175,14 @@ def _facts(system: AISystem, config: Config, now: datetime) -> _Facts:
     assessment = assessment_state(system, requirement, now)
 
     barred = conflicted(system)
+    horizon = now + timedelta(days=requirement.max_approval_days)
     granted = [
         e
         for e in counted_approvals(status.approvals).values()
-        if e.decision == ApproverDecision.APPROVED and e.approver.lower() not in barred
+        if e.decision == ApproverDecision.APPROVED
+        and e.approver.lower() not in barred
+        and e.expires_at is not None
+        and e.expires_at <= horizon
     ]
     valid = [e for e in granted if approval_valid(e, now)]
     if not requirement.deployable:

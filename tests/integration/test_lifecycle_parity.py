@@ -51,6 +51,14 @@ CASES: dict[str, tuple[dict[str, Any], bool]] = {
     "expired": ({"impactAssessment": assessed(), "approvals": [entry("bob", expires=EARLIER)]}, False),
     "revoked": ({"impactAssessment": assessed(), "approvals": [entry("bob"), entry("bob", decision="revoked")]}, False),
     "no assessment": ({"approvals": [entry("bob")]}, False),
+    "beyond the tier's maximum term": (
+        {"impactAssessment": assessed(), "approvals": [entry("bob", expires="2027-07-01T00:00:00Z")]},
+        False,
+    ),
+    "past the year 2262": (
+        {"impactAssessment": assessed(), "approvals": [entry("bob", expires="2300-01-01T00:00:00Z")]},
+        False,
+    ),
 }
 
 

@@ -38,6 +38,8 @@ _requirement := requirement if {
 
 _now_ns := time.parse_rfc3339_ns(input.now)
 
+_day_ns := ((24 * 60) * 60) * 1000000000
+
 _unexpired(record) if time.parse_rfc3339_ns(record.expiresAt) > _now_ns
 
 _assessment := _record.status.impactAssessment
@@ -87,6 +89,13 @@ _approvals contains entry if {
 	entry.decision == "approved"
 	is_string(entry.approver)
 	not lower(entry.approver) in _barred
+	_within_max_term(entry)
+}
+
+# An approval expiring beyond the tier's maximum term from now never counts (nor
+# one whose expiry OPA cannot represent, past the year 2262).
+_within_max_term(entry) if {
+	time.parse_rfc3339_ns(entry.expiresAt) <= _now_ns + (object.get(_requirement, "maxApprovalDays", 366) * _day_ns)
 }
 
 _barred contains lower(name) if {
