@@ -246,6 +246,12 @@ def _record_variables(config: Config) -> list[tuple[str, str]]:
             "object.?status.?suspension.?justification.orValue('') != ''",
         ),
         ("violations", _violations(config)),
+        (
+            "holdsRecords",
+            "oldObject.?status.?impactAssessment.hasValue() || size(oldObject.?status.?approvals.orValue([])) > 0 "
+            "|| oldObject.?status.?suspension.hasValue() || "
+            "size(oldObject.?status.?suspensionHistory.orValue([])) > 0",
+        ),
     ]
 
 
@@ -336,17 +342,26 @@ def record_policy(config: Config) -> dict[str, Any]:
                         "apiVersions": ["*"],
                         "resources": [f"{PLURAL}/status"],
                         "operations": ["UPDATE"],
-                    }
+                    },
+                    {"apiGroups": [GROUP], "apiVersions": ["*"], "resources": [PLURAL], "operations": ["DELETE"]},
                 ]
             },
             "variables": [{"name": name, "expression": expr} for name, expr in _record_variables(config)],
             "validations": [
                 {
-                    "expression": "size(variables.violations) == 0",
+                    "expression": "request.operation == 'DELETE' || size(variables.violations) == 0",
                     "messageExpression": "variables.violations.join('; ')",
                     "message": "aigov: this status write breaks a governance-record rule (see docs/records.md)",
                     "reason": "Forbidden",
-                }
+                },
+                {
+                    "expression": "request.operation != 'DELETE' || !variables.holdsRecords || "
+                    "oldObject.spec.?lifecycle.?stage.orValue('') == 'retired'",
+                    "messageExpression": "'AIGOV_RECORDS_RETAINED: AISystem ' + oldObject.metadata.name + ' holds "
+                    "governance records (assessment, approvals or suspensions) and is not retired; set "
+                    "spec.lifecycle.stage: retired first, so deleting it is a recorded decision (docs/records.md)'",
+                    "reason": "Forbidden",
+                },
             ],
         },
     }

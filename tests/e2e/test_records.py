@@ -182,3 +182,15 @@ def test_a_role_is_claimed_only_by_its_groups(kube: ControlPlane, people: People
     assert "carol claims role risk-officer" in message and "aigov:risk-officers" in message
     checked(append_approval(kube, namespace, system, approval("carol", role="ml-lead"), people.carol))
     checked(append_approval(kube, namespace, system, approval("bob", role="risk-officer"), people.bob))
+
+
+def test_a_system_with_records_is_deleted_only_once_retired(
+    kube: ControlPlane, people: People, namespace: str, system: str
+) -> None:
+    checked(apply(kube, namespace, aisystem("empty")))
+    checked(kube.kubectl("delete", "aisystem", "empty", "-n", namespace, "--wait=false", check=False))
+    checked(patch_status(kube, namespace, system, {"impactAssessment": assessment("alice")}, people.alice))
+    result = kube.kubectl("delete", "aisystem", system, "-n", namespace, "--wait=false", check=False)
+    assert "AIGOV_RECORDS_RETAINED" in refused(result, "AIGOV_RECORDS_RETAINED")
+    checked(apply(kube, namespace, aisystem(system, lifecycle={"stage": "retired"})))
+    checked(kube.kubectl("delete", "aisystem", system, "-n", namespace, "--wait=false", check=False))
