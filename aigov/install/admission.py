@@ -13,8 +13,9 @@ here, from the same `Config`:
   when the webhook is down; docs/records.md explains the rules and the choice.
 
 The operator's service account is exempted by `matchConditions` where a webhook
-outage would otherwise block its safety actions: scaling to zero or stopping an
-InferenceService during a suspension, and kopf's metadata writes on AISystems.
+outage would otherwise block its safety actions: scaling to zero or setting a stop
+field of the kinds table (suspend, stop annotation, stop node selector) during a
+suspension, and kopf's metadata writes on AISystems.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 
 from aigov.core.config import ENFORCEMENT_LABEL, GROUP, PLURAL, Config, EnforcementMode
 from aigov.core.model import AISystemStatus, Suspension
-from aigov.core.workloads import KINDS, WorkloadKind
+from aigov.core.workloads import KINDS, StopMethod, WorkloadKind
 
 NAME = "aigov"
 POLICY_NAME = "aigov-record-integrity"
@@ -39,7 +40,6 @@ AISYSTEMS_WEBHOOK = f"{PLURAL}.{GROUP}"
 # The AISystem hook only warns (policies/aigov/admission/aisystem.rego).
 AISYSTEMS_FAILURE_POLICY = "Ignore"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
-KSERVE_STOP_ANNOTATION = "serving.kserve.io/stop"
 
 # Status fields people write; everything else in status is the operator's.
 HUMAN_STATUS_FIELDS = ("impactAssessment", "approvals", "suspension")
@@ -147,13 +147,28 @@ def _webhook(
     }
 
 
+def _stop_fields(kinds: Iterable[WorkloadKind]) -> list[str]:
+    """CEL tests that an object's stop field (suspend, stop annotation, stop node selector) is set, from the table."""
+    tests = set()
+    for kind in kinds:
+        path, value = kind.stop_field(), kind.stop_value
+        if not path or value is None:
+            continue
+        keyed = kind.stop in (StopMethod.ANNOTATION, StopMethod.NODE_SELECTOR)
+        parents = path[:-1] if keyed else path
+        cel = "object" + "".join(f".?{segment}" for segment in parents)
+        if keyed:
+            cel += f"[?{json.dumps(path[-1])}]"
+        default = "false" if value is True else "''"
+        tests.add(f"{cel}.orValue({default}) == {json.dumps(value)}")
+    return sorted(tests)
+
+
 def webhook_configuration(reg: Registration, config: Config) -> dict[str, Any]:
     """The ValidatingWebhookConfiguration for workloads and AISystems."""
     operator = f"request.userInfo.username in {_cel_list(config.identity.operator_usernames)}"
-    stops = (
-        "(has(object.spec) && has(object.spec.replicas) && object.spec.replicas == 0) || "
-        "(has(object.metadata.annotations) && "
-        f"object.metadata.annotations[?'{KSERVE_STOP_ANNOTATION}'].orValue('') == 'true')"
+    stops = " || ".join(
+        ["(has(object.spec) && has(object.spec.replicas) && object.spec.replicas == 0)", *_stop_fields(config.kinds)]
     )
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",

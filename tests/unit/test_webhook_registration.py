@@ -102,6 +102,7 @@ def test_operator_is_exempt_only_for_safety_writes() -> None:
     assert '"system:serviceaccount:gov:op"' in workloads
     assert "object.spec.replicas == 0" in workloads
     assert "serving.kserve.io/stop" in workloads
+    assert "aigov.io/stopped" in workloads and "object.?spec.?suspend.orValue(false) == true" in workloads
     assert hooks["aisystems.aigov.io"]["matchConditions"][0]["expression"] == (
         '!(request.userInfo.username in ["system:serviceaccount:gov:op"])'
     )
