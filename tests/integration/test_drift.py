@@ -212,8 +212,8 @@ def statefulset(replicas: int = 2) -> dict[str, Any]:
 
 
 RECORDED = [
-    {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "replicas": 3},
-    {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "cache", "replicas": 2},
+    {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "replicas": 3, "stop": "scale"},
+    {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "cache", "replicas": 2, "stop": "scale"},
 ]
 
 

@@ -124,7 +124,10 @@ _suffice(approvals) if {
 	count(_missing_roles(approvals)) == 0
 }
 
-# Only images listed in spec.images can be approved, whatever an approval lists.
+# Only images listed in spec.images can be approved, whatever an approval lists;
+# a tier that needs no approval (prohibited: AIGOV_PROHIBITED says it all) approves nothing.
+_image_approved(image) if object.get(_requirement, "minApprovals", 0) == 0
+
 _image_approved(image) if {
 	_listed_in_spec(image)
 	_approved_by_enough(image)
