@@ -4,7 +4,10 @@ Every *firing* alert that carries both a `namespace` and an `aisystem` label
 names one system; resolved alerts and alerts without those labels name none.
 A system named by several alerts is suspended once, for the earliest of them
 (`startsAt`, so a person's resume after it stands: Alertmanager repeats
-notifications of alerts that keep firing).
+notifications of alerts that keep firing). An alert suspends only for a breach
+that began after the last resume by the operator's clock: `refusal` turns away
+alerts without a `startsAt` and alerts from the future (clock skew, a bad
+payload), which would otherwise override a person's resume.
 """
 
 from __future__ import annotations
@@ -51,6 +54,18 @@ def targets(payload: Any) -> list[Target]:
         if earlier is None or _before(target, earlier):
             found[namespace, aisystem] = target
     return [found[key] for key in sorted(found)]
+
+
+def refusal(target: Target, now: datetime) -> str | None:
+    """Why `target` may not suspend anything (None: it may)."""
+    if target.starts_at is None:
+        return "refused: the alert has no valid startsAt, so it cannot be placed after the last resume"
+    if target.starts_at > now:
+        return (
+            f"refused: the alert starts at {target.starts_at.isoformat()}, after the operator's clock "
+            f"({now.isoformat()}); check the clocks of Prometheus, Alertmanager and the operator"
+        )
+    return None
 
 
 def _time(text: Any) -> datetime | None:

@@ -57,6 +57,9 @@ class TierRequirement(_Camel):
     min_approvals: int = Field(default=1, ge=0, description="valid approvals from distinct approvers")
     required_roles: tuple[str, ...] = Field(default=(), description="roles that at least one approver must hold")
     require_pinned_images: bool = Field(default=False, description="workload images must carry an @sha256 digest")
+    max_approval_days: int = Field(
+        default=366, ge=1, description="an approval expiring further ahead than this from now does not count"
+    )
 
 
 class Detection(_Camel):
@@ -242,12 +245,21 @@ class Detection(_Camel):
     )
 
 
+def _default_role_groups() -> dict[str, tuple[str, ...]]:
+    return {"risk-officer": ("aigov:risk-officers",)}
+
+
 class Identity(_Camel):
     """Who may write which governance record (bound by the admission webhook)."""
 
     assessor_groups: tuple[str, ...] = ("aigov:assessors",)
     approver_groups: tuple[str, ...] = ("aigov:approvers",)
     operator_usernames: tuple[str, ...] = ("system:serviceaccount:aigov-system:aigov-operator",)
+    role_groups: dict[str, tuple[str, ...]] = Field(
+        default_factory=_default_role_groups,
+        description="roles granted by group membership: an approval may claim a role listed here only when "
+        "the approver is in one of its groups (other roles are free-text labels)",
+    )
 
 
 def _default_tiers() -> dict[RiskTier, TierRequirement]:

@@ -112,6 +112,18 @@ def counted_approvals(approvals: list[Approval]) -> dict[str, Approval]:
     return latest
 
 
+def conflicted(system: AISystem) -> frozenset[str]:
+    """Who may not approve this system now (lower case): its current owner (name, email) and current assessor.
+
+    Decided from the current record, so editing `spec.owner` around an approval, or assessing
+    after approving, does not make the approval count (same as the policies).
+    """
+    owner = system.spec.owner
+    assessment = system.status.impact_assessment
+    names = (owner.name if owner else None, owner.email if owner else None, assessment.assessor if assessment else None)
+    return frozenset(n.lower() for n in names if n)
+
+
 def _suffice(entries: list[Approval], requirement: TierRequirement) -> bool:
     held = {e.role for e in entries}
     return len(entries) >= requirement.min_approvals and all(r in held for r in requirement.required_roles)
@@ -162,7 +174,16 @@ def _facts(system: AISystem, config: Config, now: datetime) -> _Facts:
     requirement = config.requirement(system.spec.risk_tier)
     assessment = assessment_state(system, requirement, now)
 
-    granted = [e for e in counted_approvals(status.approvals).values() if e.decision == ApproverDecision.APPROVED]
+    barred = conflicted(system)
+    horizon = now + timedelta(days=requirement.max_approval_days)
+    granted = [
+        e
+        for e in counted_approvals(status.approvals).values()
+        if e.decision == ApproverDecision.APPROVED
+        and e.approver.lower() not in barred
+        and e.expires_at is not None
+        and e.expires_at <= horizon
+    ]
     valid = [e for e in granted if approval_valid(e, now)]
     if not requirement.deployable:
         approval = ApprovalState.NOT_DEPLOYABLE

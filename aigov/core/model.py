@@ -400,7 +400,17 @@ class WorkloadReplicas(_Model):
     api_version: str = Field(description="Workload API version, e.g. `apps/v1`.")
     kind: str = Field(description="Workload kind, e.g. `Deployment`.")
     name: str = Field(description="Workload name.")
-    replicas: int = Field(ge=0, description="Replicas before suspension.")
+    replicas: int = Field(ge=0, description="Replicas before suspension (1 running, 0 stopped for kinds without).")
+    stop: str | None = Field(
+        default=None,
+        description="How the operator stopped it: `scale` (replicas 0), `suspend` (spec.suspend), `annotation` "
+        "(serving.kserve.io/stop), `nodeSelector` (aigov.io/stopped, no node matches) or `delete` (a bare Pod).",
+    )
+    pod: dict[str, Any] | None = Field(
+        default=None,
+        description="A deleted bare Pod's labels, annotations and spec, re-created from here on resume.",
+        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
+    )
 
 
 class Suspension(_Model):

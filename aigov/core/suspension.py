@@ -17,9 +17,14 @@ crash anywhere in between converges:
   its recorded replicas, *then* the suspension moves to `suspensionHistory`
   and `suspension` is cleared (`archive`). Until that write, a restart restores again.
 
-"Replicas" of a kind without them is 1 for running, 0 for stopped (a KServe
-InferenceService with `serving.kserve.io/stop: "true"`, a (Cron)Job with
-`spec.suspend: true`).
+Every kind of the table with a stop method is stopped (`WorkloadReplicas.stop`
+records how): Deployments, StatefulSets, ReplicaSets and ReplicationControllers
+scale to 0; (Cron)Jobs and other suspendable kinds get `suspend: true`; a KServe
+InferenceService the `serving.kserve.io/stop: "true"` annotation; a DaemonSet
+the node selector `aigov.io/stopped: "true"`, which no node matches (removed on
+resume); a bare Pod is deleted, its labels, annotations and spec kept in the
+record (`kept_pod`) and re-created on resume. "Replicas" of a kind without them
+is 1 for running, 0 for stopped; a deleted Pod is simply absent.
 """
 
 from __future__ import annotations
@@ -32,8 +37,8 @@ from typing import Any
 from aigov.core.model import AISystemStatus, Suspension, WorkloadReplicas, rfc3339
 from aigov.core.workloads import KINDS, StopMethod, find
 
-STOP_METHODS = frozenset({StopMethod.SCALE, StopMethod.SUSPEND, StopMethod.ANNOTATION})
-"""How the operator stops workloads today (`aigov.core.workloads.StopMethod`); kinds stopped otherwise are not."""
+STOP_METHODS = frozenset(StopMethod) - {StopMethod.NONE}
+"""How the operator stops workloads (`aigov.core.workloads.StopMethod`): every method but `none`."""
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -60,9 +65,12 @@ class SetReplicas:
     workload: WorkloadRef
     replicas: int
     before: int
+    pod: Mapping[str, Any] | None = field(default=None, compare=False)
+    """A deleted Pod to re-create (`kept_pod`)."""
 
     def __str__(self) -> str:
-        return f"{self.workload} ({self.before} -> {self.replicas})"
+        how = stop_method(self.workload)
+        return f"{self.workload} ({self.before} -> {self.replicas}{'' if how == StopMethod.SCALE else f', {how}'})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +87,23 @@ class SuspensionPlan:
         return bool(self.record or self.actions or self.archive)
 
 
-def stoppable(ref: WorkloadRef) -> bool:
-    """Whether a suspension can stop this kind of workload (the kinds table says how)."""
+def stop_method(ref: WorkloadRef) -> StopMethod:
+    """How a suspension stops this kind of workload (the kinds table says; `none` for unknown kinds)."""
     entry = find(KINDS, ref.group, ref.kind)
-    # Custom-object paths only: core-group kinds (Pods, ReplicationControllers) are not stopped yet.
-    return entry is not None and entry.group != "" and entry.stop in STOP_METHODS
+    return entry.stop if entry is not None else StopMethod.NONE
+
+
+def stoppable(ref: WorkloadRef) -> bool:
+    """Whether a suspension can stop this kind of workload."""
+    return stop_method(ref) in STOP_METHODS
+
+
+def kept_pod(pod: Mapping[str, Any]) -> dict[str, Any]:
+    """What re-creates a deleted bare Pod: its name, labels, annotations and spec (without the node it ran on)."""
+    metadata = pod.get("metadata") or {}
+    kept = {key: metadata[key] for key in ("name", "labels", "annotations") if metadata.get(key)}
+    spec = {key: value for key, value in (pod.get("spec") or {}).items() if key != "nodeName"}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": kept, "spec": spec}
 
 
 def _ref(entry: WorkloadReplicas) -> WorkloadRef:
@@ -113,20 +133,40 @@ def to_read(status: AISystemStatus, bound: Iterable[WorkloadRef]) -> list[Worklo
     return []
 
 
-def plan(status: AISystemStatus, current: Mapping[WorkloadRef, int], now: datetime) -> SuspensionPlan:
-    """What brings the workloads in line with `status.suspension`; `current` holds the workloads `to_read` found."""
+def plan(
+    status: AISystemStatus,
+    current: Mapping[WorkloadRef, int],
+    now: datetime,
+    pods: Mapping[WorkloadRef, Mapping[str, Any]] | None = None,
+) -> SuspensionPlan:
+    """What brings the workloads in line with `status.suspension`.
+
+    `current` holds the workloads `to_read` found, `pods` the running bare Pods among them (`kept_pod`).
+    """
     suspension = status.suspension
     if suspension is not None and suspension.active:
-        return _enforce(suspension, current, now)
+        return _enforce(suspension, current, now, pods or {})
     if suspension is not None and resumed(suspension):
         return _restore(status, suspension, current)
     return SuspensionPlan()
 
 
-def _enforce(suspension: Suspension, current: Mapping[WorkloadRef, int], now: datetime) -> SuspensionPlan:
+def _enforce(
+    suspension: Suspension,
+    current: Mapping[WorkloadRef, int],
+    now: datetime,
+    pods: Mapping[WorkloadRef, Mapping[str, Any]],
+) -> SuspensionPlan:
     recorded = {_ref(entry) for entry in suspension.previous_replicas}
     new = [
-        WorkloadReplicas(api_version=ref.api_version, kind=ref.kind, name=ref.name, replicas=replicas)
+        WorkloadReplicas(
+            api_version=ref.api_version,
+            kind=ref.kind,
+            name=ref.name,
+            replicas=replicas,
+            stop=stop_method(ref).value,
+            pod=dict(pods[ref]) if ref in pods else None,
+        )
         for ref, replicas in sorted(current.items())
         if ref not in recorded
     ]
@@ -143,7 +183,9 @@ def _restore(status: AISystemStatus, suspension: Suspension, current: Mapping[Wo
     actions, missing = [], []
     for entry in suspension.previous_replicas:
         ref = _ref(entry)
-        if ref not in current:
+        if ref not in current and entry.pod is not None:
+            actions.append(SetReplicas(ref, 1, 0, pod=entry.pod))
+        elif ref not in current:
             missing.append(ref)
         elif current[ref] != entry.replicas:
             actions.append(SetReplicas(ref, entry.replicas, current[ref]))

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 WILDCARD = "*"
 MAX_WILDCARDS = 2
+NODE_SELECTOR_PATH = ("spec", "template", "spec", "nodeSelector")
+"""Where a DaemonSet's stop node selector goes."""
+STOP_NODE_LABEL = "aigov.io/stopped"
+"""The node-selector key that parks a stopped DaemonSet: no node carries it."""
 
 
 class Role(StrEnum):
@@ -52,7 +56,7 @@ class StopMethod(StrEnum):
     ANNOTATION = "annotation"
     """An annotation (`stop_path` is its key) set to "true"."""
     NODE_SELECTOR = "nodeSelector"
-    """A DaemonSet's pod template gets a node selector no node matches."""
+    """A DaemonSet's pod template gets the node selector `stop_path: "true"`, which no node carries."""
     DELETE = "delete"
     """A bare Pod is deleted (its spec kept in the suspension record)."""
     NONE = "none"
@@ -79,7 +83,7 @@ class WorkloadKind(BaseModel):
     )
     scale: bool = Field(default=False, description="serves the scale subresource")
     stop: StopMethod = StopMethod.NONE
-    stop_path: str = Field(default="", description="the suspend field or the stop annotation")
+    stop_path: str = Field(default="", description="the suspend field, stop annotation or stop node-selector key")
 
     @field_validator("pod_specs", "containers", "commands", "labels")
     @classmethod
@@ -105,11 +109,22 @@ class WorkloadKind(BaseModel):
         ordered = ("metadata.labels", *templates, *self.labels)
         return tuple(dict.fromkeys(ordered))
 
-    def _stop_field(self) -> list[str]:
-        """The full path of the field that says the object is stopped (an annotation key is one segment)."""
+    def stop_field(self) -> list[str]:
+        """The full path of the field that says the object is stopped (an annotation or label key is one segment)."""
         if self.stop == StopMethod.ANNOTATION:
             return ["metadata", "annotations", self.stop_path]
+        if self.stop == StopMethod.NODE_SELECTOR:
+            return [*NODE_SELECTOR_PATH, self.stop_path]
         return self.stop_path.split(".") if self.stop_path else []
+
+    @property
+    def stop_value(self) -> bool | str | None:
+        """The value `stop_field` holds while the object is stopped (None: the kind has no stop field)."""
+        if self.stop == StopMethod.SUSPEND:
+            return True
+        if self.stop in (StopMethod.ANNOTATION, StopMethod.NODE_SELECTOR):
+            return "true"
+        return None
 
     def policy_data(self) -> dict[str, Any]:
         """The entry of `input.config.kinds`: paths split into segments between wildcards, as the Rego reads them."""
@@ -121,7 +136,7 @@ class WorkloadKind(BaseModel):
             "containers": [segments(p) for p in self.containers],
             "commands": [segments(p) for p in self.commands],
             "labels": [segments(p) for p in self.label_paths()],
-            "stop": {"method": self.stop.value, "path": self._stop_field()},
+            "stop": {"method": self.stop.value, "path": self.stop_field(), "value": self.stop_value},
         }
 
 
@@ -153,7 +168,15 @@ KINDS: tuple[WorkloadKind, ...] = (
     _k("apps", "v1", "Deployment", "deployments", pod_specs=_TEMPLATE, **_SCALE),
     _k("apps", "v1", "ReplicaSet", "replicasets", pod_specs=_TEMPLATE, **_SCALE),
     _k("apps", "v1", "StatefulSet", "statefulsets", pod_specs=_TEMPLATE, **_SCALE),
-    _k("apps", "v1", "DaemonSet", "daemonsets", pod_specs=_TEMPLATE, stop=StopMethod.NODE_SELECTOR),
+    _k(
+        "apps",
+        "v1",
+        "DaemonSet",
+        "daemonsets",
+        pod_specs=_TEMPLATE,
+        stop=StopMethod.NODE_SELECTOR,
+        stop_path=STOP_NODE_LABEL,
+    ),
     _k("batch", "v1", "Job", "jobs", pod_specs=_TEMPLATE, **_SUSPEND),
     _k(
         "batch",

@@ -13,8 +13,9 @@ here, from the same `Config`:
   when the webhook is down; docs/records.md explains the rules and the choice.
 
 The operator's service account is exempted by `matchConditions` where a webhook
-outage would otherwise block its safety actions: scaling to zero or stopping an
-InferenceService during a suspension, and kopf's metadata writes on AISystems.
+outage would otherwise block its safety actions: scaling to zero or setting a stop
+field of the kinds table (suspend, stop annotation, stop node selector) during a
+suspension, and kopf's metadata writes on AISystems.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 
 from aigov.core.config import ENFORCEMENT_LABEL, GROUP, PLURAL, Config, EnforcementMode
 from aigov.core.model import AISystemStatus, Suspension
-from aigov.core.workloads import WorkloadKind
+from aigov.core.workloads import StopMethod, WorkloadKind
 
 NAME = "aigov"
 POLICY_NAME = "aigov-record-integrity"
@@ -39,7 +40,6 @@ AISYSTEMS_WEBHOOK = f"{PLURAL}.{GROUP}"
 # The AISystem hook only warns (policies/aigov/admission/aisystem.rego).
 AISYSTEMS_FAILURE_POLICY = "Ignore"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
-KSERVE_STOP_ANNOTATION = "serving.kserve.io/stop"
 
 # Status fields people write; everything else in status is the operator's.
 HUMAN_STATUS_FIELDS = ("impactAssessment", "approvals", "suspension")
@@ -147,13 +147,28 @@ def _webhook(
     }
 
 
+def _stop_fields(kinds: Iterable[WorkloadKind]) -> list[str]:
+    """CEL tests that an object's stop field (suspend, stop annotation, stop node selector) is set, from the table."""
+    tests = set()
+    for kind in kinds:
+        path, value = kind.stop_field(), kind.stop_value
+        if not path or value is None:
+            continue
+        keyed = kind.stop in (StopMethod.ANNOTATION, StopMethod.NODE_SELECTOR)
+        parents = path[:-1] if keyed else path
+        cel = "object" + "".join(f".?{segment}" for segment in parents)
+        if keyed:
+            cel += f"[?{json.dumps(path[-1])}]"
+        default = "false" if value is True else "''"
+        tests.add(f"{cel}.orValue({default}) == {json.dumps(value)}")
+    return sorted(tests)
+
+
 def webhook_configuration(reg: Registration, config: Config) -> dict[str, Any]:
     """The ValidatingWebhookConfiguration for workloads and AISystems."""
     operator = f"request.userInfo.username in {_cel_list(config.identity.operator_usernames)}"
-    stops = (
-        "(has(object.spec) && has(object.spec.replicas) && object.spec.replicas == 0) || "
-        "(has(object.metadata.annotations) && "
-        f"object.metadata.annotations[?'{KSERVE_STOP_ANNOTATION}'].orValue('') == 'true')"
+    stops = " || ".join(
+        ["(has(object.spec) && has(object.spec.replicas) && object.spec.replicas == 0)", *_stop_fields(config.kinds)]
     )
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
@@ -231,7 +246,27 @@ def _record_variables(config: Config) -> list[tuple[str, str]]:
                 for path in (".?suspension.?suspendedBy", ".?suspension.?resumedBy")
             ),
         ),
+        ("roleGroups", json.dumps({role: list(groups) for role, groups in identity.role_groups.items()})),
+        (
+            "ungranted",
+            "variables.added.filter(a, a.?role.orValue('') in variables.roleGroups && "
+            "!variables.roleGroups[a.role].exists(g, g in variables.groups))",
+        ),
+        ("wasSuspended", "oldObject.?status.?suspension.?active.orValue(false) == true"),
+        ("stillSuspended", "object.?status.?suspension.?active.orValue(false) == true"),
+        (
+            "resumeRecorded",
+            "object.?status.?suspension.?resumedBy.orValue('') == variables.user && "
+            "object.?status.?suspension.?resumedAt.hasValue() && "
+            "object.?status.?suspension.?justification.orValue('') != ''",
+        ),
         ("violations", _violations(config)),
+        (
+            "holdsRecords",
+            "oldObject.?status.?impactAssessment.hasValue() || size(oldObject.?status.?approvals.orValue([])) > 0 "
+            "|| oldObject.?status.?suspension.hasValue() || "
+            "size(oldObject.?status.?suspensionHistory.orValue([])) > 0",
+        ),
     ]
 
 
@@ -286,6 +321,19 @@ def _violations(config: Config) -> str:
             "cannot approve it (separation of duties); ask another approver'",
         ),
         (
+            "!variables.isOperator && size(variables.ungranted) > 0",
+            "'AIGOV_ROLE_NOT_GRANTED: ' + variables.user + ' claims role ' + variables.ungranted[0].role + "
+            "' but is in none of the groups that grant it (' + "
+            "variables.roleGroups[variables.ungranted[0].role].join(', ') + '); approve without that role, or "
+            "ask a holder of it'",
+        ),
+        (
+            "!variables.isOperator && variables.wasSuspended && !variables.stillSuspended && !variables.resumeRecorded",
+            "'AIGOV_RESUME_INCOMPLETE: lifting a suspension records who, when and why: set suspension.active "
+            "false with resumedAt, resumedBy ' + variables.user + ' and a justification, and leave the record for "
+            'the operator to archive (kubectl aigov resume NAME --justification "...")\'',
+        ),
+        (
             "!variables.isOperator && variables.foreignSuspension",
             "'AIGOV_APPROVER_MISMATCH: suspension.suspendedBy and suspension.resumedBy must name the requesting "
             "user ' + variables.user + ' (kubectl aigov suspend/resume)'",
@@ -309,17 +357,26 @@ def record_policy(config: Config) -> dict[str, Any]:
                         "apiVersions": ["*"],
                         "resources": [f"{PLURAL}/status"],
                         "operations": ["UPDATE"],
-                    }
+                    },
+                    {"apiGroups": [GROUP], "apiVersions": ["*"], "resources": [PLURAL], "operations": ["DELETE"]},
                 ]
             },
             "variables": [{"name": name, "expression": expr} for name, expr in _record_variables(config)],
             "validations": [
                 {
-                    "expression": "size(variables.violations) == 0",
+                    "expression": "request.operation == 'DELETE' || size(variables.violations) == 0",
                     "messageExpression": "variables.violations.join('; ')",
                     "message": "aigov: this status write breaks a governance-record rule (see docs/records.md)",
                     "reason": "Forbidden",
-                }
+                },
+                {
+                    "expression": "request.operation != 'DELETE' || !variables.holdsRecords || "
+                    "oldObject.spec.?lifecycle.?stage.orValue('') == 'retired'",
+                    "messageExpression": "'AIGOV_RECORDS_RETAINED: AISystem ' + oldObject.metadata.name + ' holds "
+                    "governance records (assessment, approvals or suspensions) and is not retired; set "
+                    "spec.lifecycle.stage: retired first, so deleting it is a recorded decision (docs/records.md)'",
+                    "reason": "Forbidden",
+                },
             ],
         },
     }

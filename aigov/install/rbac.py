@@ -3,8 +3,10 @@
 Least privilege: it reads the kinds it watches; it writes only AISystem status,
 the kopf finalizer on AISystems (`patch` on the object, nothing else), Events,
 its peering object, and what a suspension stops and a resume restores
-(`SUSPENSION_WRITES`: the scale subresources, (Cron)Job `spec.suspend`, the
-InferenceService stop annotation). Serving chosen namespaces (`--namespace`) swaps the
+(`suspension_writes`, from the kinds table: the scale subresources, patches of
+the suspend fields, the InferenceService stop annotation and the DaemonSet stop
+node selector; `delete` and `create` on Pods only, because a bare Pod can only
+be stopped by deleting it and restored by re-creating it). Serving chosen namespaces (`--namespace`) swaps the
 cluster peering object for one per namespace and adds reading namespaces; the
 cluster-scoped reads (CRDs, namespaces) need a ClusterRoleBinding, without
 which kopf falls back to the namespaces given and the resources present at start.
@@ -28,13 +30,18 @@ REPORT_WRITES = {"openreports.io": ["reports"], "wgpolicyk8s.io": ["policyreport
 _READ = ["list", "watch"]
 
 
-def suspension_writes() -> dict[str, list[str]]:
-    """(API group -> resources) the operator patches to stop and restore workloads (`aigov.core.suspension`)."""
-    writes: dict[str, list[str]] = defaultdict(list)
+_STOP_VERBS = {StopMethod.DELETE: ["get", "delete", "create"]}
+"""Verbs per stop method: a bare Pod is deleted and re-created; every other method is a patch."""
+
+
+def suspension_writes() -> dict[str, dict[str, list[str]]]:
+    """(API group -> resource -> verbs) the operator needs to stop and restore workloads (`aigov.core.suspension`)."""
+    writes: dict[str, dict[str, list[str]]] = defaultdict(dict)
     for kind in KINDS:
-        if kind.group and kind.stop in STOP_METHODS:
-            writes[kind.group].append(f"{kind.resource}/scale" if kind.stop == StopMethod.SCALE else kind.resource)
-    return {group: sorted(resources) for group, resources in sorted(writes.items())}
+        if kind.stop in STOP_METHODS:
+            resource = f"{kind.resource}/scale" if kind.stop == StopMethod.SCALE else kind.resource
+            writes[kind.group][resource] = _STOP_VERBS.get(kind.stop, ["get", "patch"])
+    return {group: dict(sorted(resources.items())) for group, resources in sorted(writes.items())}
 
 
 def workload_reads() -> dict[str, list[str]]:
@@ -56,7 +63,11 @@ def operator_rules(clusterwide: bool = True) -> list[dict[str, Any]]:
         _rule(GROUP, [f"{PLURAL}/status"], ["patch"]),
         _rule("", ["events"], ["create"]),
         *(_rule(group, plurals, _READ) for group, plurals in workload_reads().items()),
-        *(_rule(group, resources, ["get", "patch"]) for group, resources in suspension_writes().items()),
+        *(
+            _rule(group, [resource], verbs)
+            for group, resources in suspension_writes().items()
+            for resource, verbs in resources.items()
+        ),
         _rule("kopf.dev", ["clusterkopfpeerings" if clusterwide else "kopfpeerings"], [*_READ, "patch", "create"]),
         _rule("apiextensions.k8s.io", ["customresourcedefinitions"], _READ),
         *(() if clusterwide else (_rule("", ["namespaces"], _READ),)),

@@ -1,22 +1,28 @@
-"""The operator's API calls beyond status writes: AISystems as stored now, and the replicas a suspension sets.
+"""The operator's API calls beyond status writes: AISystems as stored now, and stopping and restoring workloads.
 
-Deployments and StatefulSets go through the `scale` subresource (what
-`kubectl scale` and HPAs use, and what the webhook gates); a KServe
-InferenceService stops with the `serving.kserve.io/stop: "true"` annotation and
-a (Cron)Job with `spec.suspend`. Those report 1 replica when running and 0 when
-stopped (`aigov.core.suspension`). Every kind goes through the client's generic
-object API; calls run in worker threads.
+How each kind stops comes from the kinds table (`aigov.core.workloads`):
+Deployments, StatefulSets, ReplicaSets and ReplicationControllers through the
+`scale` subresource (what `kubectl scale` and HPAs use, and what the webhook
+gates); (Cron)Jobs and other suspendable kinds with their `suspend` field; a
+KServe InferenceService with the `serving.kserve.io/stop: "true"` annotation; a
+DaemonSet with the node selector `aigov.io/stopped: "true"`, which no node
+carries; a bare Pod is deleted and re-created from the suspension record. Kinds
+without replicas report 1 running and 0 stopped (`aigov.core.suspension`).
+Custom and named-group kinds go through the generic object API, which cannot
+address the core group: Pods and ReplicationControllers go through CoreV1Api.
+Calls run in worker threads.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import kubernetes
 
 from aigov.core.config import GROUP, PLURAL, VERSION
-from aigov.core.suspension import SetReplicas, WorkloadRef
+from aigov.core.suspension import SetReplicas, WorkloadRef, kept_pod
 from aigov.core.workloads import KINDS, StopMethod, WorkloadKind, find
 
 _MERGE_PATCH = "application/merge-patch+json"
@@ -27,15 +33,17 @@ def _dict(value: object) -> dict[str, Any]:
 
 
 class WorkloadScaler:
-    """AISystem reads; replica reads and writes for the stoppable kinds."""
+    """AISystem reads; stop-state reads and writes for the stoppable kinds."""
 
     def __init__(self, configuration: kubernetes.client.Configuration) -> None:
         self._client = kubernetes.client.ApiClient(configuration)
         self._api = kubernetes.client.CustomObjectsApi(self._client)
+        self._core = kubernetes.client.CoreV1Api(self._client)
 
     async def system(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The AISystem as stored now, or None when it is gone."""
-        found: dict[str, Any] | None = await asyncio.to_thread(self._get, (GROUP, VERSION, namespace, PLURAL, name))
+        read = self._api.get_namespaced_custom_object
+        found: dict[str, Any] | None = await asyncio.to_thread(_found, read, GROUP, VERSION, namespace, PLURAL, name)
         return found
 
     async def replicas(self, namespace: str, refs: list[WorkloadRef]) -> dict[WorkloadRef, int]:
@@ -43,48 +51,68 @@ class WorkloadScaler:
         found = await asyncio.gather(*(asyncio.to_thread(self._replicas, namespace, ref) for ref in refs))
         return {ref: replicas for ref, replicas in zip(refs, found, strict=True) if replicas is not None}
 
-    async def apply(self, namespace: str, action: SetReplicas) -> None:
-        """Set one workload's replicas (`ApiException` when the API refuses)."""
-        await asyncio.to_thread(self._set, namespace, action.workload, action.replicas)
+    async def pods(self, namespace: str, refs: list[WorkloadRef]) -> dict[WorkloadRef, dict[str, Any]]:
+        """What re-creates each bare Pod in `refs` that exists (`kept_pod`)."""
+        pods = [ref for ref in refs if _entry(ref).stop == StopMethod.DELETE]
+        found = await asyncio.gather(*(asyncio.to_thread(self._pod, namespace, ref.name) for ref in pods))
+        return {ref: kept_pod(body) for ref, body in zip(pods, found, strict=True) if body is not None}
 
-    def _get(self, where: tuple[str, str, str, str, str], scale: bool = False) -> dict[str, Any] | None:
-        """The object (or its scale) at (group, version, namespace, plural, name), None when it is gone."""
-        read = self._api.get_namespaced_custom_object_scale if scale else self._api.get_namespaced_custom_object
-        try:
-            return _dict(read(*where))
-        except kubernetes.client.ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
+    async def apply(self, namespace: str, action: SetReplicas) -> None:
+        """Stop or restore one workload (`ApiException` when the API refuses)."""
+        await asyncio.to_thread(self._set, namespace, action)
+
+    def _pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+        pod = _found(self._core.read_namespaced_pod, name, namespace)
+        return None if pod is None else _dict(self._client.sanitize_for_serialization(pod))  # type: ignore[no-untyped-call]
 
     def _replicas(self, namespace: str, ref: WorkloadRef) -> int | None:
         entry = _entry(ref)
-        body = self._get(_where(entry, ref, namespace), scale=entry.stop == StopMethod.SCALE)
-        if body is None:
-            return None
-        if entry.stop == StopMethod.SCALE:
-            return int(_dict(body.get("spec")).get("replicas") or 0)
-        if entry.stop == StopMethod.SUSPEND:
-            return 0 if _field(body, entry.stop_path.split(".")) is True else 1
-        annotations = _dict(_dict(body.get("metadata")).get("annotations"))
-        return 0 if annotations.get(entry.stop_path) == "true" else 1
-
-    def _set(self, namespace: str, ref: WorkloadRef, replicas: int) -> None:
-        entry = _entry(ref)
+        if entry.stop == StopMethod.DELETE:
+            return None if self._pod(namespace, ref.name) is None else 1
+        if (ref.group, entry.stop) == ("", StopMethod.SCALE):
+            scale = _found(self._core.read_namespaced_replication_controller_scale, ref.name, namespace)
+            return None if scale is None else int(scale.spec.replicas or 0)
         where = _where(entry, ref, namespace)
         if entry.stop == StopMethod.SCALE:
+            body = _found(self._api.get_namespaced_custom_object_scale, *where)
+            return None if body is None else int(_dict(_dict(body).get("spec")).get("replicas") or 0)
+        body = _found(self._api.get_namespaced_custom_object, *where)
+        return None if body is None else 0 if _field(_dict(body), entry.stop_field()) == entry.stop_value else 1
+
+    def _set(self, namespace: str, action: SetReplicas) -> None:
+        ref, replicas = action.workload, action.replicas
+        entry = _entry(ref)
+        if entry.stop == StopMethod.DELETE and replicas == 0:
+            self._core.delete_namespaced_pod(ref.name, namespace)
+        elif entry.stop == StopMethod.DELETE:
+            self._core.create_namespaced_pod(namespace, _recreated(action.pod, ref))
+        elif entry.stop == StopMethod.SCALE and not ref.group:
             scale = {"spec": {"replicas": replicas}}
+            self._core.patch_namespaced_replication_controller_scale(
+                ref.name, namespace, scale, _content_type=_MERGE_PATCH
+            )
+        elif entry.stop == StopMethod.SCALE:
+            scale = {"spec": {"replicas": replicas}}
+            where = _where(entry, ref, namespace)
             self._api.patch_namespaced_custom_object_scale(*where, scale, _content_type=_MERGE_PATCH)
-            return
-        if entry.stop == StopMethod.SUSPEND:
-            body = _nested(entry.stop_path.split("."), replicas == 0)
         else:
-            body = {"metadata": {"annotations": {entry.stop_path: "true" if replicas == 0 else None}}}
-        self._api.patch_namespaced_custom_object(*where, body, _content_type=_MERGE_PATCH)
+            stopped = entry.stop_value if replicas == 0 else _unstopped(entry)
+            body = _nested(entry.stop_field(), stopped)
+            self._api.patch_namespaced_custom_object(*_where(entry, ref, namespace), body, _content_type=_MERGE_PATCH)
 
     def close(self) -> None:
         """Release the connection pool."""
         self._client.close()  # type: ignore[no-untyped-call]
+
+
+def _found(read: Callable[..., Any], *args: str) -> Any:
+    """`read(*args)`, None when the object is gone (404)."""
+    try:
+        return read(*args)
+    except kubernetes.client.ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
 
 
 def _entry(ref: WorkloadRef) -> WorkloadKind:
@@ -96,6 +124,19 @@ def _entry(ref: WorkloadRef) -> WorkloadKind:
 
 def _where(entry: WorkloadKind, ref: WorkloadRef, namespace: str) -> tuple[str, str, str, str, str]:
     return (ref.group, ref.api_version.rpartition("/")[2], namespace, entry.resource, ref.name)
+
+
+def _unstopped(entry: WorkloadKind) -> object:
+    """What the stop field holds once restored: `suspend: false`; annotations and node selectors are removed."""
+    return False if entry.stop == StopMethod.SUSPEND else None
+
+
+def _recreated(kept: Mapping[str, Any] | None, ref: WorkloadRef) -> Any:
+    """The V1Pod to re-create from the suspension record."""
+    pod = kubernetes.client.V1Pod.from_dict(dict(kept)) if kept is not None else None
+    if pod is None:
+        raise ValueError(f"{ref}: the suspension record keeps no Pod to re-create")
+    return pod
 
 
 def _field(body: dict[str, Any], path: list[str]) -> object:

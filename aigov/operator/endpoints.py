@@ -14,6 +14,7 @@ so Alertmanager retries.
 from __future__ import annotations
 
 import hmac
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,11 +26,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
 from aigov.core import suspension
-from aigov.core.alertmanager import REASON, PayloadError, Target, targets
+from aigov.core.alertmanager import REASON, PayloadError, Target, refusal, targets
 from aigov.core.model import AISystem
 from aigov.operator.context import REGISTRY, OperatorContext, context
 from aigov.operator.monitoring import OPERATOR, Monitoring, monitoring
 from aigov.telemetry.metrics import OPERATOR_REGISTRY
+
+log = logging.getLogger(__name__)
 
 _ATTEMPTS = 3
 _CONTEXT = web.AppKey("context", OperatorContext)
@@ -100,6 +103,10 @@ async def _alertmanager(request: web.Request) -> web.Response:
 async def _suspend(app: web.Application, target: Target) -> str:
     """Suspend one system unless the rules decline; what happened, in a few words."""
     kube, cluster = app[_CONTEXT].kube, app[_MONITORING].cluster
+    refused = refusal(target, datetime.now(UTC))
+    if refused:
+        log.warning("alert %s for AISystem %s/%s: %s", target.alertname, target.namespace, target.aisystem, refused)
+        return refused
     for _ in range(_ATTEMPTS):
         body = await cluster.system(target.namespace, target.aisystem)
         if body is None:

@@ -82,8 +82,10 @@ async def _run(
     namespace, name = system.metadata.namespace or "", system.metadata.name or ""
     cluster, kube = monitoring(memo).cluster, context(memo).kube
     bound = [WorkloadRef(w.api_version, w.kind, w.name) for w in index.get((namespace, name), ())]
-    current = await cluster.replicas(namespace, to_read(system.status, bound))
-    steps = plan(system.status, current, datetime.now(UTC))
+    refs = to_read(system.status, bound)
+    current = await cluster.replicas(namespace, refs)
+    pods = await cluster.pods(namespace, refs) if system.status.suspension and system.status.suspension.active else {}
+    steps = plan(system.status, current, datetime.now(UTC), pods)
     if not steps:
         return
     version = system.metadata.resource_version or ""

@@ -45,11 +45,18 @@ def build(
     namespace: Namespace,
     config: Config,
     now: datetime,
+    *,
+    left: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The input document of `data.aigov.admission.decision`."""
+    """The input document of `data.aigov.admission.decision`.
+
+    `left` is the AISystem an UPDATE relabels the workload away from (`left_system_ref`), if any:
+    sent as `leftAISystem`.
+    """
     return {
         "request": request,
         "aisystem": aisystem,
+        **({"leftAISystem": left} if left is not None else {}),
         "namespace": {"name": namespace.name, "labels": dict(namespace.labels)},
         "config": config.policy_data(),
         "now": rfc3339(now),
@@ -65,6 +72,14 @@ def system_ref(request: Mapping[str, Any], config: Config) -> str | None:
     """
     obj = request.get("oldObject") if request.get("operation") == "DELETE" else request.get("object")
     return workloads.system_label(obj, config)
+
+
+def left_system_ref(request: Mapping[str, Any], config: Config) -> str | None:
+    """The AISystem an UPDATE moves the workload away from: the old object's label when the new one differs."""
+    if request.get("operation") != "UPDATE" or request.get("subResource"):
+        return None
+    before = workloads.system_label(request.get("oldObject"), config)
+    return before if before and before != workloads.system_label(request.get("object"), config) else None
 
 
 def resource_for(group: str, kind: str, kinds: Iterable[WorkloadKind] = KINDS) -> str:

@@ -80,16 +80,19 @@ class Admission:
 
     async def _decide(self, request: dict[str, Any], aisystem_route: bool) -> AdmissionDecision:
         try:
+            name = request.get("namespace") or ""
+            left = None
             if aisystem_route:
                 aisystem = request.get("oldObject") if request["operation"] == "DELETE" else request.get("object")
             else:
                 aisystem = await self._workload_system(request)
-            name = request.get("namespace") or ""
+                left_name = policy_input.left_system_ref(request, self._config)
+                left = await self._cluster.aisystem(name, left_name) if left_name and name else None
             labels = (await self._cluster.namespace(name))["labels"] if name else {}
         except KubeReadError as exc:
             return _cluster_unreadable(exc)
         document = policy_input.build(
-            request, aisystem, policy_input.Namespace(name, labels), self._config, datetime.now(UTC)
+            request, aisystem, policy_input.Namespace(name, labels), self._config, datetime.now(UTC), left=left
         )
         started = time.perf_counter()
         decision = await self._decider.decide(document)

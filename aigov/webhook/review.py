@@ -70,7 +70,10 @@ def parse(body: bytes) -> dict[str, Any]:
     _require(isinstance(operation, str) and operation in _OPERATIONS, f"request.operation {operation!r} is unknown")
     _require(isinstance(request.get("userInfo"), dict), "request.userInfo is missing")
     for field in ("object", "oldObject"):
-        _require(request.get(field) is None or isinstance(request[field], dict), f"request.{field} is not an object")
+        obj = request.get(field)
+        _require(obj is None or isinstance(obj, dict), f"request.{field} is not an object")
+        metadata = obj.get("metadata") if isinstance(obj, dict) else None
+        _require(metadata is None or isinstance(metadata, dict), f"request.{field}.metadata is not an object")
     for field in ("namespace", "name", "subResource"):
         _require(request.get(field) is None or isinstance(request[field], str), f"request.{field} is not a string")
     return request

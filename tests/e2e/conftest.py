@@ -97,7 +97,7 @@ def people(kube: ControlPlane, aigov_cluster: Webhook) -> People:
     return People(
         alice=kube.user("alice", ("aigov:assessors",)),
         dora=kube.user("dora", ("aigov:assessors", "aigov:approvers")),
-        bob=kube.user("bob", ("aigov:approvers",)),
+        bob=kube.user("bob", ("aigov:approvers", "aigov:risk-officers")),
         carol=kube.user("carol", ("aigov:approvers",)),
         owner=kube.user(OWNER_EMAIL, ("aigov:approvers",)),
         eve=kube.user("eve", ("aigov:test-others",)),

@@ -42,6 +42,7 @@ def workload(kind: str, name: str, image: str = VLLM, system: str | None = None,
         "Pod": ("v1", template["spec"]),
         "Deployment": ("apps/v1", {"replicas": replicas, "selector": selector, "template": template}),
         "ReplicaSet": ("apps/v1", {"replicas": replicas, "selector": selector, "template": template}),
+        "ReplicationController": ("v1", {"replicas": replicas, "selector": {"app": "model"}, "template": template}),
         "StatefulSet": (
             "apps/v1",
             {"replicas": replicas, "serviceName": name, "selector": selector, "template": template},

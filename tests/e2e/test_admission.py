@@ -13,6 +13,7 @@ from tests.e2e.conftest import People
 from tests.e2e.objects import (
     NGINX,
     OPERATOR,
+    OWNER_EMAIL,
     VLLM,
     VLLM_PINNED,
     aisystem,
@@ -177,6 +178,20 @@ def test_suspended_system_scales_to_zero_but_not_up(
     denied(apply(kube, namespace, workload("Deployment", "another", system="chat")), "AIGOV_SUSPENDED")
 
 
+def test_a_workload_cannot_leave_a_suspended_system(kube: ControlPlane, people: People, namespace: str) -> None:
+    """Relabelling to another approved system with the same image, then scaling up, would escape the suspension."""
+    governed(kube, people, namespace)
+    governed(kube, people, namespace, name="other")
+    checked(apply(kube, namespace, workload("Deployment", "llm", system="chat", replicas=2)))
+    suspend(kube, people, namespace, "chat")
+    checked(kube.kubectl("scale", "deployment/llm", "-n", namespace, "--replicas=0", check=False))
+    message = denied(
+        apply(kube, namespace, workload("Deployment", "llm", system="other", replicas=0)), "AIGOV_SUSPENDED"
+    )
+    assert 'AISystem "chat", which is suspended' in message
+    checked(apply(kube, namespace, workload("Deployment", "fresh", system="other")))
+
+
 def test_warn_namespace_admits_with_warnings(kube: ControlPlane, namespace: str) -> None:
     kube.kubectl("label", "namespace", namespace, "aigov.io/enforcement=warn")
     result = checked(apply(kube, namespace, workload("Deployment", "llm")))
@@ -219,3 +234,32 @@ def test_metrics_count_denials_and_latency(kube: ControlPlane, namespace: str, a
     assert "aigov_policy_evaluation_duration_seconds_count" in text
     cache_size = re.search(r"^aigov_aisystem_cache_size (\S+)$", text, re.MULTILINE)
     assert cache_size is not None
+
+
+def test_an_approver_who_assesses_afterwards_does_not_count(kube: ControlPlane, people: People, namespace: str) -> None:
+    checked(apply(kube, namespace, aisystem("chat")))
+    checked(append_approval(kube, namespace, "chat", approval("dora"), people.dora))
+    checked(patch_status(kube, namespace, "chat", {"impactAssessment": assessment("dora")}, people.dora))
+    settle()
+    denied(apply(kube, namespace, workload("Deployment", "llm", system="chat")), "AIGOV_APPROVAL_MISSING")
+
+
+def test_an_owner_who_steps_aside_to_approve_does_not_count(kube: ControlPlane, people: People, namespace: str) -> None:
+    checked(apply(kube, namespace, aisystem("chat")))
+    checked(patch_status(kube, namespace, "chat", {"impactAssessment": assessment("alice")}, people.alice))
+    stand_in = {"name": "Someone Else", "email": "else@example.com"}
+    checked(apply(kube, namespace, aisystem("chat", owner=stand_in)))
+    checked(append_approval(kube, namespace, "chat", approval(OWNER_EMAIL), people.owner))
+    checked(apply(kube, namespace, aisystem("chat")))
+    settle()
+    denied(apply(kube, namespace, workload("Deployment", "llm", system="chat")), "AIGOV_APPROVAL_MISSING")
+
+
+def test_an_approved_image_outside_spec_images_is_denied(kube: ControlPlane, people: People, namespace: str) -> None:
+    other = "vllm/vllm-openai:v0.9.0"
+    checked(apply(kube, namespace, aisystem("chat")))
+    checked(patch_status(kube, namespace, "chat", {"impactAssessment": assessment("alice")}, people.alice))
+    checked(append_approval(kube, namespace, "chat", approval("bob", (VLLM, other)), people.bob))
+    settle()
+    message = denied(apply(kube, namespace, workload("Deployment", "llm", image=other, system="chat")))
+    assert "AIGOV_IMAGE_NOT_APPROVED" in message and "not in the system's spec.images" in message

@@ -14,6 +14,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httpx
@@ -80,9 +81,9 @@ class Setup:
         found: int | None = self.get("deployment", "api")["spec"].get("replicas")
         return found
 
-    def aigov(self, user: User, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run the `aigov` CLI as `user`."""
-        argv = [str(devstack.AIGOV), *args, NAME, "-n", self.namespace, f"--kubeconfig={user.kubeconfig}"]
+    def aigov(self, user: User, *args: str, system: str = NAME) -> subprocess.CompletedProcess[str]:
+        """Run the `aigov` CLI as `user` on `system`."""
+        argv = [str(devstack.AIGOV), *args, system, "-n", self.namespace, f"--kubeconfig={user.kubeconfig}"]
         return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -180,3 +181,64 @@ def test_both_metrics_endpoints_pass_promtool(setup: Setup, aigov_cluster: devst
     webhook_metrics = aigov_cluster.metrics()
     assert "aigov_admission_requests_total" in webhook_metrics
     promtool_check(webhook_metrics)
+
+
+FLEET = "fleet"
+EVERY_KIND = (
+    "Deployment", "StatefulSet", "ReplicaSet", "ReplicationController",
+    "DaemonSet", "Job", "CronJob", "InferenceService", "Pod",
+)  # fmt: skip
+
+
+def stop_state(setup: Setup, kind: str) -> object:
+    """What says whether a workload of `kind` named `w-<kind>` runs: replicas, suspend, annotation, node selector."""
+    name = f"w-{kind.lower()}"
+    found = setup.kube.kubectl("get", kind.lower(), name, "-n", setup.namespace, "-o", "json", check=False)
+    if found.returncode != 0:
+        return "absent"
+    obj = json.loads(found.stdout)
+    spec, annotations = obj["spec"], obj["metadata"].get("annotations") or {}
+    if kind in ("Job", "CronJob"):
+        return spec.get("suspend")
+    if kind == "InferenceService":
+        return annotations.get("serving.kserve.io/stop")
+    if kind == "DaemonSet":
+        return (spec["template"]["spec"].get("nodeSelector") or {}).get("aigov.io/stopped")
+    return "present" if kind == "Pod" else spec.get("replicas")
+
+
+STOPPED = {"Job": True, "CronJob": True, "InferenceService": "true", "DaemonSet": "true", "Pod": "absent"}
+RUNNING = {"Job": False, "CronJob": False, "InferenceService": None, "DaemonSet": None, "Pod": "present"}
+
+
+def test_a_suspension_stops_every_kind_and_a_resume_restores_it(setup: Setup, people: People) -> None:
+    kube, namespace = setup.kube, setup.namespace
+    checked(apply(kube, namespace, aisystem(FLEET)))
+    checked(patch_status(kube, namespace, FLEET, {"impactAssessment": assessment("alice")}, people.alice))
+    checked(append_approval(kube, namespace, FLEET, approval("bob"), people.bob))
+    settle()
+    for kind in EVERY_KIND:
+        checked(apply(kube, namespace, workload(kind, f"w-{kind.lower()}", system=FLEET, replicas=2)))
+
+    def fleet() -> dict[str, Any]:
+        found: dict[str, Any] = setup.get("aisystem", FLEET).get("status") or {}
+        return found
+
+    eventually(lambda: len(fleet().get("boundWorkloads") or []) == len(EVERY_KIND), what="all bound")
+    suspended = setup.aigov(people.bob, "suspend", "--reason=audit finding", system=FLEET)
+    assert suspended.returncode == 0, suspended.stdout + suspended.stderr
+    for kind in EVERY_KIND:
+        eventually(partial(lambda k: stop_state(setup, k) == STOPPED.get(k, 0), kind), what=f"{kind} stopped")
+    record = {e["kind"]: e for e in fleet()["suspension"]["previousReplicas"]}
+    assert {kind: record[kind]["stop"] for kind in ("Deployment", "ReplicationController", "Pod", "DaemonSet")} == {
+        "Deployment": "scale", "ReplicationController": "scale", "Pod": "delete", "DaemonSet": "nodeSelector",
+    }  # fmt: skip
+    assert (
+        record["Pod"]["pod"]["spec"]["containers"][0]["image"] == workload("Pod", "x")["spec"]["containers"][0]["image"]
+    )
+
+    resumed = setup.aigov(people.carol, "resume", "--justification=finding closed", system=FLEET)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    for kind in EVERY_KIND:
+        eventually(partial(lambda k: stop_state(setup, k) == RUNNING.get(k, 2), kind), 40, what=f"{kind} restored")
+    eventually(lambda: "suspension" not in fleet(), what="suspension archived")

@@ -149,3 +149,48 @@ def test_rbac_lets_approvers_patch_status_only(kube: ControlPlane, people: Peopl
     )  # fmt: skip
     assert spec.returncode != 0
     assert "forbidden" in spec.stderr.lower()
+
+
+def suspended_by_operator(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
+    record = {"active": True, "since": when(0), "reason": "CheckBreached", "suspendedBy": OPERATOR}
+    checked(patch_status(kube, namespace, system, {"suspension": record}, people.operator))
+
+
+@pytest.mark.parametrize(
+    "lift",
+    [
+        {"active": False},
+        {"active": False, "resumedAt": "2026-01-01T00:00:00Z", "resumedBy": "bob"},
+        None,
+    ],
+    ids=["active-false", "no-justification", "deleted"],
+)
+def test_a_suspension_is_lifted_only_with_who_when_and_why(
+    kube: ControlPlane, people: People, namespace: str, system: str, lift: dict[str, object] | None
+) -> None:
+    suspended_by_operator(kube, people, namespace, system)
+    refused(patch_status(kube, namespace, system, {"suspension": lift}, people.bob), "AIGOV_RESUME_INCOMPLETE")
+    resume = {"active": False, "resumedAt": when(0), "resumedBy": "bob", "justification": "checked"}
+    checked(patch_status(kube, namespace, system, {"suspension": resume}, people.bob))
+
+
+def test_a_role_is_claimed_only_by_its_groups(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
+    message = refused(
+        append_approval(kube, namespace, system, approval("carol", role="risk-officer"), people.carol),
+        "AIGOV_ROLE_NOT_GRANTED",
+    )
+    assert "carol claims role risk-officer" in message and "aigov:risk-officers" in message
+    checked(append_approval(kube, namespace, system, approval("carol", role="ml-lead"), people.carol))
+    checked(append_approval(kube, namespace, system, approval("bob", role="risk-officer"), people.bob))
+
+
+def test_a_system_with_records_is_deleted_only_once_retired(
+    kube: ControlPlane, people: People, namespace: str, system: str
+) -> None:
+    checked(apply(kube, namespace, aisystem("empty")))
+    checked(kube.kubectl("delete", "aisystem", "empty", "-n", namespace, "--wait=false", check=False))
+    checked(patch_status(kube, namespace, system, {"impactAssessment": assessment("alice")}, people.alice))
+    result = kube.kubectl("delete", "aisystem", system, "-n", namespace, "--wait=false", check=False)
+    assert "AIGOV_RECORDS_RETAINED" in refused(result, "AIGOV_RECORDS_RETAINED")
+    checked(apply(kube, namespace, aisystem(system, lifecycle={"stage": "retired"})))
+    checked(kube.kubectl("delete", "aisystem", system, "-n", namespace, "--wait=false", check=False))

@@ -21,6 +21,7 @@ from devkit.devstack import Webhook, start_webhook
 from tests.e2e.conftest import People, register
 from tests.e2e.objects import (
     NGINX,
+    VLLM,
     aisystem,
     append_approval,
     apply,
@@ -130,6 +131,23 @@ def test_rotated_certificate_is_served_without_restart(kube: ControlPlane, dedic
     webhook.wait_ready(5)
 
 
+def _with_bad_metadata(field: str, metadata: object) -> bytes:
+    """A review of an AI Pod (so the answer would be a deny) whose metadata is not an object and has no name."""
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": {"containers": [{"image": VLLM}]}}
+    good = {"apiVersion": "v1", "kind": "Pod", "metadata": {}, "spec": pod["spec"]}
+    request = {
+        "uid": "u",
+        "kind": {"group": "", "version": "v1", "kind": "Pod"},
+        "resource": {"group": "", "version": "v1", "resource": "pods"},
+        "operation": "UPDATE",
+        "userInfo": {"username": "someone"},
+        "namespace": "default",
+        "object": good,
+        "oldObject": good,
+    } | {field: pod}
+    return orjson.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request})
+
+
 MALFORMED = [
     (b"this is not json", "body is not JSON"),
     (b"[1, 2]", "body is not a JSON object"),
@@ -138,6 +156,11 @@ MALFORMED = [
     (
         b'{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"kind": {"kind": "Pod"}}}',
         "request.uid is missing",
+    ),
+    *(
+        (_with_bad_metadata(field, metadata), f"request.{field}.metadata is not an object")
+        for field in ("object", "oldObject")
+        for metadata in ("oops", [1])
     ),
 ]
 

@@ -458,6 +458,8 @@ def test_rbac_grants_each_identity_what_it_needs_and_nothing_more(
             ("patch", "deployments.apps", "--subresource=scale", *elsewhere),
             ("create", "events", *elsewhere),
             ("create", "clusterkopfpeerings.kopf.dev"),
+            ("delete", "pods", *elsewhere),  # a suspension deletes bare Pods and re-creates them on resume
+            ("create", "pods", *elsewhere),
         ],
     }
     must_not = {
@@ -473,7 +475,7 @@ def test_rbac_grants_each_identity_what_it_needs_and_nothing_more(
             ("delete", "aisystems.aigov.io", *elsewhere),
             ("update", "aisystems.aigov.io", *elsewhere),
             ("get", "secrets", *elsewhere),
-            ("create", "pods", *elsewhere),
+            ("update", "pods", *elsewhere),
             ("delete", "deployments.apps", *elsewhere),
             ("patch", f"validatingwebhookconfigurations/{fullname}"),
         ],

@@ -15,7 +15,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -212,8 +212,8 @@ def statefulset(replicas: int = 2) -> dict[str, Any]:
 
 
 RECORDED = [
-    {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "replicas": 3},
-    {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "cache", "replicas": 2},
+    {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "replicas": 3, "stop": "scale"},
+    {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "cache", "replicas": 2, "stop": "scale"},
 ]
 
 
@@ -433,6 +433,30 @@ def test_alertmanager_suspends_only_with_the_token(case: Case, start_operator: S
     assert (suspension["reason"], suspension["check"]) == ("AlertFiring", "ModelDrift")
     again = httpx.post(url, json=payload, headers=auth).json()["results"][0]["result"]
     assert again.startswith("unchanged")
+
+
+def test_an_alert_from_the_future_or_without_start_does_not_suspend(
+    case: Case, start_operator: StartOperator, token_file: Path
+) -> None:
+    """Clock skew or a bad payload must not override a person's resume; a real breach after the resume still counts."""
+    case.apply(system(case.query, hold="1h"), deployment())
+    resumed = {"active": False, "resumedAt": rfc3339(datetime.now(UTC)), "resumedBy": "bob", "justification": "ok"}
+    case.write_status({"suspensionHistory": [resumed]})
+    case.start(start_operator, None, f"--alertmanager-token-file={token_file}")
+    url, auth = f"http://{LOOPBACK}:{case.metrics_port}/alertmanager", {"Authorization": f"Bearer {TOKEN}"}
+
+    def post(starts_at: str | None) -> str:
+        payload = alert(case.namespace)
+        payload["alerts"][0]["startsAt"] = starts_at
+        result: str = httpx.post(url, json=payload, headers=auth).json()["results"][0]["result"]
+        return result
+
+    assert "after the operator's clock" in post(rfc3339(datetime.now(UTC) + timedelta(minutes=10)))
+    assert "no valid startsAt" in post(None)
+    assert post(rfc3339(datetime.now(UTC) - timedelta(hours=1))).startswith("unchanged")
+    time.sleep(1)
+    assert "suspension" not in case.status()
+    assert post(rfc3339(datetime.now(UTC))) == "suspended"
 
 
 def test_operator_metrics_pass_promtool(case: Case, start_operator: StartOperator) -> None:

@@ -303,4 +303,12 @@ def test_an_offset_now_is_the_same_instant() -> None:
 def test_an_approval_without_expiry_never_counts_like_in_the_policies() -> None:
     entry = {k: v for k, v in ALICE.items() if k != "expiresAt"}
     ev = evaluate(system(status=records(OK, entry)), CONFIG, NOW)
-    assert (ev.phase, ev.approved_count) == (Phase.EXPIRED, 0)
+    assert (ev.phase, ev.approved_count) == (Phase.AWAITING_APPROVAL, 0)  # no term: outside the tier's maximum
+
+
+def test_an_approval_beyond_the_tiers_maximum_term_never_counts() -> None:
+    entry = ALICE | {
+        "expiresAt": rfc3339(NOW + timedelta(days=CONFIG.requirement(RiskTier.MINIMAL).max_approval_days + 1))
+    }
+    ev = evaluate(system(status=records(OK, entry)), CONFIG, NOW)
+    assert (ev.phase, ev.approved_count) == (Phase.AWAITING_APPROVAL, 0)

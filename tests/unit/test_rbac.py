@@ -34,19 +34,23 @@ def test_writes_are_limited_to_status_finalizers_events_peering_and_suspension()
     }
 
 
-def test_no_wildcards_and_no_destructive_verbs() -> None:
+def test_no_wildcards_and_deletes_only_bare_pods() -> None:
     for rule in operator_rules() + operator_rules(clusterwide=False):
         assert "*" not in rule["apiGroups"] and "*" not in rule["resources"] and "*" not in rule["verbs"]
-        assert not {"delete", "deletecollection", "update", "escalate", "bind", "impersonate"} & set(rule["verbs"])
+        assert not {"deletecollection", "update", "escalate", "bind", "impersonate"} & set(rule["verbs"])
+        if "delete" in rule["verbs"]:
+            assert (rule["apiGroups"], rule["resources"]) == ([""], ["pods"])
 
 
 def test_bindable_workloads_are_read_only_unless_a_suspension_stops_them() -> None:
     granted = grants(operator_rules())
     writes = suspension_writes()
     for group, plural in {(k.group, k.resource) for k in KINDS}:
-        stops = plural in writes.get(group, [])
-        assert granted[(group, plural)] == ({"get", "list", "watch", "patch"} if stops else {"list", "watch"})
-    assert granted[("apps", "deployments/scale")] == granted[("apps", "statefulsets/scale")] == {"get", "patch"}
+        verbs = set(writes.get(group, {}).get(plural, []))
+        assert granted[(group, plural)] == {"list", "watch", *verbs}
+    assert granted[("apps", "deployments/scale")] == granted[("", "replicationcontrollers/scale")] == {"get", "patch"}
+    assert granted[("apps", "daemonsets")] == {"get", "list", "watch", "patch"}
+    assert granted[("", "pods")] == {"get", "list", "watch", "delete", "create"}
 
 
 def test_namespaced_mode_uses_namespaced_peering_and_lists_namespaces() -> None:

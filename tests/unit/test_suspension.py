@@ -10,6 +10,7 @@ from aigov.core.suspension import (
     SetReplicas,
     SuspensionPlan,
     WorkloadRef,
+    kept_pod,
     last_resumed_at,
     needs_attention,
     plan,
@@ -28,8 +29,12 @@ def status(**fields: Any) -> AISystemStatus:
     return AISystemStatus.model_validate(fields)
 
 
+STOPS = {"Deployment": "scale", "StatefulSet": "scale", "InferenceService": "annotation", "DaemonSet": "nodeSelector"}
+
+
 def recorded(ref: WorkloadRef, replicas: int) -> dict[str, Any]:
-    return {"apiVersion": ref.api_version, "kind": ref.kind, "name": ref.name, "replicas": replicas}
+    entry = {"apiVersion": ref.api_version, "kind": ref.kind, "name": ref.name, "replicas": replicas}
+    return entry | {"stop": STOPS[ref.kind]}
 
 
 MANUAL = {"active": True, "since": rfc3339(T0), "reason": "Manual", "suspendedBy": "ann"}
@@ -42,7 +47,9 @@ def test_nothing_to_do_without_a_suspension() -> None:
 
 
 def test_to_read_the_bound_stoppable_workloads_while_active() -> None:
-    assert to_read(status(suspension=MANUAL), [STS, DAEMON, DEPLOY, ISVC, DEPLOY]) == [DEPLOY, STS, ISVC]
+    unknown = WorkloadRef("example.com/v1", "Gadget", "g")
+    got = to_read(status(suspension=MANUAL), [STS, DAEMON, unknown, DEPLOY, ISVC, DEPLOY])
+    assert got == [DAEMON, DEPLOY, STS, ISVC]
 
 
 def test_a_new_suspension_records_every_workload_then_stops_the_running_ones() -> None:
@@ -123,3 +130,33 @@ def test_request_declines_when_suspended_resuming_or_overridden() -> None:
     after = T0 + timedelta(hours=2)
     assert request(archived, now=after, reason="CheckBreached", by="op", cause_since=before) is None
     assert request(archived, now=after, reason="CheckBreached", by="op", cause_since=after) is not None
+
+
+POD = WorkloadRef("v1", "Pod", "notebook")
+POD_OBJECT = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "notebook", "labels": {"aigov.io/system": "chat"}, "uid": "u", "resourceVersion": "7"},
+    "spec": {"nodeName": "node-1", "containers": [{"name": "main", "image": "vllm/vllm-openai:v0.8.5"}]},
+    "status": {"phase": "Running"},
+}
+
+
+def test_a_bare_pod_is_recorded_with_its_spec_then_deleted_and_recreated_on_resume() -> None:
+    kept = kept_pod(POD_OBJECT)
+    assert kept == {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "notebook", "labels": {"aigov.io/system": "chat"}},
+        "spec": {"containers": [{"name": "main", "image": "vllm/vllm-openai:v0.8.5"}]},
+    }
+    stopping = plan(status(suspension=MANUAL), {POD: 1}, T0, {POD: kept})
+    (entry,) = stopping.record["suspension"]["previousReplicas"]
+    assert entry["stop"] == "delete" and entry["pod"] == kept
+    assert stopping.actions == (SetReplicas(POD, 0, 1),)
+    after = MANUAL | {"previousReplicas": [entry]}
+    assert plan(status(suspension=after), {}, T0) == SuspensionPlan()
+    resumed = after | {"active": False, "resumedAt": rfc3339(T0)}
+    restoring = plan(status(suspension=resumed), {}, T0)
+    assert restoring.actions == (SetReplicas(POD, 1, 0),) and restoring.actions[0].pod == kept
+    assert restoring.missing == ()

@@ -102,6 +102,7 @@ def test_operator_is_exempt_only_for_safety_writes() -> None:
     assert '"system:serviceaccount:gov:op"' in workloads
     assert "object.spec.replicas == 0" in workloads
     assert "serving.kserve.io/stop" in workloads
+    assert "aigov.io/stopped" in workloads and "object.?spec.?suspend.orValue(false) == true" in workloads
     assert hooks["aisystems.aigov.io"]["matchConditions"][0]["expression"] == (
         '!(request.userInfo.username in ["system:serviceaccount:gov:op"])'
     )
@@ -117,7 +118,8 @@ def test_record_policy_binds_status_updates_with_configured_identities() -> None
     config = Config(identity=Identity(assessor_groups=("risk:assessors",), approver_groups=("risk:board",)))
     policy = record_policy(config)
     assert policy["spec"]["matchConstraints"]["resourceRules"] == [
-        {"apiGroups": ["aigov.io"], "apiVersions": ["*"], "resources": ["aisystems/status"], "operations": ["UPDATE"]}
+        {"apiGroups": ["aigov.io"], "apiVersions": ["*"], "resources": ["aisystems/status"], "operations": ["UPDATE"]},
+        {"apiGroups": ["aigov.io"], "apiVersions": ["*"], "resources": ["aisystems"], "operations": ["DELETE"]},
     ]
     variables = {v["name"]: v["expression"] for v in policy["spec"]["variables"]}
     assert variables["isAssessor"] == 'variables.groups.exists(g, g in ["risk:assessors"])'
@@ -130,8 +132,11 @@ def test_record_policy_binds_status_updates_with_configured_identities() -> None
         "AIGOV_APPROVER_MISMATCH",
         "AIGOV_NOT_APPROVER",
         "AIGOV_SELF_APPROVAL",
+        "AIGOV_ROLE_NOT_GRANTED",
+        "AIGOV_RESUME_INCOMPLETE",
     ):
         assert code in variables["violations"]
+    assert "AIGOV_RECORDS_RETAINED" in policy["spec"]["validations"][1]["messageExpression"]
     assert policy["spec"]["validations"][0]["reason"] == "Forbidden"
     assert record_policy_binding()["spec"] == {"policyName": POLICY_NAME, "validationActions": ["Deny"]}
 

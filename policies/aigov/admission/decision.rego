@@ -11,8 +11,6 @@ _modes := {"enforce", "warn", "audit", "off"}
 
 _max_warning := 120
 
-_day_ns := ((24 * 60) * 60) * 1000000000
-
 # The decision, undefined when the input is malformed (the caller then denies).
 decision := {"allowed": true, "mode": "off", "violations": [], "warnings": []} if {
 	_input_ok

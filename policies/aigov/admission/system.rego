@@ -38,6 +38,8 @@ _requirement := requirement if {
 
 _now_ns := time.parse_rfc3339_ns(input.now)
 
+_day_ns := ((24 * 60) * 60) * 1000000000
+
 _unexpired(record) if time.parse_rfc3339_ns(record.expiresAt) > _now_ns
 
 _assessment := _record.status.impactAssessment
@@ -78,11 +80,32 @@ _superseded(i, approver) if {
 	later.approver == approver
 }
 
-# Approvals whether or not they have expired; then the valid ones.
+# Approvals whether or not they have expired; then the valid ones. An approval by
+# the current owner or the current assessor never counts (separation of duties,
+# decided from the current record: editing spec.owner around an approval, or
+# assessing after approving, does not help).
 _approvals contains entry if {
 	some entry in _counted
 	entry.decision == "approved"
 	is_string(entry.approver)
+	not lower(entry.approver) in _barred
+	_within_max_term(entry)
+}
+
+# An approval expiring beyond the tier's maximum term from now never counts (nor
+# one whose expiry OPA cannot represent, past the year 2262).
+_within_max_term(entry) if {
+	time.parse_rfc3339_ns(entry.expiresAt) <= _now_ns + (object.get(_requirement, "maxApprovalDays", 366) * _day_ns)
+}
+
+_barred contains lower(name) if {
+	some name in [
+		object.get(_record, ["spec", "owner", "name"], ""),
+		object.get(_record, ["spec", "owner", "email"], ""),
+		object.get(_record, ["status", "impactAssessment", "assessor"], ""),
+	]
+	is_string(name)
+	name != ""
 }
 
 _valid_approvals contains entry if {
@@ -101,14 +124,23 @@ _suffice(approvals) if {
 	count(_missing_roles(approvals)) == 0
 }
 
-_image_approved(image) if _suffice({entry |
+# Only images listed in spec.images can be approved, whatever an approval lists;
+# a tier that needs no approval (prohibited: AIGOV_PROHIBITED says it all) approves nothing.
+_image_approved(_) if object.get(_requirement, "minApprovals", 0) == 0
+
+_image_approved(image) if {
+	_listed_in_spec(image)
+	_approved_by_enough(image)
+}
+
+_approved_by_enough(image) if _suffice({entry |
 	some entry in _valid_approvals
 	some approved in object.get(entry, "images", [])
 	_covers(approved, image)
 })
 
 _listed_in_spec(image) if {
-	some listed in object.get(_system, ["spec", "images"], [])
+	some listed in object.get(_record, ["spec", "images"], [])
 	_covers(listed, image)
 }
 

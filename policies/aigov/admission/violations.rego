@@ -119,6 +119,35 @@ deny contains _violation(rego.metadata.rule(), message, short) if {
 }
 
 # METADATA
+# title: Relabelled away from a suspended system
+# description: A workload's system label may not change while the system it leaves is suspended.
+# custom:
+#   code: AIGOV_SUSPENDED
+#   control: A.6.2.6
+deny contains _violation(rego.metadata.rule(), message, short) if {
+	_workload_review
+	_left_system.status.suspension.active == true
+	message := sprintf(
+		"%s is bound to AISystem %q, which is suspended; its %s label may not change until that system is resumed (kubectl aigov resume %s -n %s --justification \"...\").",
+		[_subject, _left_system.metadata.name, _label, _left_system.metadata.name, _namespace],
+	)
+	short := sprintf("AISystem %q is suspended; %s may not leave it", [_left_system.metadata.name, _subject])
+}
+
+# The AISystem an UPDATE relabels the workload away from (the caller sends it as input.leftAISystem).
+_left_system := input.leftAISystem if {
+	_old_system_name
+	not _old_system_name == _system_name
+	input.leftAISystem.metadata.name == _old_system_name
+}
+
+_old_system_name := [name |
+	some path in _label_paths
+	some labels in _at(input.request.oldObject, path)
+	name := _label_value(labels)
+][0]
+
+# METADATA
 # title: Impact assessment missing
 # description: The tier requires a completed impact assessment and there is none.
 # custom:

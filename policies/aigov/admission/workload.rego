@@ -10,16 +10,18 @@ _workload_review if {
 	object.get(input.request, "subResource", "") in {"", "ephemeralcontainers"}
 	_workload_kind
 	not _object.metadata.deletionTimestamp
+	not _stop_update
 }
 
 # `kubectl scale` goes through the Scale subresource, which carries no labels:
 # judged against the AISystem the caller resolved from the scaled workload.
-# Scaling to zero is always allowed.
+# Scaling down is always allowed (stop.rego).
 _scale_review if {
 	input.request.operation == "UPDATE"
 	input.request.subResource == "scale"
 	is_object(input.aisystem)
 	not _stopped
+	not _stop_update
 }
 
 # An AISystem being created or updated: never denied, only warned about (aisystem.rego).

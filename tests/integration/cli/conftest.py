@@ -77,8 +77,8 @@ def people(kube: ControlPlane) -> People:
     )
     return People(
         kube=kube,
-        alice=kube.user("alice", ("aigov:approvers",)),
-        bob=kube.user("bob", ("aigov:approvers",)),
+        alice=kube.user("alice", ("aigov:approvers", "aigov:risk-officers")),
+        bob=kube.user("bob", ("aigov:approvers", "aigov:risk-officers")),
         carol=kube.user("carol", ("aigov:assessors",)),
         mallory=kube.user("mallory", ("staff",)),
         ivan=kube.user("ivan", ("auditors",)),
