@@ -95,7 +95,7 @@ def gatekeeper_template(config: Config) -> dict[str, Any]:
     }
 
 
-def gatekeeper_constraint(config: Config) -> dict[str, Any]:
+def gatekeeper_constraint(config: Config, selector: Selector | None = None) -> dict[str, Any]:
     """The Constraint applying the template to every kind of aigov's table, in aigov's namespaces."""
     groups: dict[str, list[str]] = defaultdict(list)
     for kind in config.kinds:
@@ -108,7 +108,7 @@ def gatekeeper_constraint(config: Config) -> dict[str, Any]:
             "enforcementAction": "deny",
             "match": {
                 "kinds": [{"apiGroups": [g], "kinds": sorted(set(k))} for g, k in groups.items()],
-                "namespaceSelector": _namespace_selector(),
+                "namespaceSelector": selector or _namespace_selector(),
             },
         },
     }
@@ -135,27 +135,37 @@ def _label_check(config: Config, label_paths: tuple[str, ...]) -> str:
     return " || ".join(f"({check})" for check in checks)
 
 
-def _vap(name: str, kinds: tuple[WorkloadKind, ...], variables: list[tuple[str, str]], ai: str) -> dict[str, Any]:
+Selector = dict[str, Any]
+"""A namespaceSelector; None: aigov's (`_namespace_selector`)."""
+
+
+def _vap(
+    name: str, kinds: tuple[WorkloadKind, ...], variables: list[tuple[str, str]], ai: str, selector: Selector | None
+) -> dict[str, Any]:
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicy",
         "metadata": {"name": name},
         "spec": {
             "failurePolicy": "Fail",
-            "matchConstraints": {"resourceRules": _resource_rules(kinds), "namespaceSelector": _namespace_selector()},
+            "matchConstraints": {
+                "resourceRules": _resource_rules(kinds),
+                "namespaceSelector": selector or _namespace_selector(),
+            },
             "variables": [{"name": n, "expression": e} for n, e in variables],
             "validations": [
                 {
                     "expression": f"variables.labelled || !({ai})",
                     "messageExpression": "'AIGOV_UNGOVERNED: ' + request.resource.resource + '/' + "
                     "object.metadata.name + ' is an AI workload without an aigov.io/system label'",
+                    "reason": "Forbidden",
                 }
             ],
         },
     }
 
 
-def ungoverned_policies(config: Config) -> list[dict[str, Any]]:
+def ungoverned_policies(config: Config, selector: Selector | None = None) -> list[dict[str, Any]]:
     """ValidatingAdmissionPolicies and bindings: one per pod-spec path of the built-in kinds, one for serving kinds.
 
     Wrapper kinds (pod templates under lists) are left to the webhooks: CEL
@@ -189,10 +199,16 @@ def ungoverned_policies(config: Config) -> list[dict[str, Any]]:
             f"c.?resources.?limits.orValue({{}}).exists(k, k.matches(r'{accelerators}')) || "
             f"c.?resources.?requests.orValue({{}}).exists(k, k.matches(r'{accelerators}')))"
         )
-        docs.append(_vap(f"{VAP_PREFIX}-{index}", tuple(kinds), variables, ai))
+        docs.append(_vap(f"{VAP_PREFIX}-{index}", tuple(kinds), variables, ai, selector))
     serving = tuple(k for k in config.kinds if k.ai_by_kind)
     docs.append(
-        _vap(f"{VAP_PREFIX}-serving", serving, [("labelled", _label_check(config, ("metadata.labels",)))], "true")
+        _vap(
+            f"{VAP_PREFIX}-serving",
+            serving,
+            [("labelled", _label_check(config, ("metadata.labels",)))],
+            "true",
+            selector,
+        )
     )
     bindings = [
         {
@@ -227,7 +243,7 @@ class Gatekeeper:
         """Base URL of the admission server."""
         return f"https://{LOOPBACK}:{self.port}"
 
-    def registration(self, config: Config) -> dict[str, Any]:
+    def registration(self, config: Config, selector: Selector | None = None) -> dict[str, Any]:
         """A ValidatingWebhookConfiguration sending aigov's kinds to Gatekeeper, failing closed like aigov's."""
         return {
             "apiVersion": "admissionregistration.k8s.io/v1",
@@ -243,7 +259,7 @@ class Gatekeeper:
                     "sideEffects": "None",
                     "timeoutSeconds": 3,
                     "admissionReviewVersions": ["v1"],
-                    "namespaceSelector": _namespace_selector(),
+                    "namespaceSelector": selector or _namespace_selector(),
                 }
             ],
         }
@@ -253,7 +269,9 @@ class Gatekeeper:
         self.server.stop(timeout=20)
 
 
-def start_gatekeeper(cluster: ControlPlane, workdir: Path, config: Config | None = None) -> Gatekeeper:
+def start_gatekeeper(
+    cluster: ControlPlane, workdir: Path, config: Config | None = None, selector: Selector | None = None
+) -> Gatekeeper:
     """Install Gatekeeper's CRDs, its Pod object, the template and constraint; start the manager; wait until it denies.
 
     The manager runs as the cluster admin; it is registered only once its
@@ -294,7 +312,7 @@ def start_gatekeeper(cluster: ControlPlane, workdir: Path, config: Config | None
             wait_until(server, probe, f"http://{LOOPBACK}:{health}/readyz", 120)
         apply(cluster, gatekeeper_template(config))
         _wait_crd(cluster, f"{CONSTRAINT_KIND.lower()}.constraints.gatekeeper.sh", server)
-        apply(cluster, gatekeeper_constraint(config))
+        apply(cluster, gatekeeper_constraint(config, selector))
         _wait_enforced(cluster, server)
     except BaseException:
         gatekeeper.stop()
