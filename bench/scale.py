@@ -97,7 +97,7 @@ def run(sizes: list[int], bound: int, requests: int, workdir: Path) -> dict[str,
                 settle(webhook, 60)
                 results["sizes"][str(size)] = measure(webhook, requests) | {"create_s": round(created, 1)}
                 print(f"{size:>6} AISystems: {results['sizes'][str(size)]}")
-            obj, status = aisystem(SYSTEM, NAMESPACE, bound=bound)
+            status = aisystem(SYSTEM, NAMESPACE, bound=bound)[1]
             path = f"/apis/aigov.io/v1alpha1/namespaces/{NAMESPACE}/aisystems/{SYSTEM}"
             current = admin.send("GET", path).json()
             admin.send("PUT", f"{path}/status", current | {"status": status})

@@ -132,7 +132,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1 s per point, one rate, one concurrency")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per point")
-    parser.add_argument("--rates", default="100,200,400,700,1000")
+    parser.add_argument("--rates", default="50,100,200,400,800")
     parser.add_argument("--workers", default="1,4,16,64")
     parser.add_argument("--cases", default=",".join(CASES))
     args = parser.parse_args()

@@ -156,11 +156,13 @@ def vegeta(
                 str(binaries.find("vegeta")), "attack", "-format=json", f"-duration={duration}s", f"-root-certs={ca}",
                 "-timeout=5s", *pace,
             ],
-            input=json.dumps(target).encode(),
+            input=json.dumps(target).encode() + b"\n",
             capture_output=True,
-            check=True,
+            check=False,
             timeout=duration + 60,
         )  # fmt: skip
+        if attack.returncode != 0:
+            raise RuntimeError(f"vegeta attack on {url} failed: {attack.stderr.decode(errors='replace')[-500:]}")
         report = subprocess.run(
             [str(binaries.find("vegeta")), "report", "-type=json"],
             input=attack.stdout,
