@@ -32,7 +32,7 @@ from devkit import binaries
 from devkit.devcluster import ControlPlane
 from devkit.devstack import Webhook, grant_webhook, install_crds, start_webhook
 
-RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
+RESULTS = Path(os.environ.get("AIGOV_BENCH_RESULTS", Path(__file__).resolve().parents[1] / "bench" / "results"))
 VLLM = "vllm/vllm-openai@sha256:4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b"
 WEB = "registry.example.com/shop/storefront:4.12.0"
 SIDECAR = "docker.io/istio/proxyv2:1.24.0"
