@@ -25,9 +25,9 @@ from typing import Any
 
 from aigov.core.config import ENFORCEMENT_LABEL, Config
 from aigov.install.admission import WORKLOADS_WEBHOOK, Registration, UrlClient, webhook_configuration
-from bench.webhook_latency import delta, histogram_quantile, scrape_buckets
 from devkit.devcluster import ControlPlane
 from devkit.devstack import Webhook, apply
+from devkit.histograms import delta, histogram_quantile, scrape_buckets
 from devkit.loadgen import CASES, Admin, aisystem, deployment, machine, percentiles, renamed, save, start_aigov
 from devkit.peers import GATEKEEPER_WEBHOOK, Gatekeeper, start_gatekeeper, ungoverned_policies
 
