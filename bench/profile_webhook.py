@@ -6,8 +6,9 @@ governed ~8 KB review at a fixed rate while `py-spy record` samples the webhook
 process (busy threads only). Each sample is charged to the first category found
 walking its stack from the innermost frame out (so JSON parsing inside the OPA
 client counts as JSON): logging, metrics, JSON, pydantic, policy input, OPA
-client (httpx/httpcore), server (uvicorn/h11/starlette/FastAPI/TLS), aigov's own
-webhook code, the event loop, other. The flame graph goes to --svg.
+client (httpx/httpcore), TLS, server (uvicorn/h11/starlette/FastAPI), aigov's own
+webhook code, the event loop, other; and the commonest innermost frames. The
+flame graph goes to --svg.
 
     python bench/profile_webhook.py [--quick] [--rate N] [--seconds S] [--svg PATH]
 """
@@ -36,15 +37,18 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("pydantic validation", ("pydantic",)),
     ("policy input building", ("aigov/policy/input.py", "aigov/core/")),
     ("OPA client (httpx/httpcore)", ("aigov/policy/opa.py", "opa_client", "httpx", "httpcore")),
-    ("server (uvicorn/h11/starlette/FastAPI/TLS)", ("uvicorn", "h11", "starlette", "fastapi", "ssl.py", "anyio")),
+    ("TLS (ssl, asyncio sslproto)", ("ssl.py", "sslproto.py")),
+    ("server (uvicorn/h11/starlette/FastAPI)", ("uvicorn", "h11", "starlette", "fastapi", "anyio")),
     ("aigov webhook code", ("aigov/webhook/",)),
     ("event loop (asyncio)", ("asyncio/",)),
 )
 
 
-def categorise(collapsed: str) -> dict[str, float]:
-    """Share of samples per category from py-spy's collapsed stacks (`frame;frame;... count`)."""
+def categorise(collapsed: str) -> tuple[dict[str, float], dict[str, float]]:
+    """Share of samples per category, and the 15 commonest innermost frames, from py-spy's collapsed stacks
+    (`frame;frame;... count`), in percent."""
     counts: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
     for line in collapsed.splitlines():
         stack, _, number = line.rpartition(" ")
         if not stack:
@@ -54,8 +58,12 @@ def categorise(collapsed: str) -> dict[str, float]:
             (name for frame in frames for name, needles in CATEGORIES if any(n in frame for n in needles)), "other"
         )
         counts[found] += int(number)
+        leaves[frames[0]] += int(number)
     total = sum(counts.values()) or 1
-    return {name: round(100 * count / total, 1) for name, count in counts.most_common()}
+    return (
+        {name: round(100 * count / total, 1) for name, count in counts.most_common()},
+        {frame: round(100 * count / total, 1) for frame, count in leaves.most_common(15)},
+    )
 
 
 def run(rate: int, seconds: float, svg: Path, workdir: Path) -> dict[str, Any]:
@@ -84,19 +92,22 @@ def run(rate: int, seconds: float, svg: Path, workdir: Path) -> dict[str, Any]:
             for sampler in samplers:
                 sampler.wait(timeout=seconds + 60)
             attack.join()
-            shares = categorise(raw.read_text())
+            shares, leaves = categorise(raw.read_text())
         finally:
             webhook.stop()
     print(f"load during the profile: {load}")
     for name, share in shares.items():
         print(f"  {share:5.1f}%  {name}")
-    return {"rate": rate, "seconds": seconds, "load": load, "shares_percent": shares}
+    print("innermost frames:")
+    for frame, share in leaves.items():
+        print(f"  {share:5.1f}%  {frame}")
+    return {"rate": rate, "seconds": seconds, "load": load, "shares_percent": shares, "top_frames_percent": leaves}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smoke run: 3 s at 20 req/s")
-    parser.add_argument("--rate", type=int, default=80, help="governed reviews per second")
+    parser.add_argument("--rate", type=int, default=40, help="governed reviews per second")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--svg", type=Path, default=Path(tempfile.gettempdir()) / "aigov-webhook-profile.svg")
     args = parser.parse_args()
