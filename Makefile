@@ -7,12 +7,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 BINENV := $(VENV)/testbin.env
+PEERENV := $(VENV)/peers.env
 # Every recipe that needs a real server binary sources the paths hack/testbin printed.
 WITH_BINS := source $(BINENV) &&
 PYTEST_ARGS ?=
 FUZZ_SECONDS ?= 30
 
-.PHONY: help venv bin lint policy-check pytest fuzz test demo bench crds clean
+.PHONY: help venv bin peers lint policy-check pytest fuzz test demo bench crds clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -30,6 +31,10 @@ venv: $(VENV)/.installed ## create .venv with aigov and its dev tools
 bin: ## build/install the pinned real servers (kube-apiserver, etcd, OPA, Helm, Prometheus)
 	@mkdir -p $(VENV)
 	hack/testbin --env > $(BINENV).tmp && mv $(BINENV).tmp $(BINENV)
+
+peers: ## build the benchmark peers (Gatekeeper, vegeta) from Go modules; only `make bench` needs them
+	@mkdir -p $(VENV)
+	hack/peers --env > $(PEERENV).tmp && mv $(PEERENV).tmp $(PEERENV)
 
 lint: venv ## ruff, mypy and the import contracts (layers)
 	$(VENV)/bin/ruff check .
@@ -55,8 +60,8 @@ test: lint policy-check pytest fuzz ## everything CI runs
 demo: venv bin ## a local control plane with aigov admitting and denying real deployments
 	$(WITH_BINS) $(PY) -m devkit.demo
 
-bench: venv bin ## benchmarks (medians and ratios; detection recall and false positives on tests/corpus), printed
-	$(WITH_BINS) for b in bench/*.py; do echo "== $$b"; PYTHONPATH=. $(PY) $$b; done
+bench: venv bin peers ## benchmarks vs Gatekeeper and a native policy, detection on tests/corpus (long; JSON in bench/results/)
+	$(WITH_BINS) source $(PEERENV) && export PYTHONPATH=$(CURDIR); for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
 
 crds: venv ## regenerate crds/ from the pydantic models
 	$(VENV)/bin/aigov crd --out crds

@@ -24,7 +24,11 @@ _KNOWN: dict[str, tuple[str, str | None, str | None]] = {
     "promtool": ("AIGOV_PROMTOOL", None, "promtool"),
     "alertmanager": ("AIGOV_ALERTMANAGER", None, "prometheus-alertmanager"),
     "chromium": ("AIGOV_CHROMIUM", None, "chromium"),
+    # Benchmark peers (hack/peers, `make bench` only).
+    "gatekeeper": ("AIGOV_GATEKEEPER", "GATEKEEPER_VERSION", None),
+    "vegeta": ("AIGOV_VEGETA", "VEGETA_VERSION", None),
 }
+_PEER_VERSIONS = ("GATEKEEPER_VERSION", "VEGETA_VERSION")
 
 
 class BinaryNotFoundError(RuntimeError):
@@ -65,6 +69,5 @@ def find(name: str) -> Path:
     if on_path and (version_key is None or not version):
         return Path(on_path)
     wanted = f"{name} {version}" if version else name
-    raise BinaryNotFoundError(
-        f"{wanted} not found (looked at ${env}, {cache_dir()}, PATH); run `make bin` (hack/testbin) to build it"
-    )
+    build = "`make peers` (hack/peers)" if version_key in _PEER_VERSIONS else "`make bin` (hack/testbin)"
+    raise BinaryNotFoundError(f"{wanted} not found (looked at ${env}, {cache_dir()}, PATH); run {build} to build it")

@@ -1,0 +1,86 @@
+"""The floor under aigov's webhook: the same decisions straight to OPA, over HTTP and as OPA's own evaluation time.
+
+A real OPA with aigov's policies loaded (as the webhook loads them). For each
+case of devkit.loadgen.CASES the input document the webhook would build
+(`aigov.policy.input.build`: the ~8 KB review, the AISystem for the governed
+case, the namespace, the config, the time) is POSTed N times, sequentially, on
+one keep-alive connection to `/v1/data/aigov/admission/decision?metrics=true`:
+the client round trip, and `timer_rego_query_eval_ns` from OPA's answer (the
+Rego evaluation alone). Compare with bench/webhook_peers.py to see how much of a
+webhook decision is aigov's Python and how much is Rego.
+
+    python bench/opa_floor.py [--quick] [--queries N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from aigov.core.config import Config
+from aigov.policy.input import Namespace, build
+from aigov.policy.opa import PACKAGE, RULE
+from devkit.devcluster import run_opa
+from devkit.loadgen import CASES, aisystem, machine, percentiles, review, save
+
+NAMESPACE = "bench"
+EXPECTED = {"allowed": True, "denied": False, "governed": True}
+
+
+def document(case: str) -> dict[str, Any]:
+    """The policy input of `case`, as the webhook builds it."""
+    obj, status = aisystem("support-chatbot", NAMESPACE)
+    system = obj | {"status": status} if case == "governed" else None
+    return build(review(case, NAMESPACE)["request"], system, Namespace(NAMESPACE), Config(), datetime.now(UTC))
+
+
+def measure(url: str, queries: int) -> dict[str, Any]:
+    """Per case: client round trip and OPA evaluation (milliseconds)."""
+    found: dict[str, Any] = {}
+    path = f"/v1/data/{PACKAGE.replace('.', '/')}/{RULE}"
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for case in CASES:
+            body = {"input": document(case)}
+            answer = client.post(path, json=body).json()["result"]
+            if answer["allowed"] != EXPECTED[case]:
+                raise SystemExit(f"{case}: expected allowed={EXPECTED[case]}, got {answer}")
+            for _ in range(min(100, queries)):
+                client.post(path, json=body, params={"metrics": "true"})
+            round_trips, evaluations = [], []
+            for _ in range(queries):
+                start = time.perf_counter()
+                response = client.post(path, json=body, params={"metrics": "true"})
+                round_trips.append((time.perf_counter() - start) * 1000)
+                evaluations.append(response.json()["metrics"]["timer_rego_query_eval_ns"] / 1e6)
+            found[case] = {
+                "round_trip_ms": percentiles(round_trips).as_dict(),
+                "evaluation_ms": percentiles(evaluations).as_dict(),
+            }
+            rt, ev = found[case]["round_trip_ms"], found[case]["evaluation_ms"]
+            print(
+                f"{case:9} OPA HTTP round trip p50 {rt['p50']:.3f} p99 {rt['p99']:.3f} ms; "
+                f"evaluation p50 {ev['p50'] * 1000:.0f} p99 {ev['p99'] * 1000:.0f} µs"
+            )
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 20 queries per case")
+    parser.add_argument("--queries", type=int, default=2000)
+    args = parser.parse_args()
+    queries = 20 if args.quick else args.queries
+    started = machine()
+    with tempfile.TemporaryDirectory(prefix="aigov-bench-") as workdir, run_opa(Path(workdir)) as opa:
+        results = measure(opa.url, queries)
+    print(f"results: {save('opa_floor', {'queries': queries, 'cases': results}, args.quick, started)}")
+
+
+if __name__ == "__main__":
+    main()

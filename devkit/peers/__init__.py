@@ -1,0 +1,345 @@
+"""The benchmark peers of aigov's webhook: OPA Gatekeeper and a native ValidatingAdmissionPolicy.
+
+Both do aigov's `AIGOV_UNGOVERNED` detection (image globs, ignored sidecars,
+accelerator resources, serving kinds, the system label), generated from
+`aigov.core.config.Config` so they do the same work as aigov's Rego:
+
+- `gatekeeper_template` / `gatekeeper_constraint`: a ConstraintTemplate whose
+  Rego (``ungoverned.rego``) ports policies/aigov/admission/workload.rego and
+  images.rego, with the config's kinds table and patterns as a constant;
+- `ungoverned_policies`: ValidatingAdmissionPolicies (CEL, in the API server)
+  for the built-in kinds with one pod spec and the serving/training kinds. Globs
+  become RE2 expressions (`*` stays inside one `/` segment, `**` crosses them).
+
+`start_gatekeeper` runs Gatekeeper's manager (built by hack/peers) against a
+`ControlPlane` on loopback, registered with a `url:` webhook and its own TLS pair.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from aigov.core.config import ENFORCEMENT_LABEL, Config, EnforcementMode
+from aigov.core.workloads import Role, WorkloadKind
+from devkit import binaries
+from devkit.devcluster import LOOPBACK, ControlPlane, Server, free_port, wait_until
+from devkit.devstack import apply, write_serving_pair
+
+TEMPLATE = "aigovungoverned"
+CONSTRAINT_KIND = "AigovUngoverned"
+GATEKEEPER_NAMESPACE = "gatekeeper-system"
+GATEKEEPER_POD = "gatekeeper-bench"
+GATEKEEPER_WEBHOOK = "validation.gatekeeper.sh"
+VAP_PREFIX = "aigov-ungoverned"
+EXCLUDED_NAMESPACES = ("kube-system", GATEKEEPER_NAMESPACE, "aigov-system")
+_REGO = Path(__file__).with_name("ungoverned.rego")
+
+
+def _namespace_selector() -> dict[str, Any]:
+    """aigov's: leave kube-system and the controllers' namespaces alone, and namespaces labelled enforcement=off."""
+    return {
+        "matchExpressions": [
+            {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": list(EXCLUDED_NAMESPACES)},
+            {"key": ENFORCEMENT_LABEL, "operator": "NotIn", "values": [EnforcementMode.OFF.value]},
+        ]
+    }
+
+
+def _resource_rules(kinds: tuple[WorkloadKind, ...]) -> list[dict[str, Any]]:
+    groups: dict[str, list[str]] = defaultdict(list)
+    for kind in kinds:
+        groups[kind.group].append(kind.resource)
+    return [
+        {
+            "apiGroups": [group],
+            "apiVersions": ["*"],
+            "resources": sorted(set(resources)),
+            "operations": ["CREATE", "UPDATE"],
+        }
+        for group, resources in groups.items()
+    ]
+
+
+def gatekeeper_rego(config: Config) -> str:
+    """The template's Rego v1 module with the config's detection inlined."""
+    data = config.policy_data()
+    inlined = {"kinds": data["kinds"], "detection": data["detection"], "systemLabel": data["systemLabel"]}
+    return _REGO.read_text().replace("__CONFIG__", json.dumps(inlined, sort_keys=True))
+
+
+def gatekeeper_template(config: Config) -> dict[str, Any]:
+    """The ConstraintTemplate doing aigov's ungoverned detection."""
+    return {
+        "apiVersion": "templates.gatekeeper.sh/v1",
+        "kind": "ConstraintTemplate",
+        "metadata": {"name": TEMPLATE},
+        "spec": {
+            "crd": {"spec": {"names": {"kind": CONSTRAINT_KIND}}},
+            "targets": [
+                {
+                    "target": "admission.k8s.gatekeeper.sh",
+                    "code": [{"engine": "Rego", "source": {"version": "v1", "rego": gatekeeper_rego(config)}}],
+                }
+            ],
+        },
+    }
+
+
+def gatekeeper_constraint(config: Config, selector: Selector | None = None) -> dict[str, Any]:
+    """The Constraint applying the template to every kind of aigov's table, in aigov's namespaces."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for kind in config.kinds:
+        groups[kind.group].append(kind.kind)
+    return {
+        "apiVersion": "constraints.gatekeeper.sh/v1beta1",
+        "kind": CONSTRAINT_KIND,
+        "metadata": {"name": "aigov-ungoverned"},
+        "spec": {
+            "enforcementAction": "deny",
+            "match": {
+                "kinds": [{"apiGroups": [g], "kinds": sorted(set(k))} for g, k in groups.items()],
+                "namespaceSelector": selector or _namespace_selector(),
+            },
+        },
+    }
+
+
+def glob_regex(patterns: tuple[str, ...]) -> str:
+    """An RE2 alternation of OPA `glob.match(pattern, ["/"], value)` patterns (`*`, `**` and `?` only)."""
+
+    def one(pattern: str) -> str:
+        parts = re.split(r"(\*\*|\*|\?)", pattern)
+        wild = {"**": ".*", "*": "[^/]*", "?": "[^/]"}
+        return "".join(wild.get(part, re.escape(part)) for part in parts)
+
+    return "(?:" + "|".join(one(p) for p in patterns) + ")"
+
+
+def image_regex(patterns: tuple[str, ...]) -> str:
+    """Matches an image reference whose normalised form (no Docker Hub prefixes, no digest) matches a glob."""
+    return rf"^(?:(?:index\.)?docker\.io/)?(?:library/)?{glob_regex(patterns)}(?:@.*)?$"
+
+
+def _label_check(config: Config, label_paths: tuple[str, ...]) -> str:
+    checks = [f"object.{path.replace('.', '.?')}[?'{config.system_label}'].orValue('') != ''" for path in label_paths]
+    return " || ".join(f"({check})" for check in checks)
+
+
+Selector = dict[str, Any]
+"""A namespaceSelector; None: aigov's (`_namespace_selector`)."""
+
+
+def _vap(
+    name: str, kinds: tuple[WorkloadKind, ...], variables: list[tuple[str, str]], ai: str, selector: Selector | None
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": name},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": _resource_rules(kinds),
+                "namespaceSelector": selector or _namespace_selector(),
+            },
+            "variables": [{"name": n, "expression": e} for n, e in variables],
+            "validations": [
+                {
+                    "expression": f"variables.labelled || !({ai})",
+                    "messageExpression": "'AIGOV_UNGOVERNED: ' + request.resource.resource + '/' + "
+                    "object.metadata.name + ' is an AI workload without an aigov.io/system label'",
+                    "reason": "Forbidden",
+                }
+            ],
+        },
+    }
+
+
+def ungoverned_policies(config: Config, selector: Selector | None = None) -> list[dict[str, Any]]:
+    """ValidatingAdmissionPolicies and bindings: one per pod-spec path of the built-in kinds, one for serving kinds.
+
+    Wrapper kinds (pod templates under lists) are left to the webhooks: CEL
+    would need one expression per shape, and the benchmarks send Deployments.
+    """
+    detection = config.detection
+    serving_images, ignored = image_regex(detection.image_patterns), image_regex(detection.ignored_image_patterns)
+    accelerators = f"^{glob_regex(detection.accelerator_resources)}$"
+    by_path: dict[tuple[str, tuple[str, ...]], list[WorkloadKind]] = defaultdict(list)
+    for kind in config.kinds:
+        if kind.role == Role.WORKLOAD and len(kind.pod_specs) == 1:
+            by_path[(kind.pod_specs[0], kind.label_paths())].append(kind)
+    docs: list[dict[str, Any]] = []
+    for index, ((spec_path, label_paths), kinds) in enumerate(sorted(by_path.items())):
+        spec = f"object.{spec_path.replace('.', '.?')}"
+        variables = [
+            (
+                "containers",
+                " + ".join(
+                    f"{spec}.?{field}.orValue([])" for field in ("initContainers", "containers", "ephemeralContainers")
+                ),
+            ),
+            (
+                "relevant",
+                f"variables.containers.filter(c, !has(c.image) || !c.image.matches(r'{ignored}'))",
+            ),
+            ("labelled", _label_check(config, label_paths)),
+        ]
+        ai = (
+            f"variables.relevant.exists(c, (has(c.image) && c.image.matches(r'{serving_images}')) || "
+            f"c.?resources.?limits.orValue({{}}).exists(k, k.matches(r'{accelerators}')) || "
+            f"c.?resources.?requests.orValue({{}}).exists(k, k.matches(r'{accelerators}')))"
+        )
+        docs.append(_vap(f"{VAP_PREFIX}-{index}", tuple(kinds), variables, ai, selector))
+    serving = tuple(k for k in config.kinds if k.ai_by_kind)
+    docs.append(
+        _vap(
+            f"{VAP_PREFIX}-serving",
+            serving,
+            [("labelled", _label_check(config, ("metadata.labels",)))],
+            "true",
+            selector,
+        )
+    )
+    bindings = [
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": doc["metadata"]["name"]},
+            "spec": {"policyName": doc["metadata"]["name"], "validationActions": ["Deny"]},
+        }
+        for doc in docs
+    ]
+    return [*docs, *bindings]
+
+
+def gatekeeper_crds() -> Path:
+    """Gatekeeper's CRDs, extracted by hack/peers from its module's deploy/gatekeeper.yaml."""
+    override = os.environ.get("AIGOV_GATEKEEPER_CRDS")
+    return Path(override) if override else binaries.find("gatekeeper").with_name("crds.yaml")
+
+
+@dataclass
+class Gatekeeper:
+    """A running Gatekeeper manager (webhook, generate and status operations)."""
+
+    server: Server
+    port: int
+    health_port: int
+    metrics_port: int
+    ca_pem: bytes
+
+    @property
+    def url(self) -> str:
+        """Base URL of the admission server."""
+        return f"https://{LOOPBACK}:{self.port}"
+
+    def registration(self, config: Config, selector: Selector | None = None) -> dict[str, Any]:
+        """A ValidatingWebhookConfiguration sending aigov's kinds to Gatekeeper, failing closed like aigov's."""
+        return {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": "gatekeeper-bench"},
+            "webhooks": [
+                {
+                    "name": GATEKEEPER_WEBHOOK,
+                    "clientConfig": {"url": f"{self.url}/v1/admit", "caBundle": base64.b64encode(self.ca_pem).decode()},
+                    "rules": [rule | {"scope": "Namespaced"} for rule in _resource_rules(config.kinds)],
+                    "failurePolicy": "Fail",
+                    "matchPolicy": "Equivalent",
+                    "sideEffects": "None",
+                    "timeoutSeconds": 3,
+                    "admissionReviewVersions": ["v1"],
+                    "namespaceSelector": selector or _namespace_selector(),
+                }
+            ],
+        }
+
+    def stop(self) -> None:
+        """Stop the manager."""
+        self.server.stop(timeout=20)
+
+
+def start_gatekeeper(
+    cluster: ControlPlane, workdir: Path, config: Config | None = None, selector: Selector | None = None
+) -> Gatekeeper:
+    """Install Gatekeeper's CRDs, its Pod object, the template and constraint; start the manager; wait until it denies.
+
+    The manager runs as the cluster admin; it is registered only once its
+    constraint is enforced (`Gatekeeper.registration`, applied by the caller).
+    """
+    config = config or Config()
+    workdir.mkdir(parents=True, exist_ok=True)
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(gatekeeper_crds()))
+    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
+    apply(cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": GATEKEEPER_NAMESPACE}})
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": GATEKEEPER_POD, "namespace": GATEKEEPER_NAMESPACE},
+        "spec": {"containers": [{"name": "manager", "image": "openpolicyagent/gatekeeper:v3.23.1"}]},
+    }
+    apply(cluster, pod)
+    certs = workdir / "certs"
+    certs.mkdir(exist_ok=True)
+    ca_pem = write_serving_pair(certs / "tls.crt", certs / "tls.key")
+    port, health, metrics = free_port(), free_port(), free_port()
+    env_prefix = ["env", f"POD_NAME={GATEKEEPER_POD}", f"POD_NAMESPACE={GATEKEEPER_NAMESPACE}"]
+    env_prefix.append(f"KUBECONFIG={cluster.kubeconfig}")
+    server = Server.start(
+        "gatekeeper",
+        [
+            *env_prefix, binaries.find("gatekeeper"),
+            "--operation=webhook", "--operation=generate", "--operation=status",
+            "--audit-interval=86400", f"--port={port}", f"--host={LOOPBACK}", f"--cert-dir={certs}",
+            "--disable-cert-rotation", f"--health-addr={LOOPBACK}:{health}", f"--metrics-addr={LOOPBACK}:{metrics}",
+            "--log-level=ERROR",
+        ],
+        workdir,
+    )  # fmt: skip
+    gatekeeper = Gatekeeper(server, port, health, metrics, ca_pem)
+    try:
+        with httpx.Client() as probe:
+            wait_until(server, probe, f"http://{LOOPBACK}:{health}/readyz", 120)
+        apply(cluster, gatekeeper_template(config))
+        _wait_crd(cluster, f"{CONSTRAINT_KIND.lower()}.constraints.gatekeeper.sh", server)
+        apply(cluster, gatekeeper_constraint(config, selector))
+        _wait_enforced(cluster, server)
+    except BaseException:
+        gatekeeper.stop()
+        raise
+    return gatekeeper
+
+
+def _wait_crd(cluster: ControlPlane, name: str, server: Server, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        server.check_alive()
+        if cluster.kubectl("get", "crd", name, check=False).returncode == 0:
+            cluster.kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{name}")
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"Gatekeeper did not create {name} within {timeout:.0f}s; log:\n{server.log_tail()}")
+
+
+def _wait_enforced(cluster: ControlPlane, server: Server, timeout: float = 90) -> None:
+    """Until the constraint's status says the manager enforces it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        server.check_alive()
+        result = cluster.kubectl("get", CONSTRAINT_KIND.lower(), "aigov-ungoverned", "-o", "json", check=False)
+        if result.returncode == 0:
+            statuses = json.loads(result.stdout).get("status", {}).get("byPod", [])
+            if any(s.get("enforced") for s in statuses):
+                return
+        time.sleep(0.5)
+    raise RuntimeError(f"the Gatekeeper constraint was not enforced within {timeout:.0f}s; log:\n{server.log_tail()}")

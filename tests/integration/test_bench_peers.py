@@ -1,0 +1,109 @@
+"""The benchmark harness: the peers do aigov's detection, and the benchmarks that need no peer binary run.
+
+Gatekeeper itself is not started here (hack/peers builds it for `make bench`
+only), but its template's Rego runs in a real OPA: on every object of the
+hand-labelled corpus it must flag exactly what aigov's policies flag as
+AIGOV_UNGOVERNED. The quick modes of the OPA-floor, scale and through-the-API-
+server benchmarks (aigov and the VAP) run end to end; no timing is asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from aigov.core.config import Config
+from aigov.policy.input import Namespace, admission_request, build
+from aigov.policy.opa import PACKAGE, RULE
+from devkit.devcluster import start_opa
+from devkit.peers import gatekeeper_rego
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO / "tests" / "corpus"
+
+
+def corpus() -> list[dict[str, Any]]:
+    """Every object of the corpus (documents that are not objects left out)."""
+    objects = []
+    for path in sorted(CORPUS.glob("*/objects.yaml")):
+        objects += [doc for doc in yaml.safe_load_all(path.read_text()) if isinstance(doc, dict) and "kind" in doc]
+    return objects
+
+
+def test_gatekeeper_template_flags_exactly_what_aigov_flags_as_ungoverned(tmp_path: Path) -> None:
+    opa = start_opa(tmp_path / "opa")
+    try:
+        config, now = Config(), datetime(2026, 6, 1, tzinfo=UTC)
+        with httpx.Client(base_url=opa.url, timeout=30) as client:
+            client.put("/v1/policies/gatekeeper", content=gatekeeper_rego(config)).raise_for_status()
+            objects = corpus()
+            assert len(objects) > 500
+            flagged = {"aigov": 0, "gatekeeper": 0}
+            for obj in objects:
+                request = admission_request(obj, "team")
+                document = build(request, None, Namespace("team"), config, now)
+                decision = client.post(f"/v1/data/{PACKAGE.replace('.', '/')}/{RULE}", json={"input": document})
+                codes = {v["code"] for v in decision.json()["result"]["violations"]}
+                violations = client.post("/v1/data/aigovungoverned/violation", json={"input": {"review": request}})
+                gatekeeper = violations.json()["result"]
+                name = f"{obj['kind']}/{obj.get('metadata', {}).get('name')}"
+                assert ("AIGOV_UNGOVERNED" in codes) == bool(gatekeeper), name
+                flagged["aigov"] += "AIGOV_UNGOVERNED" in codes
+                flagged["gatekeeper"] += bool(gatekeeper)
+                if gatekeeper:
+                    assert gatekeeper[0]["msg"].startswith("AIGOV_UNGOVERNED: "), gatekeeper
+            assert flagged["aigov"] > 100
+    finally:
+        opa.server.stop()
+
+
+def run_quick(script: str, results: Path, *args: str) -> dict[str, Any]:
+    """`bench/<script> --quick ARGS`; its JSON results."""
+    env = os.environ | {"AIGOV_BENCH_RESULTS": str(results), "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / script), "--quick", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    document: dict[str, Any] = json.loads((results / f"{Path(script).stem}.quick.json").read_text())
+    assert document["machine"]["cores"] >= 1
+    assert document["machine"]["cpu"]
+    assert len(document["machine"]["loadavg"]) == 3
+    return document
+
+
+def test_opa_floor_quick(tmp_path: Path) -> None:
+    cases = run_quick("opa_floor.py", tmp_path)["results"]["cases"]
+    assert set(cases) == {"allowed", "denied", "governed"}
+    for case in cases.values():
+        assert case["evaluation_ms"]["requests"] == 20
+        assert 0 < case["evaluation_ms"]["p50"] <= case["round_trip_ms"]["p50"]
+
+
+def test_scale_quick(tmp_path: Path) -> None:
+    results = run_quick("scale.py", tmp_path)["results"]
+    assert set(results["sizes"]) == {"10", "30"}
+    assert results["bound_to_one"]["bound"] == 30
+    for found in (*results["sizes"].values(), results["bound_to_one"]):
+        assert found["webhook_rss_mib"] > 0
+        assert all(found[case]["requests"] == 20 for case in ("allowed", "denied", "governed"))
+
+
+def test_apiserver_quick_with_aigov_and_the_native_policy(tmp_path: Path) -> None:
+    results = run_quick("apiserver_peers.py", tmp_path, "--modes", "none,aigov,vap")["results"]
+    for case in results["cases"].values():
+        # errors count answers other than expected: 403 for denied under aigov and the VAP, else 201
+        assert {mode: s["errors"] for mode, s in case["client_ms"].items()} == {"none": 0, "aigov": 0, "vap": 0}
+    assert results["cases"]["denied"]["apiserver_ms"]["aigov"]["n"] == 5
