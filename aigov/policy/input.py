@@ -2,7 +2,8 @@
 
 Pure: no I/O. `build` wraps an AdmissionReview v1 request, unchanged, with the
 AISystem it names, the namespace, the configuration and the time, which is all
-`data.aigov.admission.decision` reads (contract: policies/README.md).
+`data.aigov.admission.decision` reads (contract: policies/README.md), plus the
+namespace's AIGovExceptions.
 `system_ref` says which AISystem a request names, so every caller resolves it
 the same way; `admission_request` turns a manifest into the CREATE request the
 API server would send.
@@ -11,7 +12,7 @@ API server would send.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -44,14 +45,21 @@ def build(
     namespace: Namespace,
     config: Config,
     now: datetime,
+    *,
+    exceptions: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The input document of `data.aigov.admission.decision`."""
+    """The input document of `data.aigov.admission.decision`.
+
+    `exceptions`: the AIGovException objects of the request's namespace, as stored
+    (metadata, spec, status); the policies decide which are honoured.
+    """
     return {
         "request": request,
         "aisystem": aisystem,
         "namespace": {"name": namespace.name, "labels": dict(namespace.labels)},
         "config": config.policy_data(),
         "now": rfc3339(now),
+        "exceptions": [dict(exc) for exc in exceptions],
     }
 
 
