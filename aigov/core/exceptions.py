@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from aigov.core.config import API_VERSION, EXCEPTION_KIND, ExceptionPolicy
+from aigov.core.config import API_VERSION, EXCEPTION_KIND, PROHIBITED_CODE, ExceptionPolicy
 from aigov.core.model import ObjectMeta, Timestamp, _Model
 
 CODE_PATTERN = r"^AIGOV_[A-Z_]+$"
@@ -46,19 +46,37 @@ HONOURED = frozenset({ExceptionState.APPROVED, ExceptionState.BREAK_GLASS})
 class Selector(_Model):
     """Workloads by label: every label listed must be on the workload or its pod template."""
 
-    match_labels: dict[str, str] = Field(default_factory=dict, description="Labels the workload must carry.")
+    match_labels: dict[str, str] = Field(
+        default_factory=dict,
+        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
+        description="Labels the workload must carry.",
+    )
 
 
 class ExceptionSpec(_Model):
     """What the requester asks for; immutable once created."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {"rule": "self == oldSelf", "message": "spec is immutable; request a new exception instead"},
+                {"rule": "has(self.system) || has(self.selector)", "message": "name a system, a selector or both"},
+                {
+                    "rule": f"!self.codes.exists(c, c == '{PROHIBITED_CODE}')",
+                    "message": f"{PROHIBITED_CODE} can never be waived",
+                },
+            ]
+        }
+    )
+
     system: str | None = Field(
         default=None, max_length=253, description="The AISystem (same namespace) whose workloads are covered."
     )
     selector: Selector | None = Field(default=None, description="Workloads covered by label (with `system`: both).")
-    codes: list[str] = Field(
+    codes: list[Annotated[str, Field(pattern=CODE_PATTERN, max_length=64)]] = Field(
         min_length=1,
-        json_schema_extra={"items": {"pattern": CODE_PATTERN}, "x-kubernetes-list-type": "set"},
+        max_length=32,
+        json_schema_extra={"x-kubernetes-list-type": "set"},
         description="Violation codes waived, e.g. AIGOV_APPROVAL_MISSING (never AIGOV_PROHIBITED).",
     )
     justification: str = Field(min_length=1, description="Why the exception is needed.")
