@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from aigov.core.config import Config
+from aigov.install import exception_policy
 from aigov.install.admission import Registration, UrlClient, manifests
 from aigov.install.pki import CertificateAuthority
 from aigov.install.rbac import (
@@ -113,8 +114,8 @@ class Webhook:
         return httpx.get(f"http://{LOOPBACK}:{self.metrics_port}/metrics", timeout=5).text
 
     def registration(self, config: Config) -> list[dict[str, Any]]:
-        """The record policy, its binding and the webhook configuration pointing at this webhook."""
-        return manifests(Registration(UrlClient(self.url, self.ca_pem)), config)
+        """The record policies, their bindings and the webhook configuration pointing at this webhook."""
+        return [*exception_policy.manifests(config), *manifests(Registration(UrlClient(self.url, self.ca_pem)), config)]
 
     def stop(self) -> None:
         """Stop the webhook, then its OPA."""
