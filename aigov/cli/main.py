@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from aigov import __version__
-from aigov.cli import check, crd, evidence, operator, records, status, webhook
+from aigov.cli import check, crd, evidence, exception, operator, records, status, webhook
 
 app = typer.Typer(
     name="aigov",
@@ -42,6 +42,7 @@ records.register(app)
 status.register(app)
 evidence.register(app)
 operator.register(app)
+exception.register(app)
 
 
 def main() -> None:

@@ -115,7 +115,9 @@ class ExceptionPolicy(_Camel):
     """How long exceptions (AIGovException) may last, who grants break-glass, what is never waived."""
 
     max_days: int = Field(default=30, ge=1, le=365, description="an exception expires at most this long after creation")
-    break_glass_hours: int = Field(default=4, ge=1, le=72, description="a break-glass exception lasts at most this long")
+    break_glass_hours: int = Field(
+        default=4, ge=1, le=72, description="a break-glass exception lasts at most this long"
+    )
     break_glass_groups: tuple[str, ...] = Field(
         default=("aigov:on-call",), description="groups that may grant a break-glass exception alone"
     )

@@ -10,6 +10,7 @@ the same answer to the webhook, `aigov check` and the audit (docs/exceptions.md)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -18,6 +19,8 @@ from pydantic import ConfigDict, Field
 
 from aigov.core.config import API_VERSION, EXCEPTION_KIND, PROHIBITED_CODE, ExceptionPolicy
 from aigov.core.model import ObjectMeta, Timestamp, _Model
+from aigov.core.records import _precondition as precondition
+from aigov.core.records import _set_status as set_status
 
 CODE_PATTERN = r"^AIGOV_[A-Z_]+$"
 
@@ -180,3 +183,27 @@ def reviewer(exc: AIGovException) -> str | None:
 def parse(obj: dict[str, Any]) -> AIGovException:
     """An AIGovException from the API server's JSON (`pydantic.ValidationError` when malformed)."""
     return AIGovException.model_validate(obj)
+
+
+def request_object(name: str, namespace: str, spec: ExceptionSpec) -> dict[str, Any]:
+    """The AIGovException a requester creates (no status: records come through the status subresource)."""
+    obj = AIGovException(metadata=ObjectMeta(name=name, namespace=namespace), spec=spec).to_dict()
+    obj.pop("status", None)
+    for key in ("labels", "annotations"):
+        obj["metadata"].pop(key, None)
+    return obj
+
+
+def record_patch(obj: Mapping[str, Any], record: ExceptionRecord) -> list[dict[str, Any]]:
+    """A JSON patch appending `record` to `status.records`, pinned to the resourceVersion read."""
+    status = obj.get("status")
+    if isinstance(status, Mapping) and isinstance(status.get("records"), list):
+        op = {"op": "add", "path": "/status/records/-", "value": record.to_dict()}
+    else:
+        op = set_status(obj, "records", [record.to_dict()])
+    return [precondition(obj), op]
+
+
+def grant_action(exc: AIGovException) -> ExceptionAction:
+    """What an approver records: a review for break-glass (already in force), else an approval."""
+    return ExceptionAction.REVIEWED if exc.spec.break_glass else ExceptionAction.APPROVED
