@@ -114,8 +114,8 @@ class Webhook:
         return httpx.get(f"http://{LOOPBACK}:{self.metrics_port}/metrics", timeout=5).text
 
     def registration(self, config: Config) -> list[dict[str, Any]]:
-        """The record policies, their bindings and the webhook configuration pointing at this webhook."""
-        return [*exception_policy.manifests(config), *manifests(Registration(UrlClient(self.url, self.ca_pem)), config)]
+        """The record policy, its binding and the webhook configuration pointing at this webhook."""
+        return manifests(Registration(UrlClient(self.url, self.ca_pem)), config)
 
     def stop(self) -> None:
         """Stop the webhook, then its OPA."""
@@ -238,7 +238,7 @@ def start_stack(
         raise
     stack = Stack(cluster, webhook, operator, metrics_port)
     try:
-        apply(cluster, *webhook.registration(config))
+        apply(cluster, *exception_policy.manifests(config), *webhook.registration(config))
         _wait_enforcing(cluster)
     except BaseException:
         stack.stop()
