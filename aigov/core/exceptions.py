@@ -18,7 +18,8 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field
 
 from aigov.core.config import API_VERSION, EXCEPTION_KIND, PROHIBITED_CODE, ExceptionPolicy
-from aigov.core.model import ObjectMeta, Timestamp, _Model
+from aigov.core.events import Announcement, EventType
+from aigov.core.model import ObjectMeta, Timestamp, _Model, rfc3339
 from aigov.core.records import _precondition as precondition
 from aigov.core.records import _set_status as set_status
 
@@ -207,3 +208,23 @@ def record_patch(obj: Mapping[str, Any], record: ExceptionRecord) -> list[dict[s
 def grant_action(exc: AIGovException) -> ExceptionAction:
     """What an approver records: a review for break-glass (already in force), else an approval."""
     return ExceptionAction.REVIEWED if exc.spec.break_glass else ExceptionAction.APPROVED
+
+
+def announcement(exc: AIGovException, previous: ExceptionState | None, current: ExceptionState) -> Announcement | None:
+    """The Event for a change of state (grant, break-glass, expiry, revocation); None when nothing changed."""
+    if current in (previous, ExceptionState.PENDING):
+        return None
+    codes = ", ".join(exc.spec.codes)
+    until = f"until {rfc3339(exc.spec.expires_at)}"
+    who = exc.spec.requested_by
+    match current:
+        case ExceptionState.BREAK_GLASS:
+            message = f"break-glass by {who} waives {codes} {until}; an approver must review it"
+            return Announcement(EventType.WARNING, "BreakGlassGranted", message)
+        case ExceptionState.APPROVED:
+            message = f"approved by {approver(exc)} (requested by {who}): waives {codes} {until}"
+            return Announcement(EventType.NORMAL, "ExceptionApproved", message)
+        case ExceptionState.EXPIRED:
+            return Announcement(EventType.NORMAL, "ExceptionExpired", f"no longer waives {codes}")
+        case _:
+            return Announcement(EventType.NORMAL, "ExceptionRevoked", f"revoked; no longer waives {codes}")
