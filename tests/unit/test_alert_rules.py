@@ -26,6 +26,8 @@ REQUIRED_ALERTS = {
     "AigovDriftCheckErroring",
     "AigovRecordExpiringSoon",
     "AigovExpiredSystemHasWorkloads",
+    "AigovBreakGlassInUse",
+    "AigovExceptionExpiringSoon",
 }
 
 
@@ -59,7 +61,7 @@ def test_every_test_file_loads_the_rule_files() -> None:
 
 def defined_metrics() -> set[str]:
     """Every metric family aigov.telemetry.metrics defines: the webhook's, the operator's counters and gauges."""
-    names = {family.name for family in metrics.GOVERNANCE.collect()}
+    names = {family.name for collector in (metrics.GOVERNANCE, metrics.EXCEPTIONS) for family in collector.collect()}
     for value in vars(metrics).values():
         if isinstance(value, MetricWrapperBase):
             for family in value.describe():
