@@ -31,9 +31,9 @@ from aigov.cli.kube import (
     print_data,
     print_table,
 )
-from aigov.clients.kube import JSON_PATCH, ApiError, KubeRest
+from aigov.clients.kube import JSON_PATCH, ApiError, KubeRest, exceptions_path
 from aigov.core import exceptions
-from aigov.core.config import API_VERSION, EXCEPTION_KIND, EXCEPTION_PLURAL, GROUP, VERSION, load_config
+from aigov.core.config import API_VERSION, EXCEPTION_KIND, GROUP, load_config
 from aigov.core.exceptions import ExceptionAction, ExceptionRecord, ExceptionSpec, Selector
 from aigov.core.model import rfc3339
 
@@ -42,13 +42,6 @@ app = typer.Typer(help="Time-bound, approved exceptions to aigov's admission rul
 
 NameArg = Annotated[str, typer.Argument(help="The exception's name.")]
 CommentOpt = Annotated[str, typer.Option("--justification", help="Why (kept in the record).")]
-
-
-def exceptions_path(namespace: str | None, name: str | None = None, subresource: str | None = None) -> str:
-    """The REST path of AIGovExceptions: all namespaces, one namespace, one object or its subresource."""
-    path = f"/apis/{GROUP}/{VERSION}"
-    path += f"/namespaces/{namespace}/{EXCEPTION_PLURAL}" if namespace else f"/{EXCEPTION_PLURAL}"
-    return path + "".join(f"/{part}" for part in (name, subresource) if part)
 
 
 def from_files(paths: Sequence[str], default_namespace: str) -> dict[str, list[dict[str, Any]]]:

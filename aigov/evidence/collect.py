@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from aigov.clients.kube import ApiError, KubeRest, KubeRestError, aisystems_path, events_path
+from aigov.clients.kube import ApiError, KubeRest, KubeRestError, aisystems_path, events_path, exceptions_path
 from aigov.core.config import KIND, Config
 from aigov.core.workloads import system_label
 from aigov.evidence.collected import (
@@ -181,6 +181,11 @@ def collect(
 ) -> Collected:
     """Everything the pack needs, read now."""
     systems, events, workloads, warnings = collect_cluster(kube, namespaces, config)
+    exceptions = [
+        exc
+        for ns in _scopes(namespaces)
+        for exc in _readable(kube, exceptions_path(ns), warnings, f"exceptions ({exceptions_path(ns)})")
+    ]
     start = now - period
     return Collected(
         generated_at=now,
@@ -193,4 +198,5 @@ def collect(
         policy_bundle=policy_bundle(prometheus, now),
         admissions=collect_admissions(prometheus, namespaces, start, now) if prometheus else None,
         warnings=tuple(warnings),
+        exceptions=tuple(exceptions),
     )

@@ -61,6 +61,8 @@ class Collected:
     policy_bundle: Mapping[str, str]
     admissions: Admissions | None
     warnings: tuple[str, ...]
+    exceptions: tuple[dict[str, Any], ...] = ()
+    """AIGovExceptions as stored (the document keeps those in force during the period)."""
 
     @property
     def scope(self) -> str:
