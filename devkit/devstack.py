@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from aigov.core.config import Config
+from aigov.install import exception_policy
 from aigov.install.admission import Registration, UrlClient, manifests
 from aigov.install.pki import CertificateAuthority
 from aigov.install.rbac import (
@@ -237,7 +238,7 @@ def start_stack(
         raise
     stack = Stack(cluster, webhook, operator, metrics_port)
     try:
-        apply(cluster, *webhook.registration(config))
+        apply(cluster, *exception_policy.manifests(config), *webhook.registration(config))
         _wait_enforcing(cluster)
     except BaseException:
         stack.stop()

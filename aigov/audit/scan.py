@@ -28,7 +28,7 @@ from aigov.audit.decide import Decider
 from aigov.audit.unreviewed import candidate
 from aigov.clients.kube_reader import KubeReader, KubeReadError
 from aigov.core import reports, workloads
-from aigov.core.config import GROUP, PLURAL, VERSION, Config, EnforcementMode
+from aigov.core.config import EXCEPTION_PLURAL, GROUP, PLURAL, VERSION, Config, EnforcementMode
 from aigov.core.reports import Format, Outcome, Result, Subject, Tally
 from aigov.core.workloads import WorkloadKind
 from aigov.policy import input as policy_input
@@ -102,6 +102,7 @@ class Round:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     namespaces: dict[str, _Namespace] = field(default_factory=dict)
     aisystems: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    exceptions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     violations: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     unreviewed: dict[tuple[str, str], int] = field(default_factory=dict)
     audited: int = 0
@@ -129,6 +130,7 @@ class Round:
             for obj in page:
                 meta = obj.get("metadata") or {}
                 self.aisystems[meta.get("namespace", ""), meta.get("name", "")] = obj
+        await self._read_exceptions()
         for kind in self.config.kinds:
             await self._audit_kind(kind, self.config)
         if self.options.unreviewed_kinds:
@@ -142,6 +144,16 @@ class Round:
             duration=time.perf_counter() - started,
             finished=time.time(),
         )
+
+    async def _read_exceptions(self) -> None:
+        """Every AIGovException by namespace: the policies decide which are honoured, as in admission."""
+        try:
+            async for page in self._pages(f"/apis/{GROUP}/{VERSION}/{EXCEPTION_PLURAL}"):
+                for obj in page:
+                    self.exceptions.setdefault(str((obj.get("metadata") or {}).get("namespace", "")), []).append(obj)
+        except KubeReadError as exc:
+            if exc.status != 404:  # no exception CRD installed: nothing is waived
+                raise
 
     async def _read_namespaces(self) -> None:
         excluded = set(self.options.excluded_namespaces)
@@ -191,6 +203,7 @@ class Round:
             policy_input.Namespace(name, labels),
             config,
             self.now,
+            exceptions=self.exceptions.get(name, ()),
         )
         async with self._slots:
             decision = await self.decider.decide(document)
@@ -201,7 +214,7 @@ class Round:
             message = decision.violations[0].message
             namespace.tally.add(Result(subject, Outcome.ERROR, UNAVAILABLE, message, "info", "", properties))
             return False
-        if not decision.violations and not decision.warnings and not system:
+        if not decision.violations and not decision.warnings and not decision.waived and not system:
             if not unreviewed:
                 namespace.tally.skip()
             return False
@@ -216,7 +229,8 @@ class Round:
             )
             return True
         violations = [(v.code, v.message, v.control) for v in decision.violations]
-        for result in reports.decision_results(subject, violations, decision.warnings, properties):
+        waived = [(w.code, w.exception, w.expires_at) for w in decision.waived]
+        for result in reports.decision_results(subject, violations, decision.warnings, properties, waived):
             namespace.tally.add(result)
         for violation in decision.violations:
             self.violations[violation.code, name, kind.kind] += 1
@@ -249,9 +263,8 @@ class Round:
             log.warning("cannot list %s (is its CRD installed?): %s", fmt.kind, exc)
             return
         for name, namespace in sorted(self.namespaces.items()):
-            summary = namespace.tally.summary
-            if not any(summary[o.value] for o in Outcome if o is not Outcome.SKIP) and name not in present:
-                continue  # no AI workload, and no report to bring up to date
+            if not (namespace.tally.problems or namespace.tally.passes) and name not in present:
+                continue  # no AI workload (only unselected skips), and no report to bring up to date
             await self._pacer.wait()
             document = reports.report(fmt, name, namespace.uid, namespace.tally, self.now)
             try:

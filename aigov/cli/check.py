@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Annotated, Any
 import typer
 
 from aigov.cli import check_report, manifests
+from aigov.cli import exception as exception_files
 from aigov.cli.check_report import Format, Result
 from aigov.cli.kube import ClusterSession, choice, cluster_command
 from aigov.cli.manifests import Manifest, ManifestError
@@ -127,6 +128,7 @@ async def decide_all(
     namespace_labels: dict[str, str],
     config: Config,
     now: datetime,
+    exceptions: Mapping[str, Sequence[dict[str, Any]]] | None = None,
 ) -> list[Result]:
     """Decide every workload, in order, with the OPA at `url` once it holds `bundle`."""
     from aigov.policy import opa as policy  # noqa: PLC0415  (the OPA client pulls in aiohttp)
@@ -144,7 +146,12 @@ async def decide_all(
             ref = policy_input.system_ref(request, config)
             aisystem = systems.get((namespace, ref)) if ref else None
             document = policy_input.build(
-                request, aisystem, policy_input.Namespace(namespace, namespace_labels), config, now
+                request,
+                aisystem,
+                policy_input.Namespace(namespace, namespace_labels),
+                config,
+                now,
+                exceptions=(exceptions or {}).get(namespace, ()),
             )
             results.append(Result(manifest, namespace, await client.decide(document)))
         return results
@@ -187,6 +194,7 @@ def run(
     opa_url: str | None,
     config_path: Path | None,
     opa_binary: Path | None = None,
+    exception_paths: Sequence[str] = (),
 ) -> int:
     """The whole check; returns the exit code, printing the report and any error."""
     try:
@@ -207,6 +215,7 @@ def run(
         if cluster:
             systems += cluster_aisystems({ns for _, ns in workloads}, cluster)
         index = aisystem_index(systems, namespace)
+        waivers = exception_files.from_files(exception_paths, namespace)
         skipped = len(documents) - len(workloads)
         results: list[Result] = []
         if workloads:
@@ -221,6 +230,7 @@ def run(
                         namespace_labels=labels,
                         config=config,
                         now=moment,
+                        exceptions=waivers,
                     )
                 )
     except (ConfigError, ManifestError, CheckError) as exc:
@@ -280,6 +290,10 @@ def check(
     config: Annotated[
         Path | None, typer.Option("--config", help="aigov configuration file (default: $AIGOV_CONFIG).")
     ] = None,
+    exceptions: Annotated[
+        list[str] | None,
+        typer.Option("--exceptions", help="Files or directories with AIGovException objects (status included)."),
+    ] = None,
 ) -> None:
     """Decide manifests as the admission webhook would: 0 allowed, 1 denied, 2 bad input or no workload,
     3 cannot decide (no policies, no OPA)."""
@@ -294,6 +308,7 @@ def check(
         opa_url=opa_url,
         config_path=config,
         opa_binary=opa_binary,
+        exception_paths=exceptions or [],
     )
     raise typer.Exit(code)
 

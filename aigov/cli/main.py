@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from aigov import __version__
-from aigov.cli import audit, check, crd, evidence, log, operator, records, status, webhook
+from aigov.cli import audit, check, crd, evidence, exception, log, operator, records, status, webhook
 
 PLUGIN = "kubectl-aigov"
 SERVER_COMMANDS = ("webhook", "operator", "audit-server", "crd")
@@ -100,6 +100,7 @@ status.register(app)
 evidence.register(app)
 webhook.register(app)
 operator.register(app)
+exception.register(app)
 audit.register(app)
 log.register(app)
 crd.register(app)

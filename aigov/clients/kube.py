@@ -28,7 +28,7 @@ import kubernetes
 import yaml
 from kubernetes.config import kube_config
 
-from aigov.core.config import GROUP, PLURAL, VERSION
+from aigov.core.config import EXCEPTION_PLURAL, GROUP, PLURAL, VERSION
 
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -273,6 +273,13 @@ def aisystems_path(namespace: str | None, name: str | None = None, subresource: 
         if subresource:
             path += f"/{subresource}"
     return path
+
+
+def exceptions_path(namespace: str | None, name: str | None = None, subresource: str | None = None) -> str:
+    """The REST path of AIGovExceptions: all namespaces, one namespace, one object or its subresource."""
+    path = f"/apis/{GROUP}/{VERSION}"
+    path += f"/namespaces/{namespace}/{EXCEPTION_PLURAL}" if namespace else f"/{EXCEPTION_PLURAL}"
+    return path + "".join(f"/{part}" for part in (name, subresource) if part)
 
 
 def events_path(namespace: str | None) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from aigov.core.workloads import KINDS, WorkloadKind
@@ -23,6 +23,9 @@ VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 KIND = "AISystem"
 PLURAL = "aisystems"
+EXCEPTION_KIND = "AIGovException"
+EXCEPTION_PLURAL = "aigovexceptions"
+PROHIBITED_CODE = "AIGOV_PROHIBITED"
 SYSTEM_LABEL = "aigov.io/system"
 ENFORCEMENT_LABEL = "aigov.io/enforcement"
 
@@ -262,6 +265,26 @@ class Identity(_Camel):
     )
 
 
+class ExceptionPolicy(_Camel):
+    """How long exceptions (AIGovException) may last, who grants break-glass, what is never waived."""
+
+    max_days: int = Field(default=30, ge=1, le=365, description="an exception expires at most this long after creation")
+    break_glass_hours: int = Field(
+        default=4, ge=1, le=72, description="a break-glass exception lasts at most this long"
+    )
+    break_glass_groups: tuple[str, ...] = Field(
+        default=("aigov:on-call",), description="groups that may grant a break-glass exception alone"
+    )
+    never_waivable: tuple[str, ...] = Field(
+        default=(PROHIBITED_CODE,), description="violation codes no exception waives (AIGOV_PROHIBITED always)"
+    )
+
+    @field_validator("never_waivable")
+    @classmethod
+    def _prohibited_always(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
+        return codes if PROHIBITED_CODE in codes else (PROHIBITED_CODE, *codes)
+
+
 def _default_tiers() -> dict[RiskTier, TierRequirement]:
     return {
         RiskTier.PROHIBITED: TierRequirement(deployable=False, min_approvals=0),
@@ -281,6 +304,7 @@ class Config(_Camel):
     tiers: dict[RiskTier, TierRequirement] = Field(default_factory=_default_tiers)
     detection: Detection = Detection()
     identity: Identity = Identity()
+    exceptions: ExceptionPolicy = ExceptionPolicy()
     extra_kinds: tuple[WorkloadKind, ...] = Field(
         default=(), description="kinds the platform adds to the built-in table (aigov.core.workloads.KINDS)"
     )

@@ -135,9 +135,25 @@ def decision_results(
     violations: Iterable[tuple[str, str, str]],
     warnings: Iterable[str],
     properties: Mapping[str, str],
+    waived: Iterable[tuple[str, str, str]] = (),
 ) -> list[Result]:
-    """The results of one decision: each violation (code, message, control) a `fail`, each warning a `warn`,
-    and a `pass` when there are neither."""
+    """The results of one decision: each violation (code, message, control) a `fail`, each code an honoured
+    AIGovException waived (code, exception, until) a `skip` naming the exception (its warning is not
+    repeated as a `warn`), each other warning a `warn`, and a `pass` when there are none of these."""
+    skips = [
+        Result(
+            subject,
+            Outcome.SKIP,
+            code,
+            f"{code} waived by exception {exception} until {until}",
+            "info",
+            "",
+            {**properties, "exception": exception, "expiresAt": until},
+        )
+        for code, exception, until in waived
+    ]
+    waiver_warnings = {f"{code} waived by" for code, _, _ in waived}
+    warnings = [w for w in warnings if not any(w.startswith(prefix) for prefix in waiver_warnings)]
     results = [
         Result(
             subject,
@@ -151,6 +167,7 @@ def decision_results(
         for code, message, control in violations
     ]
     results += [Result(subject, Outcome.WARN, WARNING_RULE, text, "low", "", dict(properties)) for text in warnings]
+    results += skips
     return results or [
         Result(subject, Outcome.PASS, PASS_RULE, "governed: admission would allow it", "info", "", dict(properties))
     ]

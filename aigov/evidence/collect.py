@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from aigov.clients.kube import ApiError, KubeRest, KubeRestError, aisystems_path, events_path
+from aigov.clients.kube import ApiError, KubeRest, KubeRestError, aisystems_path, events_path, exceptions_path
 from aigov.core.config import KIND, Config
 from aigov.core.reports import REPORT_NAME, Format, findings
 from aigov.core.workloads import WorkloadKind, system_label
@@ -233,6 +233,11 @@ def collect(
     records = collect_cluster(kube, namespaces, config)
     warnings = list(records.warnings)
     ungoverned = collect_ungoverned(kube, namespaces, warnings)
+    exceptions = [
+        exc
+        for ns in _scopes(namespaces)
+        for exc in _readable(kube, exceptions_path(ns), warnings, f"exceptions ({exceptions_path(ns)})")
+    ]
     start = now - period
     return Collected(
         generated_at=now,
@@ -247,4 +252,5 @@ def collect(
         admissions=collect_admissions(prometheus, namespaces, start, now) if prometheus else None,
         warnings=tuple(warnings),
         ungoverned=tuple(ungoverned),
+        exceptions=tuple(exceptions),
     )

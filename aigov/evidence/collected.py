@@ -67,6 +67,8 @@ class Collected:
     """Failures from the audit's reports: AI workloads running that admission would deny now."""
     not_ai: tuple[dict[str, Any], ...] = ()
     """Workloads declared not AI (config.detection.notAiLabel), with their reasons."""
+    exceptions: tuple[dict[str, Any], ...] = ()
+    """AIGovExceptions as stored (the document keeps those in force during the period)."""
 
     @property
     def scope(self) -> str:

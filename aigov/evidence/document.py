@@ -12,7 +12,10 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from aigov import __version__
+from aigov.core import exceptions
 from aigov.core.config import Config
 from aigov.core.controls import CONTROLS, OBJECTIVES
 from aigov.core.model import AISystem, rfc3339
@@ -159,6 +162,45 @@ def expiring(collected: Collected, config: Config, within: timedelta) -> list[di
     return sorted(rows, key=lambda r: r["expiresAt"])
 
 
+def exceptions_section(collected: Collected, config: Config) -> list[dict[str, Any]]:
+    """Every AIGovException in force at some point of the period: who requested, who approved, what it waived.
+
+    A break-glass exception without a review by an approver is marked `reviewPending`.
+    """
+    policy, rows = config.exceptions, []
+    for obj in collected.exceptions:
+        try:
+            exc = exceptions.parse(dict(obj))
+        except ValidationError:
+            continue
+        created, until = exc.created, exceptions.effective_expiry(exc, policy)
+        if created is None or until is None or created > collected.generated_at or until <= collected.period_start:
+            continue
+        revoked = next((r for r in exc.status.records if r.action == exceptions.ExceptionAction.REVOKED), None)
+        reviewer = exceptions.reviewer(exc)
+        rows.append(
+            {
+                "namespace": exc.metadata.namespace or "",
+                "name": exc.name,
+                "state": exceptions.state(exc, policy, collected.generated_at).value,
+                "breakGlass": exc.spec.break_glass,
+                "system": exc.spec.system,
+                "selector": exc.spec.selector.match_labels if exc.spec.selector else None,
+                "codes": list(exc.spec.codes),
+                "justification": exc.spec.justification,
+                "ticket": exc.spec.ticket,
+                "requestedBy": exc.spec.requested_by,
+                "createdAt": rfc3339(created),
+                "expiresAt": rfc3339(until),
+                "approvedBy": exceptions.approver(exc),
+                "reviewedBy": reviewer,
+                "reviewPending": exc.spec.break_glass and reviewer is None,
+                "revokedBy": revoked.by if revoked else None,
+            }
+        )
+    return sorted(rows, key=lambda r: (r["namespace"], r["name"]))
+
+
 def evidence_document(collected: Collected, config: Config, expiring_within: timedelta) -> dict[str, Any]:
     """The whole evidence document (what `evidence.json` holds)."""
     admissions = collected.admissions
@@ -202,6 +244,7 @@ def evidence_document(collected: Collected, config: Config, expiring_within: tim
             "workloads": list(collected.ungoverned),
         },
         "notAiDeclarations": list(collected.not_ai),
+        "exceptions": exceptions_section(collected, config),
         "warnings": list(collected.warnings),
     }
 

@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from aigov.core.config import GROUP, KIND, PLURAL, VERSION
+from aigov.core.config import EXCEPTION_KIND, EXCEPTION_PLURAL, GROUP, KIND, PLURAL, VERSION
+from aigov.core.exceptions import AIGovException
 from aigov.core.model import AISystem
 
 Schema = dict[str, Any]
@@ -44,6 +45,15 @@ PRINTER_COLUMNS: list[dict[str, str]] = [
         "jsonPath": ".status.suspension.active",
         "description": "Whether the system is suspended",
     },
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+]
+
+
+EXCEPTION_PRINTER_COLUMNS: list[dict[str, Any]] = [
+    {"name": "State", "type": "string", "jsonPath": ".status.state", "description": "State computed by the operator"},
+    {"name": "Expires", "type": "string", "jsonPath": ".spec.expiresAt", "description": "When it stops waiving"},
+    {"name": "System", "type": "string", "jsonPath": ".spec.system", "description": "The AISystem covered"},
+    {"name": "Break-Glass", "type": "boolean", "jsonPath": ".spec.breakGlass", "priority": 1},
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
 ]
 
@@ -116,21 +126,20 @@ def aisystem_schema() -> Schema:
     return structural_schema(AISystem, {"metadata": {"type": "object"}}, undescribed=frozenset({"metadata"}))
 
 
-def aisystem_crd() -> Schema:
-    """The AISystem CustomResourceDefinition (apiextensions.k8s.io/v1)."""
+def _crd(kind: str, plural: str, short: str, schema: Schema, columns: list[dict[str, Any]]) -> Schema:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{PLURAL}.{GROUP}"},
+        "metadata": {"name": f"{plural}.{GROUP}"},
         "spec": {
             "group": GROUP,
             "scope": "Namespaced",
             "names": {
-                "kind": KIND,
-                "listKind": f"{KIND}List",
-                "plural": PLURAL,
-                "singular": KIND.lower(),
-                "shortNames": ["ais"],
+                "kind": kind,
+                "listKind": f"{kind}List",
+                "plural": plural,
+                "singular": kind.lower(),
+                "shortNames": [short],
                 "categories": ["aigov"],
             },
             "versions": [
@@ -138,13 +147,24 @@ def aisystem_crd() -> Schema:
                     "name": VERSION,
                     "served": True,
                     "storage": True,
-                    "schema": {"openAPIV3Schema": aisystem_schema()},
+                    "schema": {"openAPIV3Schema": schema},
                     "subresources": {"status": {}},
-                    "additionalPrinterColumns": PRINTER_COLUMNS,
+                    "additionalPrinterColumns": columns,
                 }
             ],
         },
     }
+
+
+def aisystem_crd() -> Schema:
+    """The AISystem CustomResourceDefinition (apiextensions.k8s.io/v1)."""
+    return _crd(KIND, PLURAL, "ais", aisystem_schema(), PRINTER_COLUMNS)
+
+
+def exception_crd() -> Schema:
+    """The AIGovException CustomResourceDefinition (apiextensions.k8s.io/v1)."""
+    schema = structural_schema(AIGovException, {"metadata": {"type": "object"}}, undescribed=frozenset({"metadata"}))
+    return _crd(EXCEPTION_KIND, EXCEPTION_PLURAL, "aigovex", schema, EXCEPTION_PRINTER_COLUMNS)
 
 
 def peering_crds() -> list[Schema]:
@@ -193,7 +213,7 @@ def to_yaml(document: Schema) -> str:
 
 def rendered() -> dict[str, str]:
     """File name → YAML for every CRD, named like controller-gen does (`<group>_<plural>.yaml`)."""
-    documents = [aisystem_crd(), *peering_crds()]
+    documents = [aisystem_crd(), exception_crd(), *peering_crds()]
     return {f"{d['spec']['group']}_{d['spec']['names']['plural']}.yaml": to_yaml(d) for d in documents}
 
 

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from aigov.core.config import GROUP, PLURAL
+from aigov.core.config import EXCEPTION_PLURAL, GROUP, PLURAL
 from aigov.core.suspension import STOP_METHODS
 from aigov.core.workloads import KINDS, StopMethod, WorkloadKind
 
@@ -61,6 +61,8 @@ def operator_rules(clusterwide: bool = True) -> list[dict[str, Any]]:
     return [
         _rule(GROUP, [PLURAL], ["get", *_READ, "patch"]),
         _rule(GROUP, [f"{PLURAL}/status"], ["patch"]),
+        _rule(GROUP, [EXCEPTION_PLURAL], ["get", *_READ]),
+        _rule(GROUP, [f"{EXCEPTION_PLURAL}/status"], ["patch"]),
         _rule("", ["events"], ["create"]),
         *(_rule(group, plurals, _READ) for group, plurals in workload_reads().items()),
         *(
@@ -75,14 +77,15 @@ def operator_rules(clusterwide: bool = True) -> list[dict[str, Any]]:
 
 
 def webhook_rules(kinds: Iterable[WorkloadKind] = KINDS) -> list[dict[str, Any]]:
-    """What the webhook reads: AISystems and namespaces (its list+watch caches), and GET on every kind with a
-    `scale` subresource, to resolve a scale request to the workload's system."""
+    """What the webhook reads: AISystems, AIGovExceptions and namespaces (its list+watch caches), and GET
+    on every kind with a `scale` subresource, to resolve a scale request to the workload's system."""
     scaled: dict[str, set[str]] = defaultdict(set)
     for kind in kinds:
         if kind.scale:
             scaled[kind.group].add(kind.resource)
     return [
         _rule(GROUP, [PLURAL], ["get", "list", "watch"]),
+        _rule(GROUP, [EXCEPTION_PLURAL], ["list", "watch"]),
         _rule("", ["namespaces"], ["get", "list", "watch"]),
         *(_rule(group, sorted(resources), ["get"]) for group, resources in sorted(scaled.items())),
     ]
@@ -90,13 +93,15 @@ def webhook_rules(kinds: Iterable[WorkloadKind] = KINDS) -> list[dict[str, Any]]
 
 def audit_rules(kinds: Iterable[WorkloadKind] = KINDS) -> list[dict[str, Any]]:
     """What the audit needs: list every kind of the table; list and watch AISystems and namespaces (its
-    triggers); list CRDs (unreviewed kinds); list, patch (server-side apply, which may create) and delete its
-    reports. Objects of unreviewed kinds are read only where a platform team grants `list` on them."""
+    triggers); list AIGovExceptions (waived results are `skip`); list CRDs (unreviewed kinds); list, patch
+    (server-side apply, which may create) and delete its reports. Objects of unreviewed kinds are read only
+    where a platform team grants `list` on them."""
     reads: dict[str, set[str]] = defaultdict(set)
     for kind in kinds:
         reads[kind.group].add(kind.resource)
     return [
         _rule(GROUP, [PLURAL], _READ),
+        _rule(GROUP, [EXCEPTION_PLURAL], ["list"]),
         _rule("", ["namespaces"], _READ),
         *(_rule(group, sorted(resources), ["list"]) for group, resources in sorted(reads.items())),
         _rule("apiextensions.k8s.io", ["customresourcedefinitions"], ["list"]),
@@ -143,8 +148,11 @@ def cluster_role_binding(subject: dict[str, str], name: str = OPERATOR_NAME) -> 
 
 
 def people_cluster_roles() -> list[dict[str, Any]]:
-    """Ready-made roles for people: approvers and assessors write records through `aisystems/status` only."""
-    read = _rule(GROUP, [PLURAL], ["get", "list", "watch"])
+    """Ready-made roles for people: approvers and assessors write records through `aisystems/status` only;
+    requesters create AIGovExceptions (and revoke their own), approvers approve or review them."""
+    read = _rule(GROUP, [PLURAL, EXCEPTION_PLURAL], ["get", "list", "watch"])
+    exception_records = _rule(GROUP, [f"{EXCEPTION_PLURAL}/status"], ["get", "patch"])
+    request = _rule(GROUP, [EXCEPTION_PLURAL], ["create"])
     write_records = _rule(GROUP, [f"{PLURAL}/status"], ["get", "patch"])
     whoami = _rule("authentication.k8s.io", ["selfsubjectreviews"], ["create"])
     events = _rule("", ["events"], ["get", "list", "watch"])
@@ -157,9 +165,10 @@ def people_cluster_roles() -> list[dict[str, Any]]:
             _rule("openreports.io", ["reports"], ["get", "list"]),
             _rule("wgpolicyk8s.io", ["policyreports"], ["get", "list"]),
         ],
-        "aigov-approver": [read, write_records, whoami, events],
+        "aigov-approver": [read, write_records, exception_records, whoami, events],
         "aigov-assessor": [read, write_records, whoami, events],
-        "aigov-viewer": [read, _rule(GROUP, [f"{PLURAL}/status"], ["get"]), events],
+        "aigov-exception-requester": [read, request, exception_records, whoami, events],
+        "aigov-viewer": [read, _rule(GROUP, [f"{PLURAL}/status", f"{EXCEPTION_PLURAL}/status"], ["get"]), events],
     }
     return [
         {

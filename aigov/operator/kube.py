@@ -64,8 +64,10 @@ class StatusWriter:
         self._client = kubernetes.client.ApiClient(configuration)
         self._custom = kubernetes.client.CustomObjectsApi(self._client)
 
-    async def patch_status(self, namespace: str, name: str, resource_version: str, status: dict[str, Any]) -> bool:
-        """Merge `status` into the AISystem's status if it is still at `resource_version`.
+    async def patch_status(
+        self, namespace: str, name: str, resource_version: str, status: dict[str, Any], plural: str = PLURAL
+    ) -> bool:
+        """Merge `status` into the AISystem's (or `plural`'s) status if it is still at `resource_version`.
 
         False when the object changed or vanished meanwhile (its next event brings a fresh evaluation).
         """
@@ -76,7 +78,7 @@ class StatusWriter:
                 GROUP,
                 VERSION,
                 namespace,
-                PLURAL,
+                plural,
                 name,
                 body,
                 _content_type=_MERGE_PATCH,

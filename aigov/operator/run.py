@@ -20,6 +20,7 @@ from aigov.operator import (  # noqa: F401  (importing registers the handlers)
     bound_workloads,
     drift_handlers,
     endpoints,
+    exception_handlers,
     gauge_handlers,
     lifecycle_handlers,
     record_log,

@@ -5,7 +5,7 @@ Data only, cheap to import; `aigov.policy.opa` is the client that obtains decisi
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 UNAVAILABLE = "AIGOV_POLICY_UNAVAILABLE"
 UNAVAILABLE_CONTROL = "A.6.2.5"
@@ -21,6 +21,17 @@ class Violation(BaseModel):
     control: str
 
 
+class Waiver(BaseModel):
+    """A violation code an honoured AIGovException waived: the exception's name and effective expiry."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    code: str
+    exception: str
+    expires_at: str = Field(alias="expiresAt")
+    break_glass: bool = Field(default=False, alias="breakGlass")
+
+
 class AdmissionDecision(BaseModel):
     """`data.aigov.admission.decision`."""
 
@@ -29,6 +40,7 @@ class AdmissionDecision(BaseModel):
     allowed: bool
     mode: str
     violations: tuple[Violation, ...] = ()
+    waived: tuple[Waiver, ...] = ()
     warnings: tuple[str, ...] = ()
 
     @classmethod

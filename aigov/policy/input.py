@@ -2,7 +2,8 @@
 
 Pure: no I/O. `build` wraps an AdmissionReview v1 request, unchanged, with the
 AISystem it names, the namespace, the configuration and the time, which is all
-`data.aigov.admission.decision` reads (contract: policies/README.md).
+`data.aigov.admission.decision` reads (contract: policies/README.md), plus the
+namespace's AIGovExceptions.
 `system_ref` says which AISystem a request names, so every caller resolves it
 the same way; `admission_request` turns a manifest (or, for the audit, an object
 already stored) into the dry-run CREATE request the API server would send.
@@ -11,7 +12,7 @@ already stored) into the dry-run CREATE request the API server would send.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,11 +48,13 @@ def build(
     now: datetime,
     *,
     left: dict[str, Any] | None = None,
+    exceptions: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The input document of `data.aigov.admission.decision`.
 
     `left` is the AISystem an UPDATE relabels the workload away from (`left_system_ref`), if any:
-    sent as `leftAISystem`.
+    sent as `leftAISystem`. `exceptions`: the AIGovException objects of the request's namespace,
+    as stored (metadata, spec, status); the policies decide which are honoured.
     """
     return {
         "request": request,
@@ -60,6 +63,7 @@ def build(
         "namespace": {"name": namespace.name, "labels": dict(namespace.labels)},
         "config": config.policy_data(),
         "now": rfc3339(now),
+        "exceptions": [dict(exc) for exc in exceptions],
     }
 
 

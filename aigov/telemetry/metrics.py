@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from prometheus_client import (
     CollectorRegistry,
@@ -22,7 +23,9 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from aigov.core.config import RiskTier
+from aigov.core import exceptions
+from aigov.core.config import ExceptionPolicy, RiskTier
+from aigov.core.exceptions import AIGovException, ExceptionState
 from aigov.core.model import CheckState, Phase
 
 # Admission latency buckets, in seconds, up to the webhook's default timeout (3 s).
@@ -237,3 +240,52 @@ class AuditCollector(Collector):
 
 AUDIT = AuditCollector()
 AUDIT_REGISTRY.register(AUDIT)
+
+# --- exceptions (operator) ---------------------------------------------------------------------------
+
+
+class ExceptionsCollector(Collector):
+    """`aigov_exceptions{state}` and each honoured exception's expiry, computed from the records at each scrape."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str], AIGovException] = {}
+        self.policy = ExceptionPolicy()
+        self._lock = threading.Lock()
+
+    def set(self, exc: AIGovException) -> None:
+        """Record the exception as last seen."""
+        with self._lock:
+            self._items[(exc.metadata.namespace or "", exc.name)] = exc
+
+    def forget(self, namespace: str, name: str) -> None:
+        """Drop a deleted exception."""
+        with self._lock:
+            self._items.pop((namespace, name), None)
+
+    def collect(self) -> Iterator[Metric]:
+        """The samples at the time of the scrape."""
+        now = datetime.now(UTC)
+        with self._lock:
+            items = list(self._items.values())
+        states = GaugeMetricFamily("aigov_exceptions", "AIGovExceptions by state (computed now).", labels=["state"])
+        expiry = GaugeMetricFamily(
+            "aigov_exception_expiry_timestamp_seconds",
+            "When each exception in force (Approved or BreakGlass) stops waiving, as Unix time.",
+            labels=["namespace", "exception", "break_glass"],
+        )
+        counts = dict.fromkeys(ExceptionState, 0)
+        for exc in items:
+            state = exceptions.state(exc, self.policy, now)
+            counts[state] += 1
+            until = exceptions.effective_expiry(exc, self.policy)
+            if state in exceptions.HONOURED and until is not None:
+                labels = [exc.metadata.namespace or "", exc.name, str(exc.spec.break_glass).lower()]
+                expiry.add_metric(labels, until.timestamp())
+        for state, count in counts.items():
+            states.add_metric([state.value], count)
+        yield states
+        yield expiry
+
+
+EXCEPTIONS = ExceptionsCollector()
+OPERATOR_REGISTRY.register(EXCEPTIONS)

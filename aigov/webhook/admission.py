@@ -38,6 +38,8 @@ class Cluster(Protocol):
 
     async def scale_target(self, request: dict[str, Any]) -> dict[str, Any] | None: ...
 
+    def namespace_exceptions(self, namespace: str) -> list[dict[str, Any]]: ...
+
 
 class Decider(Protocol):
     """Where decisions come from (`aigov.policy.opa.PolicyClient`)."""
@@ -92,7 +94,13 @@ class Admission:
         except KubeReadError as exc:
             return _cluster_unreadable(exc)
         document = policy_input.build(
-            request, aisystem, policy_input.Namespace(name, labels), self._config, datetime.now(UTC), left=left
+            request,
+            aisystem,
+            policy_input.Namespace(name, labels),
+            self._config,
+            datetime.now(UTC),
+            left=left,
+            exceptions=self._cluster.namespace_exceptions(name) if name else (),
         )
         started = time.perf_counter()
         decision = await self._decider.decide(document)

@@ -1,6 +1,6 @@
 """The webhook's view of the cluster, kept by list+watch so admission needs no API call.
 
-AISystems and namespaces are listed once, then watched from the list's
+AISystems, AIGovExceptions and namespaces are listed once, then watched from the list's
 resourceVersion (with bookmarks); a watch that ends is resumed from the last
 version seen, and a 410 Gone lists again. Lookups read the cache; a miss costs
 one GET, so an AISystem created a moment ago is never refused for being
@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from aigov.clients.kube_reader import GoneError, KubeReader, KubeReadError
-from aigov.core.config import GROUP, PLURAL, VERSION
+from aigov.core.config import EXCEPTION_PLURAL, GROUP, PLURAL, VERSION
 from aigov.telemetry.metrics import AISYSTEM_CACHE_SIZE
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ Key = tuple[str, str]
 Object = dict[str, Any]
 
 AISYSTEMS_PATH = f"/apis/{GROUP}/{VERSION}/{PLURAL}"
+EXCEPTIONS_PATH = f"/apis/{GROUP}/{VERSION}/{EXCEPTION_PLURAL}"
 NAMESPACES_PATH = "/api/v1/namespaces"
 
 
@@ -98,24 +99,30 @@ class Reflector:
 
 
 class ClusterCache:
-    """AISystems and namespaces by watch; scaled workloads' parents by GET."""
+    """AISystems, AIGovExceptions and namespaces by watch; scaled workloads' parents by GET."""
 
     def __init__(self, kube: KubeReader, lookup_timeout: float = 1.0) -> None:
         self._kube = kube
         self._timeout = lookup_timeout
         self.aisystems = Reflector(kube, AISYSTEMS_PATH, AISYSTEM_CACHE_SIZE.set)
         self.namespaces = Reflector(kube, NAMESPACES_PATH)
+        self.exceptions = Reflector(kube, EXCEPTIONS_PATH)
 
     @property
     def synced(self) -> bool:
-        """Both caches have been listed once."""
-        return self.aisystems.synced and self.namespaces.synced
+        """Every cache has been listed once."""
+        return self.aisystems.synced and self.namespaces.synced and self.exceptions.synced
 
     async def run(self) -> None:
-        """Keep both caches current until cancelled."""
+        """Keep every cache current until cancelled."""
         async with asyncio.TaskGroup() as group:
             group.create_task(self.aisystems.run())
             group.create_task(self.namespaces.run())
+            group.create_task(self.exceptions.run())
+
+    def namespace_exceptions(self, namespace: str) -> list[Object]:
+        """The AIGovExceptions of `namespace` as watched (the policies decide which are honoured)."""
+        return [obj for (ns, _), obj in sorted(self.exceptions.items.items()) if ns == namespace]
 
     async def aisystem(self, namespace: str, name: str) -> Object | None:
         """The AISystem `namespace/name`: from the cache, else one GET; None when it does not exist."""

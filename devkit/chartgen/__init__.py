@@ -74,6 +74,10 @@ def generated(chart: Path = CHART) -> dict[str, str]:
         "templates/crd-aisystems.yaml": _header("aigov/core/model.py via aigov/install/crd.py")
         + templates.aisystem_crd(),
         "templates/admission.yaml": _header("aigov/install/admission.py") + templates.admission(),
+        "templates/crd-aigovexceptions.yaml": _header("aigov/core/exceptions.py via aigov/install/crd.py")
+        + templates.exception_crd(),
+        "templates/exception-policy.yaml": _header("aigov/install/exception_policy.py")
+        + templates.exception_policy_template(),
         "templates/rbac.yaml": _header("aigov/install/rbac.py and devkit/chartgen/templates.py")
         + templates.rbac_template(),
         "templates/rbac-audit.yaml": _header("aigov/install/rbac.py") + templates.audit_rbac_template(),

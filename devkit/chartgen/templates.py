@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from aigov.core.config import Config, Identity
+from aigov.core.config import Config, ExceptionPolicy, Identity
 from aigov.install import admission as registration
-from aigov.install import crd, rbac
+from aigov.install import crd, exception_policy, rbac
 
 Doc = dict[str, Any]
 
@@ -24,10 +24,27 @@ FULLNAME = '{{ include "aigov.fullname" . }}'
 _NAMES = {
     f"{_S}NAME": FULLNAME,
     f"{_S}POLICY": f"{FULLNAME}-record-integrity",
+    f"{_S}EXCEPTION_POLICY": f"{FULLNAME}-exception-records",
     f"{_S}SERVICE": f"{FULLNAME}-webhook",
     f"{_S}TLS_SECRET": f"{FULLNAME}-webhook-tls",
     f"{_S}NAMESPACE": "{{ .Release.Namespace }}",
 }
+# Numeric sentinels of the exception policy (Config validates them as integers).
+_MAX_DAYS, _BREAK_GLASS_HOURS = 271, 71
+_EXCEPTIONS = ".Values.config.exceptions"
+_EXCEPTION_SUBSTITUTIONS = {
+    f'["{_S}ON_CALL"]': f'{{{{ include "aigov.celList" {_EXCEPTIONS}.breakGlassGroups }}}}',
+    f"{_S}ON_CALL": f'{{{{ join ", " {_EXCEPTIONS}.breakGlassGroups }}}}',
+    f'["AIGOV_PROHIBITED", "{_S}NEVER"]': (
+        f'{{{{ include "aigov.celList" (prepend {_EXCEPTIONS}.neverWaivable "AIGOV_PROHIBITED" | uniq) }}}}'
+    ),
+    f"duration('{_MAX_DAYS * 24}h')": f"duration('{{{{ mul {_EXCEPTIONS}.maxDays 24 }}}}h')",
+    f"'{_MAX_DAYS} days'": f"'{{{{ {_EXCEPTIONS}.maxDays }}}} days'",
+    f"duration('{_BREAK_GLASS_HOURS}h')": f"duration('{{{{ {_EXCEPTIONS}.breakGlassHours }}}}h')",
+    f"'{_BREAK_GLASS_HOURS} hours'": f"'{{{{ {_EXCEPTIONS}.breakGlassHours }}}} hours'",
+}
+
+
 # Applied longest first: list forms before the names inside them, NAMESPACE before NAME.
 _SUBSTITUTIONS = {
     f'["{_S}OPERATORS"]': '{{ include "aigov.operatorUsernames" . }}',
@@ -38,6 +55,7 @@ _SUBSTITUTIONS = {
     f"{_S}EXCLUDED_LIST": '{{ include "aigov.excludedNamespaces" . }}',
     f"{_S}FAILURE_POLICY": "{{ .Values.webhook.failurePolicy }}",
     f"{_S}TIMEOUT": "{{ .Values.webhook.timeoutSeconds }}",
+    **_EXCEPTION_SUBSTITUTIONS,
     **_NAMES,
 }
 
@@ -142,6 +160,35 @@ def aisystem_crd() -> str:
     keep = "  annotations:\n    helm.sh/resource-policy: keep\n"
     doc = crd.aisystem_crd()
     return "{{- if .Values.crds.install }}\n" + _object(doc, doc["metadata"]["name"], keep) + "{{- end }}\n"
+
+
+def exception_crd() -> str:
+    """templates/crd-aigovexceptions.yaml: the AIGovException CRD, kept on uninstall, behind `crds.install`."""
+    keep = "  annotations:\n    helm.sh/resource-policy: keep\n"
+    doc = crd.exception_crd()
+    return "{{- if .Values.crds.install }}\n" + _object(doc, doc["metadata"]["name"], keep) + "{{- end }}\n"
+
+
+def exception_policy_template() -> str:
+    """templates/exception-policy.yaml: the AIGovException record policy and its binding."""
+    config = _sentinel_config().model_copy(
+        update={
+            "exceptions": ExceptionPolicy(
+                max_days=_MAX_DAYS,
+                break_glass_hours=_BREAK_GLASS_HOURS,
+                break_glass_groups=(f"{_S}ON_CALL",),
+                never_waivable=(f"{_S}NEVER",),
+            )
+        }
+    )
+    policy = exception_policy.exception_policy(config)
+    rendered = json.dumps(policy)
+    missing = [sentinel for sentinel in _EXCEPTION_SUBSTITUTIONS if sentinel.replace('"', '\\"') not in rendered]
+    if missing:
+        raise TemplateError(f"the exception policy no longer holds {missing[0]}")
+    binding = exception_policy.exception_policy_binding()
+    binding["spec"]["policyName"] = f"{_S}EXCEPTION_POLICY"
+    return _object(policy, f"{_S}EXCEPTION_POLICY") + _object(binding, f"{_S}EXCEPTION_POLICY")
 
 
 def _rule(groups: list[str], resources: list[str], verbs: list[str], names: list[str] | None = None) -> Doc:

@@ -106,6 +106,9 @@ class HostileCluster:
     async def scale_target(self, request: dict[str, Any]) -> dict[str, Any] | None:
         return None
 
+    def namespace_exceptions(self, namespace: str) -> list[dict[str, Any]]:
+        return []
+
 
 @dataclass
 class Recording:

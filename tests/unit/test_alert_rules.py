@@ -27,6 +27,8 @@ REQUIRED_ALERTS = {
     "AigovRecordExpiringSoon",
     "AigovExpiredSystemHasWorkloads",
     "AigovUngovernedAIRunning",
+    "AigovBreakGlassInUse",
+    "AigovExceptionExpiringSoon",
 }
 
 
@@ -60,8 +62,11 @@ def test_every_test_file_loads_the_rule_files() -> None:
 
 def defined_metrics() -> set[str]:
     """Every metric family aigov.telemetry.metrics defines: the webhook's, the operator's counters and gauges."""
-    names = {family.name for family in metrics.GOVERNANCE.collect()}
-    names |= {family.name for family in metrics.AUDIT.collect()}
+    names = {
+        family.name
+        for collector in (metrics.GOVERNANCE, metrics.AUDIT, metrics.EXCEPTIONS)
+        for family in collector.collect()
+    }
     for value in vars(metrics).values():
         if isinstance(value, MetricWrapperBase):
             for family in value.describe():

@@ -80,3 +80,16 @@ def test_pod_specs_are_found_in_crd_schemas() -> None:
     assert kind is not None and kind.role == Role.WRAPPER and kind.resource == "modelpools"
     assert candidate(crd, {("example.com", "ModelPool")}) is None
     assert candidate({"spec": {**crd["spec"], "scope": "Cluster"}}, set()) is None
+
+
+def test_a_waived_code_is_a_skip_naming_the_exception_not_a_warning() -> None:
+    subject = Subject("apps/v1", "Deployment", "ml", "pilot")
+    warnings = ["AIGOV_APPROVAL_MISSING waived by exception pilot-ok until 2026-06-01T00:00:00Z", "other warning"]
+    waived = [("AIGOV_APPROVAL_MISSING", "pilot-ok", "2026-06-01T00:00:00Z")]
+    results = reports.decision_results(subject, [], warnings, {"mode": "enforce"}, waived)
+    assert [(r.outcome, r.rule) for r in results] == [
+        (Outcome.WARN, reports.WARNING_RULE),
+        (Outcome.SKIP, "AIGOV_APPROVAL_MISSING"),
+    ]
+    assert results[1].properties["exception"] == "pilot-ok"
+    assert "pilot-ok" in results[1].message

@@ -293,3 +293,31 @@ def test_pack_manifest_and_verify(tmp_path: Path) -> None:
     assert verify(tmp_path) == ["evidence.json: missing", "report.html: sha256 differs from the manifest"]
     (tmp_path / "manifest.json").write_text("{")
     assert verify(tmp_path)[0].startswith("manifest.json: cannot be read")
+
+
+def _exception(name: str, created: str, expires: str, records: list[dict[str, str]], **spec: Any) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "namespace": "team", "creationTimestamp": created},
+        "spec": {"system": "scoring", "codes": ["AIGOV_APPROVAL_MISSING"], "justification": "pilot",
+                 "ticket": "CHG-1", "requestedBy": "dave", "expiresAt": expires, **spec},
+        "status": {"records": records},
+    }  # fmt: skip
+
+
+def test_exceptions_in_the_period_with_who_requested_approved_and_waived() -> None:
+    approved = [{"action": "approved", "by": "alice", "at": "2026-05-31T13:00:00Z"}]
+    collected = replace(
+        _collected(),
+        exceptions=(
+            _exception("pilot", "2026-05-31T12:00:00Z", "2026-06-05T00:00:00Z", approved),
+            _exception("incident", "2026-06-01T08:00:00Z", "2026-06-01T10:00:00Z", [], breakGlass=True),
+            _exception("old", "2026-05-01T00:00:00Z", "2026-05-31T11:59:59Z", approved),
+            _exception("later", "2026-06-01T12:00:01Z", "2026-06-02T00:00:00Z", approved),
+        ),
+    )
+    rows = evidence_document(collected, Config(), timedelta(days=30))["exceptions"]
+    assert [(r["name"], r["state"], r["approvedBy"], r["reviewPending"]) for r in rows] == [
+        ("incident", "Expired", None, True),
+        ("pilot", "Approved", "alice", False),
+    ]
+    assert rows[1]["codes"] == ["AIGOV_APPROVAL_MISSING"] and rows[1]["requestedBy"] == "dave"

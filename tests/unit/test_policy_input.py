@@ -29,14 +29,18 @@ def _deployment(labels: dict[str, str] | None = None, template_labels: dict[str,
 def test_build_wraps_the_request_unchanged() -> None:
     request = admission_request(_deployment(), "ml")
     system = {"metadata": {"name": "chat"}}
-    document = build(request, system, Namespace("ml", {"aigov.io/enforcement": "warn"}), CONFIG, NOW)
+    exception = {"metadata": {"name": "pilot"}, "spec": {"system": "chat"}}
+    namespace = Namespace("ml", {"aigov.io/enforcement": "warn"})
+    document = build(request, system, namespace, CONFIG, NOW, exceptions=[exception])
     assert document == {
         "request": request,
         "aisystem": system,
         "namespace": {"name": "ml", "labels": {"aigov.io/enforcement": "warn"}},
         "config": CONFIG.policy_data(),
         "now": "2026-01-31T12:00:00Z",
+        "exceptions": [exception],
     }
+    assert build(request, system, namespace, CONFIG, NOW)["exceptions"] == []
     assert document["request"] is request
     json.dumps(document)
 

@@ -30,6 +30,9 @@ class Cluster:
     async def scale_target(self, request: dict[str, Any]) -> dict[str, Any] | None:
         return None
 
+    def namespace_exceptions(self, namespace: str) -> list[dict[str, Any]]:
+        return []
+
 
 class Decider:
     """Always the same decision."""

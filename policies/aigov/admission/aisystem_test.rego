@@ -18,7 +18,7 @@ aisystem_warnings(input_document) := decide(input_document).warnings
 test_unpinned_images_of_a_high_risk_system if {
 	system := aisystem({"riskTier": "high", "images": [vllm, vllm_pinned]}, {})
 	d := decide(write_review("CREATE", system, {}))
-	d == {"allowed": true, "mode": "enforce", "violations": [], "warnings": [
+	d == {"allowed": true, "mode": "enforce", "violations": [], "waived": [], "warnings": [
 		"vllm/vllm-openai:v0.6.0 is not pinned by digest: workloads using it will be denied (AIGOV_IMAGE_NOT_PINNED)",
 	]}
 }

@@ -12,10 +12,10 @@ _modes := {"enforce", "warn", "audit", "off"}
 _max_warning := 120
 
 # The decision, undefined when the input is malformed (the caller then denies).
-decision := {"allowed": true, "mode": "off", "violations": [], "warnings": []} if {
+decision := {"allowed": true, "mode": "off", "violations": [], "waived": [], "warnings": []} if {
 	_input_ok
 	mode == "off"
-} else := {"allowed": allowed, "mode": mode, "violations": violations, "warnings": warnings} if {
+} else := {"allowed": allowed, "mode": mode, "violations": violations, "waived": waived, "warnings": warnings} if {
 	_input_ok
 }
 
@@ -37,15 +37,16 @@ default allowed := false
 
 allowed if mode in {"warn", "audit", "off"}
 
-allowed if count(deny) == 0
+# Violations an honoured exception waives are not counted (exceptions.rego).
+allowed if count(_unwaived) == 0
 
-violations := [{"code": v.code, "message": v.message, "control": v.control} | some v in deny]
+violations := [{"code": v.code, "message": v.message, "control": v.control} | some v in _unwaived]
 
 warnings := sort(_warnings)
 
 _warnings contains _truncate(sprintf("%s: %s", [v.code, object.get(v, "short", v.message)])) if {
 	mode == "warn"
-	some v in deny
+	some v in _unwaived
 }
 
 _warnings contains _truncate(text) if some text in _expiry_warnings

@@ -10,6 +10,7 @@ test_allowed_decision_shape if {
 		"allowed": true,
 		"mode": "enforce",
 		"violations": [],
+		"waived": [],
 		"warnings": [],
 	}
 }
@@ -78,7 +79,7 @@ test_audit_allows_and_reports_without_warnings if {
 
 test_off_allows_without_evaluating if {
 	d := decide(review_in(create(ungoverned_vllm), null, enforcement("off")))
-	d == {"allowed": true, "mode": "off", "violations": [], "warnings": []}
+	d == {"allowed": true, "mode": "off", "violations": [], "waived": [], "warnings": []}
 }
 
 test_unknown_mode_label_falls_back_to_default_with_a_warning if {
