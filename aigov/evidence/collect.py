@@ -49,10 +49,14 @@ def _workload_path(api_version: str, plural: str, namespace: str | None) -> str:
     return f"{base}/namespaces/{namespace}/{plural}" if namespace else f"{base}/{plural}"
 
 
-def _readable(kube: KubeRest, path: str, warnings: list[str], what: str, **params: str) -> list[dict[str, Any]]:
+def _readable(
+    kube: KubeRest, path: str, warnings: list[str], what: str, *, unserved_ok: bool = False, **params: str
+) -> list[dict[str, Any]]:
     try:
         return list(kube.list(path, **params))
     except ApiError as exc:
+        if unserved_ok and exc.status == 404:
+            return []
         warnings.append(f"{what}: not collected ({exc.reason or exc.status}: {exc.message})")
         return []
 
@@ -146,7 +150,7 @@ def collect_ungoverned(kube: KubeRest, namespaces: tuple[str, ...] | None, warni
     found = (
         report
         for ns in _scopes(namespaces)
-        for report in _readable(kube, fmt.path(ns), warnings, f"audit reports ({fmt.path(ns)})")
+        for report in _readable(kube, fmt.path(ns), warnings, f"audit reports ({fmt.path(ns)})", unserved_ok=True)
         if report["metadata"].get("name") == REPORT_NAME
     )
     return [asdict(finding) for finding in findings(found, ("fail",))]
@@ -206,6 +210,24 @@ def collect_admissions(url: str, namespaces: tuple[str, ...] | None, start: date
     return Admissions(url, step, tuple(sorted(counts, key=lambda c: (c.decision, c.code))), denials)
 
 
+def exporter_and_cluster(kube: KubeRest, warnings: list[str]) -> tuple[dict[str, Any] | None, str | None]:
+    """Who exports (SelfSubjectReview: username, groups) and the cluster's UID (the kube-system namespace's)."""
+    exporter = None
+    try:
+        info = kube.user_info()
+        exporter = {"username": info["username"], "groups": sorted(info.get("groups") or [])}
+    except KubeRestError as exc:
+        warnings.append(f"exporter identity: not collected ({exc})")
+    try:
+        uid = (kube.get("/api/v1/namespaces/kube-system").get("metadata") or {}).get("uid")
+    except ApiError as exc:
+        warnings.append(
+            f"cluster UID (namespace kube-system): not collected ({exc.reason or exc.status}: {exc.message})"
+        )
+        uid = None
+    return exporter, uid
+
+
 def collect(
     kube: KubeRest,
     namespaces: tuple[str, ...] | None,
@@ -218,11 +240,14 @@ def collect(
     """Everything the pack needs, read now."""
     systems, events, workloads, warnings = collect_cluster(kube, namespaces, config)
     ungoverned = collect_ungoverned(kube, namespaces, warnings)
+    exporter, cluster_uid = exporter_and_cluster(kube, warnings)
     start = now - period
     return Collected(
         generated_at=now,
         period_start=start,
         server=kube.target.server,
+        cluster_uid=cluster_uid,
+        exporter=exporter,
         namespaces=namespaces,
         systems=tuple(systems),
         events=events,

@@ -65,6 +65,12 @@ class Collected:
     """The decision-log chains checked for the pack (`aigov.telemetry.decision_log.chain_heads`), if any."""
     ungoverned: tuple[dict[str, Any], ...] = ()
     """Failures from the audit's reports: AI workloads running that admission would deny now."""
+    cluster_uid: str | None = None
+    """The kube-system namespace's UID: names the cluster whatever its server address."""
+    exporter: Mapping[str, Any] | None = None
+    """Who exported the pack: the SelfSubjectReview's username and groups."""
+    previous_pack: Mapping[str, str] | None = None
+    """The pack before this one (`aigov.evidence.pack.pack_reference`): its digest chains the packs."""
 
     @property
     def scope(self) -> str:

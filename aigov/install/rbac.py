@@ -139,7 +139,15 @@ def people_cluster_roles() -> list[dict[str, Any]]:
     events = _rule("", ["events"], ["get", "list", "watch"])
     workloads = [_rule(group, resources, ["get", "list"]) for group, resources in workload_reads().items()]
     roles = {
-        "aigov-auditor": [_rule(GROUP, [PLURAL], ["get", "list"]), _rule("", ["events"], ["get", "list"]), *workloads],
+        "aigov-auditor": [
+            _rule(GROUP, [PLURAL], ["get", "list"]),
+            _rule("", ["events"], ["get", "list"]),
+            *workloads,
+            *(_rule(group, resources, ["get", "list"]) for group, resources in REPORT_WRITES.items()),
+            whoami,
+        ],
+        # The cluster's UID in an evidence pack: bound cluster-wide (ClusterRoleBinding) to whoever exports.
+        "aigov-cluster-identity": [{**_rule("", ["namespaces"], ["get"]), "resourceNames": ["kube-system"]}],
         "aigov-approver": [read, write_records, whoami, events],
         "aigov-assessor": [read, write_records, whoami, events],
         "aigov-viewer": [read, _rule(GROUP, [f"{PLURAL}/status"], ["get"]), events],

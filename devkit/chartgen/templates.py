@@ -170,7 +170,10 @@ _ROLE_DESCRIPTIONS = {
     "approver": "Record approvals, revocations, suspensions and resumes (kubectl aigov approve/revoke/suspend/resume).",
     "assessor": "Record impact assessments (kubectl aigov assess).",
     "viewer": "Read AISystems and their governance records.",
-    "auditor": "Read AISystems, their Events and every workload kind aigov reviews (kubectl aigov evidence export).",
+    "auditor": "Read AISystems, their Events, the audit's reports and every workload kind aigov reviews "
+    "(kubectl aigov evidence export).",
+    "cluster-identity": "Read the kube-system namespace's UID, which names the cluster in an evidence pack "
+    "(bind cluster-wide to whoever exports).",
 }
 """Annotations of the people's ClusterRoles (`aigov.install.rbac.people_cluster_roles`), by role."""
 

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
 from aigov.core.controls import CONTROLS
@@ -249,6 +251,48 @@ def test_tampering_is_detected(estate: Estate, tmp_path: Path) -> None:
     result = run(None, None, "evidence", "verify", str(copy))
     assert result.exit_code == 1
     assert result.stderr.splitlines() == ["soa.csv: sha256 differs from the manifest", "notes.txt: not in the manifest"]
+
+
+def _keypair(tmp_path: Path, name: str = "pack") -> tuple[Path, Path]:
+    key = ed25519.Ed25519PrivateKey.generate()
+    private, public = tmp_path / f"{name}.key", tmp_path / f"{name}.pub"
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return private, public
+
+
+def test_signed_chained_pack_names_exporter_and_cluster(people: People, estate: Estate, tmp_path: Path) -> None:
+    private, public = _keypair(tmp_path)
+    first, second = tmp_path / "first", tmp_path / "second"
+    for out, chain in ((first, ()), (second, ("--previous", str(first)))):
+        result = run(people.ivan, estate.lending, "evidence", "export", "--out", str(out), "--period", "10m",
+                     "--signing-key", str(private), *chain)  # fmt: skip
+        assert result.exit_code == 0, result.output
+    document = _document(second)
+    uid = people.kube.kubectl("get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}").stdout
+    assert document["cluster"]["uid"] == uid
+    assert document["exporter"]["username"] == "ivan"
+    assert "auditors" in document["exporter"]["groups"]
+    assert document["previousPack"]["digest"].startswith("sha256:")
+    ok = run(None, None, "evidence", "verify", str(second), "--public-key", str(public), "--previous", str(first))
+    assert ok.exit_code == 0, ok.output
+    assert "the signed statement verifies and names every file" in ok.stdout
+    # The chain does not hold against another pack, and another key does not verify the signature.
+    chained_elsewhere = run(None, None, "evidence", "verify", str(second), "--previous", str(estate.pack))
+    assert chained_elsewhere.exit_code == 1
+    assert "names previous pack sha256:" in chained_elsewhere.stderr
+    _, other = _keypair(tmp_path, "other")
+    wrong = run(None, None, "evidence", "verify", str(second), "--public-key", str(other))
+    assert wrong.exit_code == 1
+    assert "no signature verifies with the public key" in wrong.stderr
+    broken = run(people.ivan, estate.lending, "evidence", "export", "--out", str(tmp_path / "third"),
+                 "--signing-key", str(public))  # fmt: skip
+    assert broken.exit_code == 2
+    assert "not an unencrypted PEM private key" in broken.stderr
 
 
 def test_no_secret_ever_leaves_the_cluster(estate: Estate) -> None:
