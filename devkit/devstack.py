@@ -22,6 +22,7 @@ import httpx
 
 from aigov.core.config import Config
 from aigov.install.admission import Registration, UrlClient, manifests
+from aigov.install.management_policy import management_policy, management_policy_binding
 from aigov.install.pki import CertificateAuthority
 from aigov.install.rbac import (
     OPERATOR_NAME,
@@ -237,7 +238,7 @@ def start_stack(
         raise
     stack = Stack(cluster, webhook, operator, metrics_port)
     try:
-        apply(cluster, *webhook.registration(config))
+        apply(cluster, *webhook.registration(config), management_policy(config), management_policy_binding())
         _wait_enforcing(cluster)
     except BaseException:
         stack.stop()

@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 
 from aigov.clients.kube import ApiError, KubeRest, KubeRestError, aisystems_path, events_path
-from aigov.core.config import KIND, Config
+from aigov.core.config import API_VERSION, KIND, Config
+from aigov.core.management_system import MS_PLURAL
 from aigov.core.reports import REPORT_NAME, Format, findings
 from aigov.core.workloads import WorkloadKind, system_label
 from aigov.evidence.collected import (
@@ -210,6 +211,19 @@ def collect_admissions(url: str, namespaces: tuple[str, ...] | None, start: date
     return Admissions(url, step, tuple(sorted(counts, key=lambda c: (c.decision, c.code))), denials)
 
 
+def collect_management_system(kube: KubeRest, warnings: list[str]) -> dict[str, Any] | None:
+    """The AIManagementSystem (cluster-scoped; the first by name when there are several, with a warning)."""
+    path = f"/apis/{API_VERSION}/{MS_PLURAL}"
+    found = sorted(
+        _readable(kube, path, warnings, f"AI management system ({path})", unserved_ok=True),
+        key=lambda o: str(o["metadata"].get("name")),
+    )
+    if len(found) > 1:
+        names = ", ".join(str(o["metadata"].get("name")) for o in found)
+        warnings.append(f"several AIManagementSystems ({names}): the pack shows {found[0]['metadata'].get('name')}")
+    return aisystem_record(found[0]) if found else None
+
+
 def exporter_and_cluster(kube: KubeRest, warnings: list[str]) -> tuple[dict[str, Any] | None, str | None]:
     """Who exports (SelfSubjectReview: username, groups) and the cluster's UID (the kube-system namespace's)."""
     exporter = None
@@ -241,12 +255,14 @@ def collect(
     systems, events, workloads, warnings = collect_cluster(kube, namespaces, config)
     ungoverned = collect_ungoverned(kube, namespaces, warnings)
     exporter, cluster_uid = exporter_and_cluster(kube, warnings)
+    management_system = collect_management_system(kube, warnings)
     start = now - period
     return Collected(
         generated_at=now,
         period_start=start,
         server=kube.target.server,
         cluster_uid=cluster_uid,
+        management_system=management_system,
         exporter=exporter,
         namespaces=namespaces,
         systems=tuple(systems),

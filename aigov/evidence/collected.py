@@ -69,6 +69,8 @@ class Collected:
     """The kube-system namespace's UID: names the cluster whatever its server address."""
     exporter: Mapping[str, Any] | None = None
     """Who exported the pack: the SelfSubjectReview's username and groups."""
+    management_system: Mapping[str, Any] | None = None
+    """The AIManagementSystem (trimmed like an AISystem), if one is installed and readable."""
     previous_pack: Mapping[str, str] | None = None
     """The pack before this one (`aigov.evidence.pack.pack_reference`): its digest chains the packs."""
 
@@ -79,7 +81,7 @@ class Collected:
 
 
 def aisystem_record(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """An AISystem with its metadata trimmed to identity, labels and times (no annotations, no managed fields)."""
+    """An AISystem (or an AIManagementSystem) with its metadata trimmed to identity, labels and times (no annotations, no managed fields)."""
     meta = obj.get("metadata") or {}
     return {
         "apiVersion": obj.get("apiVersion"),

@@ -15,6 +15,7 @@ from typing import Any
 from aigov import __version__
 from aigov.core.config import Config
 from aigov.core.controls import CONTROLS, OBJECTIVES
+from aigov.core.management_system import current_approval
 from aigov.core.model import AISystem, rfc3339
 from aigov.core.views import summary
 from aigov.evidence.collected import Collected
@@ -159,6 +160,26 @@ def expiring(collected: Collected, config: Config, within: timedelta) -> list[di
     return sorted(rows, key=lambda r: r["expiresAt"])
 
 
+def management_system(obj: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The AI management system's scope, policy, roles, objectives, SoA and approvals, and whether this revision
+    is approved (an approval pinning its current generation and version)."""
+    if obj is None:
+        return None
+    spec, meta = obj.get("spec") or {}, obj.get("metadata") or {}
+    return {
+        "name": meta.get("name"),
+        "generation": meta.get("generation"),
+        "version": spec.get("version"),
+        "scope": spec.get("scope"),
+        "policy": spec.get("policy"),
+        "roles": spec.get("roles") or [],
+        "objectives": spec.get("objectives") or [],
+        "statementOfApplicability": spec.get("statementOfApplicability") or [],
+        "approvals": (obj.get("status") or {}).get("approvals") or [],
+        "currentApproval": current_approval(dict(obj)),
+    }
+
+
 def evidence_document(collected: Collected, config: Config, expiring_within: timedelta) -> dict[str, Any]:
     """The whole evidence document (what `evidence.json` holds)."""
     admissions = collected.admissions
@@ -197,6 +218,7 @@ def evidence_document(collected: Collected, config: Config, expiring_within: tim
             for c in CONTROLS
         ],
         "objectives": dict(OBJECTIVES),
+        "managementSystem": management_system(collected.management_system),
         "systems": [_system(obj, collected, config) for obj in collected.systems],
         "ungovernedRunning": {
             "title": "AI systems running without governance",
@@ -207,18 +229,46 @@ def evidence_document(collected: Collected, config: Config, expiring_within: tim
     }
 
 
+ORGANISATION_COLUMNS = ("applicability", "justification", "status", "owner", "evidence")
+
+
+def _organisation_cells(entry: Mapping[str, Any] | None) -> list[str]:
+    if entry is None:
+        return ["", "", NOT_ADDRESSED, "", ""]
+    applicability = "applicable" if entry.get("applicable") else "excluded"
+    return [applicability, *(str(entry.get(k) or "") for k in ("justification", "status", "owner", "evidence"))]
+
+
 def soa_csv(document: Mapping[str, Any]) -> str:
-    """The Statement of Applicability: one row per Annex A control, one column per system."""
+    """The Statement of Applicability: one row per Annex A control; the organisation's columns (from the
+    AIManagementSystem), then one column per system."""
     systems = document["systems"]
+    organisation = {e["id"]: e for e in (document["managementSystem"] or {}).get("statementOfApplicability") or []}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
-        ["control", "objective", "title", "aigov", "automation", *(f"{s['namespace']}/{s['name']}" for s in systems)]
+        [
+            "control",
+            "objective",
+            "title",
+            "aigov",
+            "automation",
+            *ORGANISATION_COLUMNS,
+            *(f"{s['namespace']}/{s['name']}" for s in systems),
+        ]
     )
     status_of = [{c["id"]: c["status"] for c in s["controls"]} for s in systems]
     for control in document["controls"]:
         cells = [claims.get(control["id"], NOT_ADDRESSED) for claims in status_of]
         writer.writerow(
-            [control["id"], control["objective"], control["title"], control["aigov"], control["automation"], *cells]
+            [
+                control["id"],
+                control["objective"],
+                control["title"],
+                control["aigov"],
+                control["automation"],
+                *_organisation_cells(organisation.get(control["id"])),
+                *cells,
+            ]
         )
     return out.getvalue()

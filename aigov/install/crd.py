@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel
 
 from aigov.core.config import GROUP, KIND, PLURAL, VERSION
+from aigov.core.management_system import MS_KIND, MS_PLURAL, AIManagementSystem
 from aigov.core.model import AISystem
 
 Schema = dict[str, Any]
@@ -147,6 +148,43 @@ def aisystem_crd() -> Schema:
     }
 
 
+def management_system_crd() -> Schema:
+    """The cluster-scoped AIManagementSystem CustomResourceDefinition (`aigov.core.management_system`)."""
+    schema = structural_schema(
+        AIManagementSystem, {"metadata": {"type": "object"}}, undescribed=frozenset({"metadata"})
+    )
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{MS_PLURAL}.{GROUP}"},
+        "spec": {
+            "group": GROUP,
+            "scope": "Cluster",
+            "names": {
+                "kind": MS_KIND,
+                "listKind": f"{MS_KIND}List",
+                "plural": MS_PLURAL,
+                "singular": MS_KIND.lower(),
+                "shortNames": ["aims"],
+                "categories": ["aigov"],
+            },
+            "versions": [
+                {
+                    "name": VERSION,
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": schema},
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": [
+                        {"name": "Version", "type": "string", "jsonPath": ".spec.version", "description": "Revision"},
+                        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+                    ],
+                }
+            ],
+        },
+    }
+
+
 def peering_crds() -> list[Schema]:
     """kopf's peering CRDs (`ClusterKopfPeering`, `KopfPeering` in `kopf.dev/v1`) as kopf documents them."""
     return [
@@ -193,7 +231,7 @@ def to_yaml(document: Schema) -> str:
 
 def rendered() -> dict[str, str]:
     """File name → YAML for every CRD, named like controller-gen does (`<group>_<plural>.yaml`)."""
-    documents = [aisystem_crd(), *peering_crds()]
+    documents = [aisystem_crd(), management_system_crd(), *peering_crds()]
     return {f"{d['spec']['group']}_{d['spec']['names']['plural']}.yaml": to_yaml(d) for d in documents}
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from aigov.core.config import GROUP, PLURAL
+from aigov.core.management_system import MS_PLURAL
 from aigov.core.suspension import STOP_METHODS
 from aigov.core.workloads import KINDS, StopMethod, WorkloadKind
 
@@ -146,8 +147,16 @@ def people_cluster_roles() -> list[dict[str, Any]]:
             *(_rule(group, resources, ["get", "list"]) for group, resources in REPORT_WRITES.items()),
             whoami,
         ],
-        # The cluster's UID in an evidence pack: bound cluster-wide (ClusterRoleBinding) to whoever exports.
-        "aigov-cluster-identity": [{**_rule("", ["namespaces"], ["get"]), "resourceNames": ["kube-system"]}],
+        # The cluster-scoped reads of an evidence export: bound cluster-wide (ClusterRoleBinding) to whoever exports.
+        "aigov-auditor-cluster": [
+            {**_rule("", ["namespaces"], ["get"]), "resourceNames": ["kube-system"]},
+            _rule(GROUP, [MS_PLURAL], ["get", "list"]),
+        ],
+        "aigov-management-approver": [
+            _rule(GROUP, [MS_PLURAL], ["get", "list", "watch"]),
+            _rule(GROUP, [f"{MS_PLURAL}/status"], ["get", "patch"]),
+            whoami,
+        ],
         "aigov-approver": [read, write_records, whoami, events],
         "aigov-assessor": [read, write_records, whoami, events],
         "aigov-viewer": [read, _rule(GROUP, [f"{PLURAL}/status"], ["get"]), events],

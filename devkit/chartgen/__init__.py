@@ -73,7 +73,11 @@ def generated(chart: Path = CHART) -> dict[str, str]:
         "README.md": readme((chart / "README.md").read_text()),
         "templates/crd-aisystems.yaml": _header("aigov/core/model.py via aigov/install/crd.py")
         + templates.aisystem_crd(),
+        "templates/crd-aimanagementsystems.yaml": _header("aigov/core/management_system.py via aigov/install/crd.py")
+        + templates.management_system_crd(),
         "templates/admission.yaml": _header("aigov/install/admission.py") + templates.admission(),
+        "templates/management-policy.yaml": _header("aigov/install/management_policy.py")
+        + templates.management_policy(),
         "templates/rbac.yaml": _header("aigov/install/rbac.py and devkit/chartgen/templates.py")
         + templates.rbac_template(),
         "templates/rbac-audit.yaml": _header("aigov/install/rbac.py") + templates.audit_rbac_template(),

@@ -16,6 +16,8 @@ import yaml
 from aigov.core.config import Config, Identity
 from aigov.install import admission as registration
 from aigov.install import crd, rbac
+from aigov.install.management_policy import management_policy as management_policy_doc
+from aigov.install.management_policy import management_policy_binding
 
 Doc = dict[str, Any]
 
@@ -24,6 +26,7 @@ FULLNAME = '{{ include "aigov.fullname" . }}'
 _NAMES = {
     f"{_S}NAME": FULLNAME,
     f"{_S}POLICY": f"{FULLNAME}-record-integrity",
+    f"{_S}MS_POLICY": f"{FULLNAME}-management-system-approvals",
     f"{_S}SERVICE": f"{FULLNAME}-webhook",
     f"{_S}TLS_SECRET": f"{FULLNAME}-webhook-tls",
     f"{_S}NAMESPACE": "{{ .Release.Namespace }}",
@@ -137,6 +140,20 @@ def admission() -> str:
     )
 
 
+def management_policy() -> str:
+    """templates/management-policy.yaml: the AIManagementSystem approval policy and its binding."""
+    binding = management_policy_binding()
+    binding["spec"]["policyName"] = f"{_S}MS_POLICY"
+    return _object(management_policy_doc(_sentinel_config()), f"{_S}MS_POLICY") + _object(binding, f"{_S}MS_POLICY")
+
+
+def management_system_crd() -> str:
+    """templates/crd-aimanagementsystems.yaml: the AIManagementSystem CRD, kept on uninstall, behind `crds.install`."""
+    keep = "  annotations:\n    helm.sh/resource-policy: keep\n"
+    doc = crd.management_system_crd()
+    return "{{- if .Values.crds.install }}\n" + _object(doc, doc["metadata"]["name"], keep) + "{{- end }}\n"
+
+
 def aisystem_crd() -> str:
     """templates/crd-aisystems.yaml: the AISystem CRD, kept on uninstall, behind `crds.install`."""
     keep = "  annotations:\n    helm.sh/resource-policy: keep\n"
@@ -172,8 +189,9 @@ _ROLE_DESCRIPTIONS = {
     "viewer": "Read AISystems and their governance records.",
     "auditor": "Read AISystems, their Events, the audit's reports and every workload kind aigov reviews "
     "(kubectl aigov evidence export).",
-    "cluster-identity": "Read the kube-system namespace's UID, which names the cluster in an evidence pack "
-    "(bind cluster-wide to whoever exports).",
+    "auditor-cluster": "Read the cluster-scoped parts of an evidence pack: the kube-system namespace's UID "
+    "and the AIManagementSystem (bind cluster-wide to whoever exports).",
+    "management-approver": "Approve revisions of the AIManagementSystem (bind cluster-wide; approver groups only).",
 }
 """Annotations of the people's ClusterRoles (`aigov.install.rbac.people_cluster_roles`), by role."""
 

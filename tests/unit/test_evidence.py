@@ -159,20 +159,63 @@ def test_document_systems_controls_and_expiring() -> None:
     ]  # fmt: skip
 
 
+ORGANISATION = ["applicability", "justification", "status", "owner", "evidence"]
+MANAGEMENT_SYSTEM = {
+    "apiVersion": "aigov.io/v1alpha1",
+    "kind": "AIManagementSystem",
+    "metadata": {"name": "acme", "generation": 3},
+    "spec": {
+        "version": "2026.2",
+        "scope": {"description": "AI systems on the platform", "namespaces": ["team"]},
+        "policy": {"reference": "https://intranet/ai-policy.pdf", "version": "4"},
+        "roles": [{"name": "AI governance lead", "holder": "Dana"}],
+        "objectives": [{"name": "governed", "statement": "every AI workload governed", "kpi": "coverage",
+                        "target": "100%"}],
+        "statementOfApplicability": [
+            {"id": "A.2.2", "applicable": True, "justification": "policy required", "status": "implemented",
+             "owner": "Dana", "evidence": "https://intranet/ai-policy.pdf"},
+            {"id": "A.10.4", "applicable": False, "justification": "no customers", "status": "notApplicable",
+             "owner": "Dana"},
+        ],
+    },
+    "status": {"approvals": [
+        {"approver": "erin", "version": "2026.1", "generation": 2, "decidedAt": "2026-01-01T00:00:00Z"},
+        {"approver": "frank", "version": "2026.2", "generation": 3, "decidedAt": "2026-05-01T00:00:00Z"},
+    ]},
+}  # fmt: skip
+
+
 def test_statement_of_applicability() -> None:
     document = evidence_document(_collected(), Config(), timedelta(days=30))
     rows = list(csv.reader(io.StringIO(soa_csv(document))))
-    assert rows[0] == ["control", "objective", "title", "aigov", "automation", "team/scoring", "team/triage"]
+    assert rows[0] == ["control", "objective", "title", "aigov", "automation", *ORGANISATION, "team/scoring",
+                       "team/triage"]  # fmt: skip
     assert [r[0] for r in rows[1:]] == [c.id.value for c in CONTROLS]
     by_id = {r[0]: r for r in rows[1:]}
-    assert by_id["A.5.2"][3:] == [
-        "enforced",
-        "deployment requires a completed assessment",
-        "implemented",
-        "implemented",
-    ]
-    assert by_id["A.7.4"][5:] == ["partial", "partial"]
-    assert by_id["A.2.2"][3:] == ["people", "", "notAddressed", "notAddressed"]
+    assert by_id["A.5.2"][3:5] == ["enforced", "deployment requires a completed assessment"]
+    assert by_id["A.5.2"][5:] == ["", "", "notAddressed", "", "", "implemented", "implemented"]
+    assert by_id["A.7.4"][10:] == ["partial", "partial"]
+    assert by_id["A.2.2"][10:] == ["notAddressed", "notAddressed"]
+
+
+def test_organisation_statement_of_applicability_and_approval() -> None:
+    collected = replace(_collected(), management_system=aisystem_record(MANAGEMENT_SYSTEM))
+    document = evidence_document(collected, Config(), timedelta(days=30))
+    ms = document["managementSystem"]
+    assert (ms["name"], ms["version"], ms["currentApproval"]["approver"]) == ("acme", "2026.2", "frank")
+    by_id = {r[0]: r for r in csv.reader(io.StringIO(soa_csv(document)))}
+    assert by_id["A.2.2"][5:10] == ["applicable", "policy required", "implemented", "Dana",
+                                    "https://intranet/ai-policy.pdf"]  # fmt: skip
+    assert by_id["A.10.4"][5:10] == ["excluded", "no customers", "notApplicable", "Dana", ""]
+    html = render_report(document)
+    assert "AI governance lead" in html and "approved" in html and "frank" in html
+    # A new revision is not approved until someone approves its generation.
+    newer = {**MANAGEMENT_SYSTEM, "metadata": {"name": "acme", "generation": 4}}
+    unapproved = evidence_document(replace(collected, management_system=newer), Config(), timedelta(days=30))
+    assert unapproved["managementSystem"]["currentApproval"] is None
+    assert "not approved" in render_report(unapproved)
+    assert "No AIManagementSystem is installed" in render_report(evidence_document(_collected(), Config(),
+                                                                                   timedelta(days=30)))  # fmt: skip
 
 
 @pytest.mark.parametrize(("maximum", "step"), [(0, 1), (3, 1), (9, 5), (10, 5), (38, 10), (1234, 500)])

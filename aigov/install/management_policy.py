@@ -1,0 +1,94 @@
+"""The ValidatingAdmissionPolicy binding AIManagementSystem approvals to their approvers.
+
+Separate from the AISystem record policy (`aigov.install.admission`): it applies to
+UPDATEs of `aimanagementsystems/status` only. An approval is appended (never
+changed or removed) by a user in an approver group, in that user's own name, and
+pins the revision it approves: `spec.version` and `metadata.generation` as they are.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aigov.core.config import GROUP, Config
+from aigov.core.management_system import MS_PLURAL
+
+POLICY_NAME = "aigov-management-system-approvals"
+
+
+def _variables(config: Config) -> list[dict[str, str]]:
+    pairs = [
+        ("old", "oldObject.?status.?approvals.orValue([])"),
+        ("new", "object.?status.?approvals.orValue([])"),
+        (
+            "kept",
+            "size(variables.new) >= size(variables.old) && "
+            "variables.new.slice(0, size(variables.old)) == variables.old",
+        ),
+        ("added", "variables.kept ? variables.new.slice(size(variables.old), size(variables.new)) : []"),
+        (
+            "isApprover",
+            "request.userInfo.?groups.orValue([]).exists(g, g in "
+            + json.dumps(list(config.identity.approver_groups))
+            + ")",
+        ),
+    ]
+    return [{"name": name, "expression": expression} for name, expression in pairs]
+
+
+def _validation(expression: str, message: str) -> dict[str, str]:
+    return {"expression": expression, "message": message, "reason": "Forbidden"}
+
+
+def management_policy(config: Config) -> dict[str, Any]:
+    """The policy: append-only approvals, by approvers, in their own name, of the current revision."""
+    groups = ", ".join(config.identity.approver_groups)
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": POLICY_NAME, "labels": {"app.kubernetes.io/name": "aigov"}},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": [GROUP],
+                        "apiVersions": ["*"],
+                        "resources": [f"{MS_PLURAL}/status"],
+                        "operations": ["UPDATE"],
+                    }
+                ]
+            },
+            "variables": _variables(config),
+            "validations": [
+                _validation(
+                    "variables.kept",
+                    "AIGOV_RECORD_IMMUTABLE: approvals of the AI management system are append-only",
+                ),
+                _validation(
+                    "size(variables.added) == 0 || variables.isApprover",
+                    f"AIGOV_NOT_APPROVER: only members of {groups} approve the AI management system",
+                ),
+                _validation(
+                    "variables.added.all(a, a.approver == request.userInfo.username)",
+                    "AIGOV_APPROVER_MISMATCH: an approval must name the user who records it",
+                ),
+                _validation(
+                    "variables.added.all(a, a.version == object.spec.version && "
+                    "a.generation == object.metadata.generation)",
+                    "AIGOV_APPROVAL_NOT_CURRENT: an approval must pin the current spec.version and metadata.generation",
+                ),
+            ],
+        },
+    }
+
+
+def management_policy_binding() -> dict[str, Any]:
+    """The binding that makes the policy deny."""
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": POLICY_NAME, "labels": {"app.kubernetes.io/name": "aigov"}},
+        "spec": {"policyName": POLICY_NAME, "validationActions": ["Deny"]},
+    }
