@@ -81,7 +81,7 @@ class Collected:
 
 
 def aisystem_record(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """An AISystem (or an AIManagementSystem) with its metadata trimmed to identity, labels and times (no annotations, no managed fields)."""
+    """An AISystem (or AIManagementSystem), metadata trimmed to identity, labels and times (no annotations)."""
     meta = obj.get("metadata") or {}
     return {
         "apiVersion": obj.get("apiVersion"),
