@@ -18,6 +18,7 @@ import httpx
 from aigov.clients.kube import ApiError, KubeRest, KubeRestError, aisystems_path, events_path
 from aigov.core.config import API_VERSION, KIND, Config
 from aigov.core.management_system import MS_PLURAL
+from aigov.core.nonconformity import NC_PLURAL
 from aigov.core.reports import REPORT_NAME, Format, findings
 from aigov.core.workloads import WorkloadKind, system_label
 from aigov.evidence.collected import (
@@ -211,6 +212,18 @@ def collect_admissions(url: str, namespaces: tuple[str, ...] | None, start: date
     return Admissions(url, step, tuple(sorted(counts, key=lambda c: (c.decision, c.code))), denials)
 
 
+def collect_nonconformities(
+    kube: KubeRest, namespaces: tuple[str, ...] | None, warnings: list[str]
+) -> list[dict[str, Any]]:
+    """Every Nonconformity in scope (none when the CRD is not installed)."""
+    found = []
+    for ns in _scopes(namespaces):
+        path = f"/apis/{API_VERSION}" + (f"/namespaces/{ns}" if ns else "") + f"/{NC_PLURAL}"
+        found += [aisystem_record(o) for o in _readable(kube, path, warnings, f"nonconformities ({path})",
+                                                        unserved_ok=True)]  # fmt: skip
+    return sorted(found, key=lambda o: (o["metadata"].get("namespace", ""), str(o["spec"].get("openedAt"))))
+
+
 def collect_management_system(kube: KubeRest, warnings: list[str]) -> dict[str, Any] | None:
     """The AIManagementSystem (cluster-scoped; the first by name when there are several, with a warning)."""
     path = f"/apis/{API_VERSION}/{MS_PLURAL}"
@@ -256,6 +269,7 @@ def collect(
     ungoverned = collect_ungoverned(kube, namespaces, warnings)
     exporter, cluster_uid = exporter_and_cluster(kube, warnings)
     management_system = collect_management_system(kube, warnings)
+    nonconformities = collect_nonconformities(kube, namespaces, warnings)
     start = now - period
     return Collected(
         generated_at=now,
@@ -263,6 +277,7 @@ def collect(
         server=kube.target.server,
         cluster_uid=cluster_uid,
         management_system=management_system,
+        nonconformities=tuple(nonconformities),
         exporter=exporter,
         namespaces=namespaces,
         systems=tuple(systems),

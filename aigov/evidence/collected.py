@@ -71,6 +71,8 @@ class Collected:
     """Who exported the pack: the SelfSubjectReview's username and groups."""
     management_system: Mapping[str, Any] | None = None
     """The AIManagementSystem (trimmed like an AISystem), if one is installed and readable."""
+    nonconformities: tuple[dict[str, Any], ...] = ()
+    """Nonconformities in scope (trimmed like AISystems)."""
     previous_pack: Mapping[str, str] | None = None
     """The pack before this one (`aigov.evidence.pack.pack_reference`): its digest chains the packs."""
 

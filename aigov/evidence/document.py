@@ -17,6 +17,7 @@ from aigov.core.config import Config
 from aigov.core.controls import CONTROLS, OBJECTIVES
 from aigov.core.management_system import current_approval
 from aigov.core.model import AISystem, rfc3339
+from aigov.core.nonconformity import overdue, phase
 from aigov.core.views import summary
 from aigov.evidence.collected import Collected
 
@@ -180,6 +181,23 @@ def management_system(obj: Mapping[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+def nonconformities(collected: Collected) -> list[dict[str, Any]]:
+    """Every nonconformity with its phase and whether it is overdue at export time."""
+    return [
+        {
+            "namespace": nc["metadata"].get("namespace"),
+            "name": nc["metadata"].get("name"),
+            **nc["spec"],
+            "phase": phase(nc).value,
+            "overdue": overdue(nc, collected.generated_at),
+            "closure": (nc.get("status") or {}).get("closure"),
+            "resumedBy": (nc.get("status") or {}).get("resumedBy"),
+            "effectiveness": (nc.get("status") or {}).get("effectiveness"),
+        }
+        for nc in collected.nonconformities
+    ]
+
+
 def evidence_document(collected: Collected, config: Config, expiring_within: timedelta) -> dict[str, Any]:
     """The whole evidence document (what `evidence.json` holds)."""
     admissions = collected.admissions
@@ -220,6 +238,7 @@ def evidence_document(collected: Collected, config: Config, expiring_within: tim
         "objectives": dict(OBJECTIVES),
         "managementSystem": management_system(collected.management_system),
         "systems": [_system(obj, collected, config) for obj in collected.systems],
+        "nonconformities": nonconformities(collected),
         "ungovernedRunning": {
             "title": "AI systems running without governance",
             "source": "the aigov audit's openreports.io Reports (docs/audit.md)",

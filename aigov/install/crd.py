@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from aigov.core.config import GROUP, KIND, PLURAL, VERSION
 from aigov.core.management_system import MS_KIND, MS_PLURAL, AIManagementSystem
 from aigov.core.model import AISystem
+from aigov.core.nonconformity import NC_KIND, NC_PLURAL, Nonconformity
 
 Schema = dict[str, Any]
 
@@ -148,24 +149,23 @@ def aisystem_crd() -> Schema:
     }
 
 
-def management_system_crd() -> Schema:
-    """The cluster-scoped AIManagementSystem CustomResourceDefinition (`aigov.core.management_system`)."""
-    schema = structural_schema(
-        AIManagementSystem, {"metadata": {"type": "object"}}, undescribed=frozenset({"metadata"})
-    )
+def _simple_crd(
+    model: type[BaseModel], *, kind: str, plural: str, scope: str, short: str, columns: list[dict[str, str]]
+) -> Schema:
+    schema = structural_schema(model, {"metadata": {"type": "object"}}, undescribed=frozenset({"metadata"}))
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{MS_PLURAL}.{GROUP}"},
+        "metadata": {"name": f"{plural}.{GROUP}"},
         "spec": {
             "group": GROUP,
-            "scope": "Cluster",
+            "scope": scope,
             "names": {
-                "kind": MS_KIND,
-                "listKind": f"{MS_KIND}List",
-                "plural": MS_PLURAL,
-                "singular": MS_KIND.lower(),
-                "shortNames": ["aims"],
+                "kind": kind,
+                "listKind": f"{kind}List",
+                "plural": plural,
+                "singular": kind.lower(),
+                "shortNames": [short],
                 "categories": ["aigov"],
             },
             "versions": [
@@ -176,13 +176,34 @@ def management_system_crd() -> Schema:
                     "schema": {"openAPIV3Schema": schema},
                     "subresources": {"status": {}},
                     "additionalPrinterColumns": [
-                        {"name": "Version", "type": "string", "jsonPath": ".spec.version", "description": "Revision"},
+                        *columns,
                         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
                     ],
                 }
             ],
         },
     }
+
+
+def management_system_crd() -> Schema:
+    """The cluster-scoped AIManagementSystem CustomResourceDefinition (`aigov.core.management_system`)."""
+    version = {"name": "Version", "type": "string", "jsonPath": ".spec.version", "description": "Revision"}
+    return _simple_crd(
+        AIManagementSystem, kind=MS_KIND, plural=MS_PLURAL, scope="Cluster", short="aims", columns=[version]
+    )
+
+
+def nonconformity_crd() -> Schema:
+    """The Nonconformity CustomResourceDefinition (`aigov.core.nonconformity`)."""
+    columns = [
+        {"name": "System", "type": "string", "jsonPath": ".spec.system", "description": "The AISystem"},
+        {"name": "Source", "type": "string", "jsonPath": ".spec.source", "description": "What opened it"},
+        {"name": "Closed By", "type": "string", "jsonPath": ".status.closure.closedBy", "description": "Who closed it"},
+        {"name": "Effective", "type": "boolean", "jsonPath": ".status.effectiveness.effective",
+         "description": "The effectiveness check passed"},
+        {"name": "Due", "type": "string", "jsonPath": ".spec.dueAt", "description": "Close by"},
+    ]  # fmt: skip
+    return _simple_crd(Nonconformity, kind=NC_KIND, plural=NC_PLURAL, scope="Namespaced", short="nc", columns=columns)
 
 
 def peering_crds() -> list[Schema]:
@@ -231,7 +252,7 @@ def to_yaml(document: Schema) -> str:
 
 def rendered() -> dict[str, str]:
     """File name → YAML for every CRD, named like controller-gen does (`<group>_<plural>.yaml`)."""
-    documents = [aisystem_crd(), management_system_crd(), *peering_crds()]
+    documents = [aisystem_crd(), management_system_crd(), nonconformity_crd(), *peering_crds()]
     return {f"{d['spec']['group']}_{d['spec']['names']['plural']}.yaml": to_yaml(d) for d in documents}
 
 

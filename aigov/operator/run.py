@@ -22,6 +22,7 @@ from aigov.operator import (  # noqa: F401  (importing registers the handlers)
     endpoints,
     gauge_handlers,
     lifecycle_handlers,
+    nonconformity_handlers,
     record_log,
     suspension_handlers,
 )

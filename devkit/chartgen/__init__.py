@@ -78,6 +78,10 @@ def generated(chart: Path = CHART) -> dict[str, str]:
         "templates/admission.yaml": _header("aigov/install/admission.py") + templates.admission(),
         "templates/management-policy.yaml": _header("aigov/install/management_policy.py")
         + templates.management_policy(),
+        "templates/crd-nonconformities.yaml": _header("aigov/core/nonconformity.py via aigov/install/crd.py")
+        + templates.nonconformity_crd(),
+        "templates/nonconformity-policy.yaml": _header("aigov/install/nonconformity_policy.py")
+        + templates.nonconformity_policy(),
         "templates/rbac.yaml": _header("aigov/install/rbac.py and devkit/chartgen/templates.py")
         + templates.rbac_template(),
         "templates/rbac-audit.yaml": _header("aigov/install/rbac.py") + templates.audit_rbac_template(),

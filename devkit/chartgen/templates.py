@@ -18,6 +18,8 @@ from aigov.install import admission as registration
 from aigov.install import crd, rbac
 from aigov.install.management_policy import management_policy as management_policy_doc
 from aigov.install.management_policy import management_policy_binding
+from aigov.install.nonconformity_policy import nonconformity_policy as nonconformity_policy_doc
+from aigov.install.nonconformity_policy import nonconformity_policy_binding
 
 Doc = dict[str, Any]
 
@@ -27,6 +29,7 @@ _NAMES = {
     f"{_S}NAME": FULLNAME,
     f"{_S}POLICY": f"{FULLNAME}-record-integrity",
     f"{_S}MS_POLICY": f"{FULLNAME}-management-system-approvals",
+    f"{_S}NC_POLICY": f"{FULLNAME}-nonconformity-closure",
     f"{_S}SERVICE": f"{FULLNAME}-webhook",
     f"{_S}TLS_SECRET": f"{FULLNAME}-webhook-tls",
     f"{_S}NAMESPACE": "{{ .Release.Namespace }}",
@@ -145,6 +148,20 @@ def management_policy() -> str:
     binding = management_policy_binding()
     binding["spec"]["policyName"] = f"{_S}MS_POLICY"
     return _object(management_policy_doc(_sentinel_config()), f"{_S}MS_POLICY") + _object(binding, f"{_S}MS_POLICY")
+
+
+def nonconformity_policy() -> str:
+    """templates/nonconformity-policy.yaml: the Nonconformity closure policy and its binding."""
+    binding = nonconformity_policy_binding()
+    binding["spec"]["policyName"] = f"{_S}NC_POLICY"
+    return _object(nonconformity_policy_doc(_sentinel_config()), f"{_S}NC_POLICY") + _object(binding, f"{_S}NC_POLICY")
+
+
+def nonconformity_crd() -> str:
+    """templates/crd-nonconformities.yaml: the Nonconformity CRD, kept on uninstall, behind `crds.install`."""
+    keep = "  annotations:\n    helm.sh/resource-policy: keep\n"
+    doc = crd.nonconformity_crd()
+    return "{{- if .Values.crds.install }}\n" + _object(doc, doc["metadata"]["name"], keep) + "{{- end }}\n"
 
 
 def management_system_crd() -> str:

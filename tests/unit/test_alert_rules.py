@@ -27,6 +27,7 @@ REQUIRED_ALERTS = {
     "AigovRecordExpiringSoon",
     "AigovExpiredSystemHasWorkloads",
     "AigovUngovernedAIRunning",
+    "AigovNonconformityOverdue",
 }
 
 
@@ -62,6 +63,7 @@ def defined_metrics() -> set[str]:
     """Every metric family aigov.telemetry.metrics defines: the webhook's, the operator's counters and gauges."""
     names = {family.name for family in metrics.GOVERNANCE.collect()}
     names |= {family.name for family in metrics.AUDIT.collect()}
+    names |= {family.name for family in metrics.NONCONFORMITIES.collect()}
     for value in vars(metrics).values():
         if isinstance(value, MetricWrapperBase):
             for family in value.describe():
