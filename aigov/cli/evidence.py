@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -71,6 +72,10 @@ def export(
         Path | None,
         typer.Option("--previous", help="The previous pack's directory: this pack names its digest.", file_okay=False),
     ] = None,
+    require_complete: Annotated[
+        bool,
+        typer.Option("--require-complete", help="Exit 1 when part of the evidence is missing (the pack is written)."),
+    ] = False,
     namespace: NamespaceOpt = None,
     all_namespaces: AllNamespacesOpt = False,
     config_path: ConfigOpt = None,
@@ -112,6 +117,13 @@ def export(
         typer.echo(f"warning: {warning}", err=True)
     for problem in (collected.decision_log or {}).get("problems", ()):
         typer.echo(f"warning: decision log broken: {problem}", err=True)
+    gaps = json.loads(files[pack.EVIDENCE])["completeness"]["missing"]
+    if gaps:
+        typer.echo("INCOMPLETE: " + "; ".join(f"{g['part']} missing ({g['why']})" for g in gaps))
+        if require_complete:
+            raise typer.Exit(1)
+    else:
+        typer.echo("complete: every part of the evidence was collected")
 
 
 evidence_app.command("export")(cluster_command(export))

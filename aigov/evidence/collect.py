@@ -23,6 +23,7 @@ from aigov.core.reports import REPORT_NAME, Format, findings
 from aigov.core.workloads import WorkloadKind, system_label
 from aigov.evidence.collected import (
     Admissions,
+    CheckSeries,
     CodeSeries,
     Collected,
     DecisionCount,
@@ -34,6 +35,7 @@ from aigov.policy.bundle import PolicyError, read_bundle
 
 METRIC = "aigov_admission_requests_total"
 BUNDLE_METRIC = "aigov_policy_bundle_info"
+VALUE_METRIC, STATE_METRIC = "aigov_drift_check_value", "aigov_drift_check_state"
 DENIED = "denied"
 BUCKETS = 24
 
@@ -187,16 +189,7 @@ def collect_admissions(url: str, namespaces: tuple[str, ...] | None, start: date
                 "time": str(end.timestamp()),
             },
         )
-        series = _prom(
-            client,
-            "/api/v1/query_range",
-            {
-                "query": f"sum by (code) (increase({METRIC}{denied}[{step}s]))",
-                "start": str((start + timedelta(seconds=step)).timestamp()),
-                "end": str(end.timestamp()),
-                "step": f"{step}s",
-            },
-        )
+        series = _range(client, f"sum by (code) (increase({METRIC}{denied}[{step}s]))", start, end, step)
     counts = tuple(
         DecisionCount(r["metric"].get("decision", ""), r["metric"].get("code", ""), round(float(r["value"][1])))
         for r in totals
@@ -255,6 +248,37 @@ def exporter_and_cluster(kube: KubeRest, warnings: list[str]) -> tuple[dict[str,
     return exporter, uid
 
 
+def _range(client: httpx.Client, query: str, start: datetime, end: datetime, step: int) -> list[dict[str, Any]]:
+    first = start + timedelta(seconds=step)
+    params = {"query": query, "start": str(first.timestamp()), "end": str(end.timestamp()), "step": f"{step}s"}
+    return _prom(client, "/api/v1/query_range", params)
+
+
+def collect_monitoring(
+    url: str, namespaces: tuple[str, ...] | None, start: datetime, end: datetime
+) -> tuple[CheckSeries, ...]:
+    """Per drift check over the period: its values and its breached state (range queries, `BUCKETS` steps)."""
+    scope = "" if namespaces is None else 'namespace=~"' + "|".join(namespaces) + '"'
+    step = max(1, int((end - start).total_seconds()) // BUCKETS)
+    keys = "namespace, aisystem, check"
+    with httpx.Client(base_url=url.rstrip("/"), timeout=30, trust_env=False) as client:
+        values = _range(client, f"max by ({keys}) ({VALUE_METRIC}{{{scope}}})", start, end, step)
+        sep = "," if scope else ""
+        states = _range(client, f'max by ({keys}) ({STATE_METRIC}{{{scope}{sep}state="breached"}})', start, end, step)
+
+    def key(r: dict[str, Any]) -> tuple[str, str, str]:
+        m = r["metric"]
+        return (m.get("namespace", ""), m.get("aisystem", ""), m.get("check", ""))
+
+    def points(r: dict[str, Any]) -> tuple[tuple[datetime, float], ...]:
+        return tuple((datetime.fromtimestamp(float(t), tz=start.tzinfo), float(v)) for t, v in r["values"])
+
+    by_value, by_state = {key(r): points(r) for r in values}, {key(r): points(r) for r in states}
+    return tuple(
+        CheckSeries(*k, step, by_value.get(k, ()), by_state.get(k, ())) for k in sorted(set(by_value) | set(by_state))
+    )
+
+
 def collect(
     kube: KubeRest,
     namespaces: tuple[str, ...] | None,
@@ -285,6 +309,7 @@ def collect(
         workloads=tuple(workloads),
         policy_bundle=policy_bundle(prometheus, now),
         admissions=collect_admissions(prometheus, namespaces, start, now) if prometheus else None,
+        monitoring=collect_monitoring(prometheus, namespaces, start, now) if prometheus else None,
         warnings=tuple(warnings),
         ungoverned=tuple(ungoverned),
     )

@@ -48,6 +48,18 @@ class Admissions:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckSeries:
+    """One drift check over the period, per step: its query's value and whether it was breached (1) or not (0)."""
+
+    namespace: str
+    aisystem: str
+    check: str
+    step_seconds: int
+    values: tuple[tuple[datetime, float], ...]
+    breached: tuple[tuple[datetime, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Collected:
     """Everything the evidence pack is rendered from (already trimmed)."""
 
@@ -71,6 +83,8 @@ class Collected:
     """Who exported the pack: the SelfSubjectReview's username and groups."""
     management_system: Mapping[str, Any] | None = None
     """The AIManagementSystem (trimmed like an AISystem), if one is installed and readable."""
+    monitoring: tuple[CheckSeries, ...] | None = None
+    """Drift checks over the period from Prometheus (None when Prometheus was not queried)."""
     nonconformities: tuple[dict[str, Any], ...] = ()
     """Nonconformities in scope (trimmed like AISystems)."""
     previous_pack: Mapping[str, str] | None = None

@@ -198,10 +198,79 @@ def nonconformities(collected: Collected) -> list[dict[str, Any]]:
     ]
 
 
+def _rises(points: list[tuple[Any, float]]) -> int:
+    """How many times a 0/1 series went from 0 (or nothing) to 1."""
+    previous, count = 0.0, 0
+    for _, value in points:
+        count += value >= 1 > previous
+        previous = value
+    return count
+
+
+def monitoring(collected: Collected) -> dict[str, Any]:
+    """Monitoring evidence (9.1, A.6.2.6, Art. 72): coverage from the records; per drift check, from Prometheus,
+    its breaches (entries into the breached state) and value series over the period."""
+    checked = {
+        (o["metadata"].get("namespace"), o["metadata"].get("name"))
+        for o in collected.systems
+        if ((o.get("spec") or {}).get("monitoring") or {}).get("checks")
+    }
+    running = [w for w in collected.workloads if w.get("replicas") != 0]
+    ungoverned = [w for w in collected.ungoverned if not w.get("aisystem")]
+    covered = sum((w["namespace"], w["system"]) in checked for w in running)
+    total = len(running) + len(ungoverned)
+    checks = None
+    if collected.monitoring is not None:
+        checks = [
+            {
+                "namespace": c.namespace,
+                "aisystem": c.aisystem,
+                "check": c.check,
+                "stepSeconds": c.step_seconds,
+                "breaches": _rises(list(c.breached)),
+                "breachedShare": round(sum(v for _, v in c.breached) / len(c.breached), 4) if c.breached else None,
+                "min": min((v for _, v in c.values), default=None),
+                "max": max((v for _, v in c.values), default=None),
+                "last": c.values[-1][1] if c.values else None,
+                "values": [[rfc3339(t), v] for t, v in c.values],
+            }
+            for c in collected.monitoring
+        ]
+    return {
+        "coverage": {
+            "runningAIWorkloads": total,
+            "underACheck": covered,
+            "share": round(covered / total, 4) if total else None,
+            "counted": "labelled workloads not scaled to zero, and the audit's ungoverned AI workloads",
+        },
+        "checks": checks,
+    }
+
+
+def completeness(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Which parts of the evidence the pack lacks, and why: a pack with any is not complete."""
+    missing = []
+    if document["admissionDecisions"] is None:
+        missing.append({"part": "admissionDecisions", "why": "Prometheus was not queried (--prometheus)"})
+    if document["monitoring"]["checks"] is None:
+        missing.append({"part": "monitoring", "why": "drift-check series need Prometheus (--prometheus)"})
+    if document["decisionLog"] is None:
+        missing.append({"part": "decisionLog", "why": "no decision-log files were checked (--decision-log)"})
+    elif document["decisionLog"].get("problems"):
+        missing.append({"part": "decisionLog", "why": "a decision-log chain is broken"})
+    if document["managementSystem"] is None:
+        missing.append({"part": "managementSystem", "why": "no AIManagementSystem installed or readable"})
+    if document["cluster"]["uid"] is None or document["exporter"] is None:
+        missing.append({"part": "identity", "why": "the cluster UID or the exporter's identity was not read"})
+    if document["warnings"]:
+        missing.append({"part": "collection", "why": f"{len(document['warnings'])} collection warning(s)"})
+    return {"complete": not missing, "missing": missing}
+
+
 def evidence_document(collected: Collected, config: Config, expiring_within: timedelta) -> dict[str, Any]:
     """The whole evidence document (what `evidence.json` holds)."""
     admissions = collected.admissions
-    return {
+    document = {
         "schema": SCHEMA,
         "generatedAt": rfc3339(collected.generated_at),
         "generator": {"name": "aigov", "version": __version__},
@@ -239,6 +308,7 @@ def evidence_document(collected: Collected, config: Config, expiring_within: tim
         "managementSystem": management_system(collected.management_system),
         "systems": [_system(obj, collected, config) for obj in collected.systems],
         "nonconformities": nonconformities(collected),
+        "monitoring": monitoring(collected),
         "ungovernedRunning": {
             "title": "AI systems running without governance",
             "source": "the aigov audit's openreports.io Reports (docs/audit.md)",
@@ -246,6 +316,7 @@ def evidence_document(collected: Collected, config: Config, expiring_within: tim
         },
         "warnings": list(collected.warnings),
     }
+    return {**document, "completeness": completeness(document)}
 
 
 ORGANISATION_COLUMNS = ("applicability", "justification", "status", "owner", "evidence")

@@ -17,6 +17,7 @@ from aigov.core.controls import CONTROLS
 from aigov.evidence.charts import color_map, nice_step, stacked_bars, stacked_columns, svg
 from aigov.evidence.collected import (
     Admissions,
+    CheckSeries,
     CodeSeries,
     Collected,
     DecisionCount,
@@ -311,3 +312,37 @@ def test_pack_manifest_and_verify(tmp_path: Path) -> None:
     assert verify(tmp_path) == ["evidence.json: missing", "report.html: sha256 differs from the manifest"]
     (tmp_path / "manifest.json").write_text("{")
     assert verify(tmp_path)[0].startswith("manifest.json: cannot be read")
+
+
+def test_monitoring_coverage_breaches_and_completeness() -> None:
+    t = [NOW - timedelta(minutes=m) for m in (40, 30, 20, 10, 0)]
+    series = CheckSeries("team", "scoring", "psi", 600, tuple(zip(t, (0.1, 0.3, 0.1, 0.4, 0.5), strict=True)),
+                         tuple(zip(t, (0.0, 1.0, 0.0, 1.0, 1.0), strict=True)))  # fmt: skip
+    scoring = _system("scoring")
+    scoring["spec"]["monitoring"] = {"checks": [{"name": "psi", "query": "psi", "comparator": ">", "threshold": 0.25}]}
+    workloads = tuple(
+        {"namespace": "team", "system": system, "replicas": replicas, "kind": "Deployment", "name": f"{system}-{n}"}
+        for n, (system, replicas) in enumerate((("scoring", 2), ("triage", 1), ("scoring", 0)))
+    )
+    ungoverned = ({"namespace": "team", "name": "shadow", "aisystem": ""},)
+    collected = replace(_collected(), systems=(scoring, _system("triage")), workloads=workloads, ungoverned=ungoverned,
+                        monitoring=(series,))  # fmt: skip
+    document = evidence_document(collected, Config(), timedelta(days=30))
+    coverage = document["monitoring"]["coverage"]
+    # Running: scoring-0 (checked), triage-1 (no check), the shadow workload; scoring-2 is scaled to zero.
+    assert (coverage["runningAIWorkloads"], coverage["underACheck"], coverage["share"]) == (3, 1, 0.3333)
+    [check] = document["monitoring"]["checks"]
+    assert (check["breaches"], check["breachedShare"], check["min"], check["max"], check["last"]) == (
+        2, 0.6, 0.1, 0.5, 0.5,
+    )  # fmt: skip
+    assert check["values"][0] == ["2026-06-01T11:20:00Z", 0.1]
+    gaps = {g["part"] for g in document["completeness"]["missing"]}
+    assert gaps == {"admissionDecisions", "decisionLog", "managementSystem", "identity", "collection"}
+    html = render_report(document)
+    assert "Incomplete evidence" in html and "Admission decisions are missing" in html
+    assert "33.3%" in html
+
+    bare = evidence_document(replace(collected, monitoring=None), Config(), timedelta(days=30))
+    assert bare["monitoring"]["checks"] is None
+    assert "monitoring" in {g["part"] for g in bare["completeness"]["missing"]}
+    assert "drift-check values and breaches over the period are missing" in render_report(bare)

@@ -100,6 +100,7 @@ def _replicas(people: People, ns: str, kind: str, name: str) -> int:
     return int(out)
 
 
+DRIFT_NAMESPACE = f"evidence-lending-{uuid.uuid4().hex[:6]}"
 RUNNING_BUNDLE = {"version": "0.0.9+abababababab", "sha256": "ab" * 32}
 """What the running webhook reports (deliberately not the local bundle: the export must record this one)."""
 
@@ -125,6 +126,15 @@ def admissions(prometheus: PrometheusServer) -> Iterator[Counter]:
     Gauge("aigov_policy_bundle_info", "test copy", ["version", "sha256"], registry=registry).labels(
         RUNNING_BUNDLE["version"], RUNNING_BUNDLE["sha256"]
     ).set(1)
+    # The operator's drift-check gauges for one check of credit-scoring (the namespace is set per estate).
+    Gauge("aigov_drift_check_value", "test copy", ["namespace", "aisystem", "check"], registry=registry).labels(
+        DRIFT_NAMESPACE, "credit-scoring", "psi"
+    ).set(0.31)
+    state = Gauge(
+        "aigov_drift_check_state", "test copy", ["namespace", "aisystem", "check", "state"], registry=registry
+    )
+    state.labels(DRIFT_NAMESPACE, "credit-scoring", "psi", "breached").set(1)
+    state.labels(DRIFT_NAMESPACE, "credit-scoring", "psi", "ok").set(0)
     port = free_port()
     server, thread = start_http_server(port, addr=LOOPBACK, registry=registry)
     prometheus.set_targets([f"{LOOPBACK}:{port}"])
@@ -149,7 +159,7 @@ def estate(
 ) -> Estate:
     """Two namespaces of governed systems in every state, and packs exported by the auditor."""
     kube = people.kube
-    lending, support = (f"evidence-{part}-{uuid.uuid4().hex[:6]}" for part in ("lending", "support"))
+    lending, support = DRIFT_NAMESPACE, f"evidence-support-{uuid.uuid4().hex[:6]}"
     for ns in (lending, support):
         kube.kubectl("create", "namespace", ns)
         govern(people, ns)
@@ -407,6 +417,25 @@ def test_admission_decisions_from_prometheus(estate: Estate) -> None:
     assert set(series) == {"AIGOV_UNGOVERNED", "AIGOV_APPROVAL_MISSING"}
     assert max(v for _, v in series["AIGOV_UNGOVERNED"]) > 0
     assert _document(estate.everything)["admissionDecisions"] is None
+
+
+def test_monitoring_evidence_and_completeness(estate: Estate) -> None:
+    document = _document(estate.pack)
+    [check] = document["monitoring"]["checks"]
+    assert (check["namespace"], check["aisystem"], check["check"]) == (estate.lending, "credit-scoring", "psi")
+    assert (check["breaches"], check["last"]) == (1, 0.31)
+    assert check["values"] and all(v == 0.31 for _, v in check["values"])
+    # credit-scorer runs (2 replicas) and credit-scoring has no drift check in its spec.
+    assert document["monitoring"]["coverage"] | {"counted": ""} == {
+        "runningAIWorkloads": 1, "underACheck": 0, "share": 0.0, "counted": ""
+    }  # fmt: skip
+    gaps = {g["part"] for g in document["completeness"]["missing"]}
+    assert "admissionDecisions" not in gaps and "monitoring" not in gaps
+    assert document["completeness"]["complete"] is False, "no decision log was given"
+    everything = _document(estate.everything)
+    assert everything["monitoring"]["checks"] is None
+    assert {"admissionDecisions", "monitoring"} <= {g["part"] for g in everything["completeness"]["missing"]}
+    assert "Admission decisions are missing from this pack" in (estate.everything / "report.html").read_text()
 
 
 def test_statement_of_applicability(estate: Estate) -> None:
