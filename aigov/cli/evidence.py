@@ -21,6 +21,9 @@ from aigov.cli.kube import (
     failures,
     file_config,
 )
+from aigov.core.config import API_VERSION, GROUP
+from aigov.core.management_system import MS_PLURAL
+from aigov.core.model import rfc3339
 from aigov.evidence import pack
 from aigov.evidence.collect import collect
 from aigov.evidence.signing import SigningError, load_private_key, load_public_key
@@ -106,7 +109,10 @@ def export(
             prometheus=prometheus,
         )
     collected = dataclasses.replace(
-        collected, decision_log=chain_heads(decision_log) if decision_log else None, previous_pack=before
+        collected,
+        decision_log=chain_heads(decision_log) if decision_log else None,
+        previous_pack=before,
+        previous_document=json.loads((previous / pack.EVIDENCE).read_text()) if previous else None,
     )
     (out / pack.SIGNATURE).unlink(missing_ok=True)
     files = pack.render(collected, config, expiring_within, key)
@@ -162,6 +168,40 @@ def verify(
         typer.echo(f"{directory}: signature not checked (give --public-key)")
     if previous is not None:
         typer.echo(f"{directory}: names the previous pack {previous}")
+
+
+def sign_off(
+    directory: Annotated[
+        Path, typer.Argument(help="The evidence pack the management review reviewed.", file_okay=False)
+    ],
+    *,
+    session: ClusterSession,
+    decision: Annotated[str, typer.Option("--decision", help="The review's conclusion, e.g. accepted.")],
+    notes: Annotated[str | None, typer.Option("--notes", help="Decisions and actions, or the minutes.")] = None,
+) -> None:
+    """Record the management review's sign-off of a pack in the AIManagementSystem, as yourself (clause 9.3)."""
+    try:
+        digest = pack.pack_reference(directory)["digest"]
+    except (pack.PackError, OSError, ValueError, KeyError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="DIRECTORY") from exc
+    path = f"/apis/{API_VERSION}/{MS_PLURAL}"
+    with failures(), session.connect() as (kube, _):
+        user = kube.whoami()
+        found = sorted(kube.list(path), key=lambda o: str(o["metadata"]["name"]))
+        if not found:
+            typer.echo("error: no AIManagementSystem in the cluster: create one first (docs/evidence.md)", err=True)
+            raise typer.Exit(1)
+        target = found[0]
+        entry = {"reviewer": user, "reviewedAt": rfc3339(datetime.now(UTC).replace(microsecond=0)),
+                 "packDigest": digest, "decision": decision, **({"notes": notes} if notes else {})}  # fmt: skip
+        reviews = [*((target.get("status") or {}).get("reviews") or []), entry]
+        body = {"metadata": {"resourceVersion": target["metadata"]["resourceVersion"]}, "status": {"reviews": reviews}}
+        name = target["metadata"]["name"]
+        kube.request("PATCH", f"{path}/{name}/status", body=body, content_type="application/merge-patch+json")
+    typer.echo(f"aimanagementsystem.{GROUP}/{name}: review of {digest} recorded by {user} ({decision})")
+
+
+evidence_app.command("sign-off")(cluster_command(sign_off))
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,8 @@ approved, and the API server binds it to the approver (`aigov.install.management
 
 from __future__ import annotations
 
-from typing import Any
+from enum import StrEnum
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -48,6 +49,24 @@ class Role(_Model):
     responsibilities: str | None = Field(default=None, description="What the role is accountable for.")
 
 
+class MeasuredKpi(StrEnum):
+    """KPIs aigov measures itself in every evidence pack (the management review compares them with targets)."""
+
+    MONITORING_COVERAGE = "monitoringCoverage"
+    APPROVED_SHARE = "approvedShare"
+    OPEN_NONCONFORMITIES = "openNonconformities"
+    OVERDUE_NONCONFORMITIES = "overdueNonconformities"
+    ADMISSIONS_DENIED = "admissionsDenied"
+
+
+class Measure(_Model):
+    """How aigov measures an objective: a KPI of the pack against a numeric target."""
+
+    kpi: MeasuredKpi = Field(description="The KPI aigov computes in every evidence pack.")
+    comparator: Literal[">=", "<="] = Field(description="How the KPI must compare with `value` to meet the target.")
+    value: float = Field(description="The target value (shares are 0 to 1).")
+
+
 class Objective(_Model):
     """An AI objective and how it is measured (clause 6.2)."""
 
@@ -56,6 +75,7 @@ class Objective(_Model):
     kpi: str = Field(min_length=1, description="The key performance indicator measuring it.")
     target: str = Field(min_length=1, description="The KPI's target, e.g. `100%` or `<= 2 per quarter`.")
     owner: str | None = Field(default=None, description="Who owns the objective.")
+    measure: Measure | None = Field(default=None, description="How aigov measures it, when it can.")
 
 
 class SoAEntry(_Model):
@@ -98,11 +118,24 @@ class MSApproval(_Model):
     justification: str | None = Field(default=None, description="Why, e.g. the management review's minutes.")
 
 
+class Review(_Model):
+    """A management review's sign-off of an evidence pack (clause 9.3), bound to its reviewer by the API server."""
+
+    reviewer: str = Field(min_length=1, description="Who signed off (the Kubernetes user who recorded it).")
+    reviewed_at: Timestamp = Field(description="When.")
+    pack_digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$", description="The reviewed pack's digest.")
+    decision: str = Field(min_length=1, description="The review's conclusion, e.g. `accepted`.")
+    notes: str | None = Field(default=None, description="Decisions and actions, or where the minutes are.")
+
+
 class AIManagementSystemStatus(_Model):
-    """Records written by people (approvals) through the status subresource."""
+    """Records written by people (approvals, management reviews) through the status subresource."""
 
     approvals: list[MSApproval] = Field(
         default_factory=list, description="Approvals, append-only.", json_schema_extra=_ATOMIC
+    )
+    reviews: list[Review] = Field(
+        default_factory=list, description="Management review sign-offs, append-only.", json_schema_extra=_ATOMIC
     )
 
 

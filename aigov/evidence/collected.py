@@ -87,6 +87,8 @@ class Collected:
     """Drift checks over the period from Prometheus (None when Prometheus was not queried)."""
     nonconformities: tuple[dict[str, Any], ...] = ()
     """Nonconformities in scope (trimmed like AISystems)."""
+    previous_document: Mapping[str, Any] | None = None
+    """The previous pack's `evidence.json`: the management review's trends and open actions compare with it."""
     previous_pack: Mapping[str, str] | None = None
     """The pack before this one (`aigov.evidence.pack.pack_reference`): its digest chains the packs."""
 

@@ -177,6 +177,7 @@ def management_system(obj: Mapping[str, Any] | None) -> dict[str, Any] | None:
         "objectives": spec.get("objectives") or [],
         "statementOfApplicability": spec.get("statementOfApplicability") or [],
         "approvals": (obj.get("status") or {}).get("approvals") or [],
+        "reviews": (obj.get("status") or {}).get("reviews") or [],
         "currentApproval": current_approval(dict(obj)),
     }
 
@@ -244,6 +245,65 @@ def monitoring(collected: Collected) -> dict[str, Any]:
             "counted": "labelled workloads not scaled to zero, and the audit's ungoverned AI workloads",
         },
         "checks": checks,
+    }
+
+
+def kpis(document: Mapping[str, Any]) -> dict[str, float | None]:
+    """The figures a management review follows from pack to pack (None when the pack lacks their source)."""
+    systems = document["systems"]
+    approved = sum(1 for s in systems if s["phase"] == "Approved")
+    ncs = document.get("nonconformities") or []
+    admissions = document.get("admissionDecisions")
+    coverage = ((document.get("monitoring") or {}).get("coverage") or {}).get("share")
+    return {
+        "aiSystems": len(systems),
+        "approvedShare": round(approved / len(systems), 4) if systems else None,
+        "suspended": sum(1 for s in systems if s["phase"] == "Suspended"),
+        "openNonconformities": sum(1 for n in ncs if n["phase"] != "Closed"),
+        "overdueNonconformities": sum(1 for n in ncs if n["overdue"]),
+        "monitoringCoverage": coverage,
+        "admissionsDenied": None
+        if admissions is None
+        else sum(c["count"] for c in admissions["byCode"] if c["decision"] == "denied"),
+    }
+
+
+def review(document: Mapping[str, Any], previous: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Management review input (clause 9.3.2): KPIs against objectives, trends and open actions since the
+    previous pack, and what changed in the period."""
+    now = kpis(document)
+    before = kpis(previous) if previous else {}
+    trends = [{"kpi": k, "now": v, "previous": before.get(k)} for k, v in now.items()]
+    objectives = []
+    for objective in (document["managementSystem"] or {}).get("objectives") or []:
+        measure = objective.get("measure")
+        value = now.get(measure["kpi"]) if measure else None
+        met = None
+        if measure and value is not None:
+            met = value >= measure["value"] if measure["comparator"] == ">=" else value <= measure["value"]
+        objectives.append({"name": objective["name"], "target": objective["target"], "measure": measure,
+                           "value": value, "met": met})  # fmt: skip
+    current = {(n["namespace"], n["name"]): n for n in document.get("nonconformities") or []}
+    actions = [
+        {"nonconformity": f"{n['namespace']}/{n['name']}", "then": n["phase"],
+         "now": current[key]["phase"] if (key := (n["namespace"], n["name"])) in current else "not in this pack"}
+        for n in (previous or {}).get("nonconformities") or [] if n["phase"] != "Closed"
+    ]  # fmt: skip
+    names = {f"{s['namespace']}/{s['name']}" for s in document["systems"]}
+    before_names = {f"{s['namespace']}/{s['name']}" for s in (previous or {}).get("systems") or []}
+    return {
+        "previousPack": document["previousPack"],
+        "objectives": objectives,
+        "trends": trends,
+        "actionsFromPreviousReview": actions,
+        "changes": {
+            "systemsAdded": sorted(names - before_names) if previous else None,
+            "systemsRemoved": sorted(before_names - names) if previous else None,
+            "managementSystemVersion": [
+                ((previous or {}).get("managementSystem") or {}).get("version"),
+                (document["managementSystem"] or {}).get("version"),
+            ],
+        },
     }
 
 
@@ -316,6 +376,7 @@ def evidence_document(collected: Collected, config: Config, expiring_within: tim
         },
         "warnings": list(collected.warnings),
     }
+    document["review"] = review(document, collected.previous_document)
     return {**document, "completeness": completeness(document)}
 
 

@@ -1,4 +1,4 @@
-"""The ValidatingAdmissionPolicy binding AIManagementSystem approvals to their approvers.
+"""The ValidatingAdmissionPolicy binding AIManagementSystem approvals and review sign-offs to their authors.
 
 Separate from the AISystem record policy (`aigov.install.admission`): it applies to
 UPDATEs of `aimanagementsystems/status` only. An approval is appended (never
@@ -18,7 +18,22 @@ POLICY_NAME = "aigov-management-system-approvals"
 
 
 def _variables(config: Config) -> list[dict[str, str]]:
+    reviews = [
+        ("oldReviews", "oldObject.?status.?reviews.orValue([])"),
+        ("newReviews", "object.?status.?reviews.orValue([])"),
+        (
+            "reviewsKept",
+            "size(variables.newReviews) >= size(variables.oldReviews) && "
+            "variables.newReviews.slice(0, size(variables.oldReviews)) == variables.oldReviews",
+        ),
+        (
+            "addedReviews",
+            "variables.reviewsKept ? "
+            "variables.newReviews.slice(size(variables.oldReviews), size(variables.newReviews)) : []",
+        ),
+    ]
     pairs = [
+        *reviews,
         ("old", "oldObject.?status.?approvals.orValue([])"),
         ("new", "object.?status.?approvals.orValue([])"),
         (
@@ -63,16 +78,17 @@ def management_policy(config: Config) -> dict[str, Any]:
             "variables": _variables(config),
             "validations": [
                 _validation(
-                    "variables.kept",
-                    "AIGOV_RECORD_IMMUTABLE: approvals of the AI management system are append-only",
+                    "variables.kept && variables.reviewsKept",
+                    "AIGOV_RECORD_IMMUTABLE: approvals and reviews of the AI management system are append-only",
                 ),
                 _validation(
-                    "size(variables.added) == 0 || variables.isApprover",
-                    f"AIGOV_NOT_APPROVER: only members of {groups} approve the AI management system",
+                    "size(variables.added) + size(variables.addedReviews) == 0 || variables.isApprover",
+                    f"AIGOV_NOT_APPROVER: only members of {groups} approve or review the AI management system",
                 ),
                 _validation(
-                    "variables.added.all(a, a.approver == request.userInfo.username)",
-                    "AIGOV_APPROVER_MISMATCH: an approval must name the user who records it",
+                    "variables.added.all(a, a.approver == request.userInfo.username) && "
+                    "variables.addedReviews.all(r, r.reviewer == request.userInfo.username)",
+                    "AIGOV_APPROVER_MISMATCH: an approval or review must name the user who records it",
                 ),
                 _validation(
                     "variables.added.all(a, a.version == object.spec.version && "

@@ -346,3 +346,39 @@ def test_monitoring_coverage_breaches_and_completeness() -> None:
     assert bare["monitoring"]["checks"] is None
     assert "monitoring" in {g["part"] for g in bare["completeness"]["missing"]}
     assert "drift-check values and breaches over the period are missing" in render_report(bare)
+
+
+def test_management_review_objectives_trends_and_actions() -> None:
+    ms = json.loads(json.dumps(MANAGEMENT_SYSTEM))
+    ms["spec"]["objectives"] = [
+        {"name": "approved", "statement": "s", "kpi": "approved share", "target": ">= 50%",
+         "measure": {"kpi": "approvedShare", "comparator": ">=", "value": 0.5}},
+        {"name": "no overdue", "statement": "s", "kpi": "overdue", "target": "0",
+         "measure": {"kpi": "overdueNonconformities", "comparator": "<=", "value": 0}},
+        {"name": "culture", "statement": "s", "kpi": "survey", "target": "good"},
+    ]  # fmt: skip
+    nc = {"metadata": {"namespace": "team", "name": "nc-1"},
+          "spec": {"system": "scoring", "source": "suspension", "openedAt": "2026-05-01T00:00:00Z",
+                   "dueAt": "2026-05-16T00:00:00Z", "summary": "s"}}  # fmt: skip
+    before = evidence_document(replace(_collected(), nonconformities=(nc,)), Config(), timedelta(days=30))
+    now = evidence_document(
+        replace(_collected(), management_system=aisystem_record(ms), systems=_collected().systems[:1],
+                previous_document=before, previous_pack={"digest": "sha256:" + "0" * 64, "generatedAt": "x"}),
+        Config(), timedelta(days=30),
+    )  # fmt: skip
+    review = now["review"]
+    assert [(o["name"], o["value"], o["met"]) for o in review["objectives"]] == [
+        ("approved", 0.0, False),
+        ("no overdue", 0, True),
+        ("culture", None, None),
+    ]
+    trends = {t["kpi"]: (t["previous"], t["now"]) for t in review["trends"]}
+    assert trends["aiSystems"] == (2, 1)
+    assert trends["overdueNonconformities"] == (1, 0)
+    assert trends["admissionsDenied"] == (None, None)
+    assert review["actionsFromPreviousReview"] == [
+        {"nonconformity": "team/nc-1", "then": "Open", "now": "not in this pack"}
+    ]
+    assert review["changes"]["systemsRemoved"] == ["team/triage"]
+    html = render_report(now)
+    assert "missed" in html and "not measured" in html and "team/nc-1" in html

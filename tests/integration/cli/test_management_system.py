@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from aigov.core.config import Config
+from aigov.evidence.pack import pack_reference
 from aigov.install.management_policy import management_policy, management_policy_binding
 from aigov.install.rbac import people_cluster_roles
 from devkit.devcluster import User
@@ -111,3 +112,26 @@ def test_pack_carries_the_organisation_soa(people: People, aims: str, governed_n
     )
     assert rows["A.7.4"]["status"] == "notAddressed"
     assert "AI governance lead" in (tmp_path / "pack" / "report.html").read_text()
+
+
+def test_review_of_a_chained_pack_is_signed_off_as_a_record(
+    people: People, aims: str, governed_namespace: str, tmp_path: Path
+) -> None:
+    apply(people.kube, _binding("aigov-auditor-cluster", ["ivan"]))
+    first, second = tmp_path / "first", tmp_path / "second"
+    for out, chain in ((first, ()), (second, ("--previous", str(first)))):
+        result = run(people.ivan, governed_namespace, "evidence", "export", "--out", str(out), *chain)
+        assert result.exit_code == 0, result.output
+    review = json.loads((second / "evidence.json").read_text())["review"]
+    assert review["previousPack"]["digest"].startswith("sha256:")
+    assert {t["kpi"] for t in review["trends"]} >= {"aiSystems", "openNonconformities", "monitoringCoverage"}
+
+    refused = run(people.mallory, None, "evidence", "sign-off", str(second), "--decision", "accepted")
+    assert refused.exit_code == 1
+    assert "AIGOV_NOT_APPROVER" in refused.stderr
+    signed = run(people.bob, None, "evidence", "sign-off", str(second), "--decision", "accepted",
+                 "--notes", "minutes: https://intranet/review-q2")  # fmt: skip
+    assert signed.exit_code == 0, signed.output
+    [entry] = _stored(people, aims)["status"]["reviews"]
+    assert (entry["reviewer"], entry["decision"]) == ("bob", "accepted")
+    assert entry["packDigest"] == pack_reference(second)["digest"]
