@@ -120,38 +120,13 @@ def aisystem_schema() -> Schema:
 
 def aisystem_crd() -> Schema:
     """The AISystem CustomResourceDefinition (apiextensions.k8s.io/v1)."""
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{PLURAL}.{GROUP}"},
-        "spec": {
-            "group": GROUP,
-            "scope": "Namespaced",
-            "names": {
-                "kind": KIND,
-                "listKind": f"{KIND}List",
-                "plural": PLURAL,
-                "singular": KIND.lower(),
-                "shortNames": ["ais"],
-                "categories": ["aigov"],
-            },
-            "versions": [
-                {
-                    "name": VERSION,
-                    "served": True,
-                    "storage": True,
-                    "schema": {"openAPIV3Schema": aisystem_schema()},
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": PRINTER_COLUMNS,
-                }
-            ],
-        },
-    }
+    return _crd(AISystem, kind=KIND, plural=PLURAL, scope="Namespaced", short="ais", columns=PRINTER_COLUMNS)
 
 
-def _simple_crd(
+def _crd(
     model: type[BaseModel], *, kind: str, plural: str, scope: str, short: str, columns: list[dict[str, str]]
 ) -> Schema:
+    """A CRD of aigov's group from `model`, with a status subresource and `columns` for `kubectl get`."""
     schema = structural_schema(model, {"metadata": {"type": "object"}}, undescribed=frozenset({"metadata"}))
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
@@ -175,10 +150,7 @@ def _simple_crd(
                     "storage": True,
                     "schema": {"openAPIV3Schema": schema},
                     "subresources": {"status": {}},
-                    "additionalPrinterColumns": [
-                        *columns,
-                        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-                    ],
+                    "additionalPrinterColumns": columns,
                 }
             ],
         },
@@ -188,8 +160,9 @@ def _simple_crd(
 def management_system_crd() -> Schema:
     """The cluster-scoped AIManagementSystem CustomResourceDefinition (`aigov.core.management_system`)."""
     version = {"name": "Version", "type": "string", "jsonPath": ".spec.version", "description": "Revision"}
-    return _simple_crd(
-        AIManagementSystem, kind=MS_KIND, plural=MS_PLURAL, scope="Cluster", short="aims", columns=[version]
+    age = PRINTER_COLUMNS[-1]
+    return _crd(
+        AIManagementSystem, kind=MS_KIND, plural=MS_PLURAL, scope="Cluster", short="aims", columns=[version, age]
     )
 
 
@@ -202,8 +175,9 @@ def nonconformity_crd() -> Schema:
         {"name": "Effective", "type": "boolean", "jsonPath": ".status.effectiveness.effective",
          "description": "The effectiveness check passed"},
         {"name": "Due", "type": "string", "jsonPath": ".spec.dueAt", "description": "Close by"},
+        PRINTER_COLUMNS[-1],
     ]  # fmt: skip
-    return _simple_crd(Nonconformity, kind=NC_KIND, plural=NC_PLURAL, scope="Namespaced", short="nc", columns=columns)
+    return _crd(Nonconformity, kind=NC_KIND, plural=NC_PLURAL, scope="Namespaced", short="nc", columns=columns)
 
 
 def peering_crds() -> list[Schema]:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aigov.core.config import GROUP, Config
+from aigov.core.config import Config
 from aigov.core.management_system import MS_PLURAL
+from aigov.install.vap import policy_binding, status_policy, validation
 
 POLICY_NAME = "aigov-management-system-approvals"
 
 
-def _variables(config: Config) -> list[dict[str, str]]:
+def _variables(config: Config) -> list[tuple[str, str]]:
     reviews = [
         ("oldReviews", "oldObject.?status.?reviews.orValue([])"),
         ("newReviews", "object.?status.?reviews.orValue([])"),
@@ -32,7 +33,7 @@ def _variables(config: Config) -> list[dict[str, str]]:
             "variables.newReviews.slice(size(variables.oldReviews), size(variables.newReviews)) : []",
         ),
     ]
-    pairs = [
+    return [
         *reviews,
         ("old", "oldObject.?status.?approvals.orValue([])"),
         ("new", "object.?status.?approvals.orValue([])"),
@@ -49,62 +50,38 @@ def _variables(config: Config) -> list[dict[str, str]]:
             + ")",
         ),
     ]
-    return [{"name": name, "expression": expression} for name, expression in pairs]
-
-
-def _validation(expression: str, message: str) -> dict[str, str]:
-    return {"expression": expression, "message": message, "reason": "Forbidden"}
 
 
 def management_policy(config: Config) -> dict[str, Any]:
     """The policy: append-only approvals, by approvers, in their own name, of the current revision."""
     groups = ", ".join(config.identity.approver_groups)
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": POLICY_NAME, "labels": {"app.kubernetes.io/name": "aigov"}},
-        "spec": {
-            "failurePolicy": "Fail",
-            "matchConstraints": {
-                "resourceRules": [
-                    {
-                        "apiGroups": [GROUP],
-                        "apiVersions": ["*"],
-                        "resources": [f"{MS_PLURAL}/status"],
-                        "operations": ["UPDATE"],
-                    }
-                ]
-            },
-            "variables": _variables(config),
-            "validations": [
-                _validation(
-                    "variables.kept && variables.reviewsKept",
-                    "AIGOV_RECORD_IMMUTABLE: approvals and reviews of the AI management system are append-only",
-                ),
-                _validation(
-                    "size(variables.added) + size(variables.addedReviews) == 0 || variables.isApprover",
-                    f"AIGOV_NOT_APPROVER: only members of {groups} approve or review the AI management system",
-                ),
-                _validation(
-                    "variables.added.all(a, a.approver == request.userInfo.username) && "
-                    "variables.addedReviews.all(r, r.reviewer == request.userInfo.username)",
-                    "AIGOV_APPROVER_MISMATCH: an approval or review must name the user who records it",
-                ),
-                _validation(
-                    "variables.added.all(a, a.version == object.spec.version && "
-                    "a.generation == object.metadata.generation)",
-                    "AIGOV_APPROVAL_NOT_CURRENT: an approval must pin the current spec.version and metadata.generation",
-                ),
-            ],
-        },
-    }
+    return status_policy(
+        POLICY_NAME,
+        MS_PLURAL,
+        _variables(config),
+        [
+            validation(
+                "variables.kept && variables.reviewsKept",
+                "AIGOV_RECORD_IMMUTABLE: approvals and reviews of the AI management system are append-only",
+            ),
+            validation(
+                "size(variables.added) + size(variables.addedReviews) == 0 || variables.isApprover",
+                f"AIGOV_NOT_APPROVER: only members of {groups} approve or review the AI management system",
+            ),
+            validation(
+                "variables.added.all(a, a.approver == request.userInfo.username) && "
+                "variables.addedReviews.all(r, r.reviewer == request.userInfo.username)",
+                "AIGOV_APPROVER_MISMATCH: an approval or review must name the user who records it",
+            ),
+            validation(
+                "variables.added.all(a, a.version == object.spec.version && "
+                "a.generation == object.metadata.generation)",
+                "AIGOV_APPROVAL_NOT_CURRENT: an approval must pin the current spec.version and metadata.generation",
+            ),
+        ],
+    )
 
 
 def management_policy_binding() -> dict[str, Any]:
     """The binding that makes the policy deny."""
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicyBinding",
-        "metadata": {"name": POLICY_NAME, "labels": {"app.kubernetes.io/name": "aigov"}},
-        "spec": {"policyName": POLICY_NAME, "validationActions": ["Deny"]},
-    }
+    return policy_binding(POLICY_NAME)

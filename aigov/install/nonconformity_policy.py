@@ -12,18 +12,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aigov.core.config import GROUP, Config
+from aigov.core.config import Config
 from aigov.core.nonconformity import NC_PLURAL, OPERATOR_FIELDS
+from aigov.install.vap import policy_binding, status_policy, validation
 
 POLICY_NAME = "aigov-nonconformity-closure"
 
 
-def _variables(config: Config) -> list[dict[str, str]]:
+def _variables(config: Config) -> list[tuple[str, str]]:
     identity = config.identity
     operator_changed = " || ".join(
         f"oldObject.?status.?{field} != object.?status.?{field}" for field in OPERATOR_FIELDS
     )
-    pairs = [
+    return [
         ("user", "request.userInfo.username"),
         ("isOperator", f"variables.user in {json.dumps(list(identity.operator_usernames))}"),
         (
@@ -33,67 +34,43 @@ def _variables(config: Config) -> list[dict[str, str]]:
         ("closureChanged", "oldObject.?status.?closure != object.?status.?closure"),
         ("operatorChanged", operator_changed),
     ]
-    return [{"name": name, "expression": expression} for name, expression in pairs]
-
-
-def _validation(expression: str, message: str) -> dict[str, str]:
-    return {"expression": expression, "message": message, "reason": "Forbidden"}
 
 
 def nonconformity_policy(config: Config) -> dict[str, Any]:
     """The policy: closures once, by approvers, in their own name, not by the resumer for high risk."""
     groups = ", ".join(config.identity.approver_groups)
     new_closure = "!variables.closureChanged || oldObject.?status.?closure.hasValue() || "
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": POLICY_NAME, "labels": {"app.kubernetes.io/name": "aigov"}},
-        "spec": {
-            "failurePolicy": "Fail",
-            "matchConstraints": {
-                "resourceRules": [
-                    {
-                        "apiGroups": [GROUP],
-                        "apiVersions": ["*"],
-                        "resources": [f"{NC_PLURAL}/status"],
-                        "operations": ["UPDATE"],
-                    }
-                ]
-            },
-            "variables": _variables(config),
-            "validations": [
-                _validation(
-                    "!variables.closureChanged || !oldObject.?status.?closure.hasValue()",
-                    "AIGOV_RECORD_IMMUTABLE: a nonconformity's closure is written once; open a new one instead",
-                ),
-                _validation(
-                    "!variables.operatorChanged || variables.isOperator",
-                    "AIGOV_OPERATOR_FIELD: resumedBy and effectiveness are the operator's",
-                ),
-                _validation(
-                    new_closure + "(variables.isCloser && !variables.isOperator)",
-                    f"AIGOV_NOT_APPROVER: only members of {groups} close a nonconformity",
-                ),
-                _validation(
-                    new_closure + "object.status.closure.closedBy == variables.user",
-                    "AIGOV_APPROVER_MISMATCH: a closure must name the user who records it",
-                ),
-                _validation(
-                    new_closure
-                    + "object.spec.?riskTier.orValue('') != 'high' || "
-                    + "object.status.closure.closedBy != object.status.?resumedBy.orValue('')",
-                    "AIGOV_SELF_CLOSURE: for a high-risk system, whoever resumed it may not close its nonconformity",
-                ),
-            ],
-        },
-    }
+    return status_policy(
+        POLICY_NAME,
+        NC_PLURAL,
+        _variables(config),
+        [
+            validation(
+                "!variables.closureChanged || !oldObject.?status.?closure.hasValue()",
+                "AIGOV_RECORD_IMMUTABLE: a nonconformity's closure is written once; open a new one instead",
+            ),
+            validation(
+                "!variables.operatorChanged || variables.isOperator",
+                "AIGOV_OPERATOR_FIELD: resumedBy and effectiveness are the operator's",
+            ),
+            validation(
+                new_closure + "(variables.isCloser && !variables.isOperator)",
+                f"AIGOV_NOT_APPROVER: only members of {groups} close a nonconformity",
+            ),
+            validation(
+                new_closure + "object.status.closure.closedBy == variables.user",
+                "AIGOV_APPROVER_MISMATCH: a closure must name the user who records it",
+            ),
+            validation(
+                new_closure
+                + "object.spec.?riskTier.orValue('') != 'high' || "
+                + "object.status.closure.closedBy != object.status.?resumedBy.orValue('')",
+                "AIGOV_SELF_CLOSURE: for a high-risk system, whoever resumed it may not close its nonconformity",
+            ),
+        ],
+    )
 
 
 def nonconformity_policy_binding() -> dict[str, Any]:
     """The binding that makes the policy deny."""
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicyBinding",
-        "metadata": {"name": POLICY_NAME, "labels": {"app.kubernetes.io/name": "aigov"}},
-        "spec": {"policyName": POLICY_NAME, "validationActions": ["Deny"]},
-    }
+    return policy_binding(POLICY_NAME)

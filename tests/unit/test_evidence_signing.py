@@ -30,7 +30,8 @@ from tests.unit.test_evidence import _collected
 EXPORTER = {"username": "ivan", "groups": ["aigov:auditors", "system:authenticated"]}
 
 
-def _pem(key: PrivateKey | rsa.RSAPrivateKey, tmp_path: Path, name: str) -> tuple[Path, Path]:
+def write_keypair(key: PrivateKey | rsa.RSAPrivateKey, tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """`name`.key and `name`.pub (PEM) in `tmp_path`."""
     private, public = tmp_path / f"{name}.key", tmp_path / f"{name}.pub"
     private.write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -66,7 +67,7 @@ def test_pae_is_the_dsse_v1_encoding() -> None:
     "key", [ed25519.Ed25519PrivateKey.generate(), ec.generate_private_key(ec.SECP256R1())], ids=["ed25519", "p256"]
 )
 def test_sign_and_verify_round_trip(tmp_path: Path, key: PrivateKey) -> None:
-    private, public = _pem(key, tmp_path, "pack")
+    private, public = write_keypair(key, tmp_path, "pack")
     out = _pack(tmp_path, "pack", load_private_key(private))
     assert sorted(p.name for p in out.iterdir()) == sorted([EVIDENCE, SOA, "report.html", MANIFEST, SIGNATURE])
     assert verify(out, load_public_key(public)) == []
@@ -83,7 +84,7 @@ def test_sign_and_verify_round_trip(tmp_path: Path, key: PrivateKey) -> None:
 
 
 def test_a_changed_file_fails(tmp_path: Path) -> None:
-    private, public = _pem(ed25519.Ed25519PrivateKey.generate(), tmp_path, "k")
+    private, public = write_keypair(ed25519.Ed25519PrivateKey.generate(), tmp_path, "k")
     out = _pack(tmp_path, "pack", load_private_key(private))
     # Rewrite a file and its manifest entry consistently: only the signature can tell.
     text = (out / SOA).read_text().replace("partial", "implemented")
@@ -103,7 +104,7 @@ def test_a_changed_file_fails(tmp_path: Path) -> None:
 
 
 def test_a_changed_statement_fails(tmp_path: Path) -> None:
-    private, public = _pem(ec.generate_private_key(ec.SECP256R1()), tmp_path, "k")
+    private, public = write_keypair(ec.generate_private_key(ec.SECP256R1()), tmp_path, "k")
     out = _pack(tmp_path, "pack", load_private_key(private))
     envelope = json.loads((out / SIGNATURE).read_text())
     body = json.loads(base64.b64decode(envelope["payload"]))
@@ -115,18 +116,18 @@ def test_a_changed_statement_fails(tmp_path: Path) -> None:
 
 
 def test_a_wrong_key_fails_and_unusable_keys_are_refused(tmp_path: Path) -> None:
-    private, _ = _pem(ed25519.Ed25519PrivateKey.generate(), tmp_path, "right")
-    _, other = _pem(ed25519.Ed25519PrivateKey.generate(), tmp_path, "wrong")
+    private, _ = write_keypair(ed25519.Ed25519PrivateKey.generate(), tmp_path, "right")
+    _, other = write_keypair(ed25519.Ed25519PrivateKey.generate(), tmp_path, "wrong")
     out = _pack(tmp_path, "pack", load_private_key(private))
     [problem] = verify(out, load_public_key(other))
     assert "no signature verifies" in problem
     unsigned = _pack(tmp_path, "unsigned", None)
     assert verify(unsigned) == []
     assert verify(unsigned, load_public_key(other))[0].startswith(f"{SIGNATURE}: cannot be read")
-    rsa_key, _ = _pem(rsa.generate_private_key(public_exponent=65537, key_size=2048), tmp_path, "rsa")
+    rsa_key, _ = write_keypair(rsa.generate_private_key(public_exponent=65537, key_size=2048), tmp_path, "rsa")
     with pytest.raises(SigningError, match="Ed25519 or ECDSA P-256"):
         load_private_key(rsa_key)
-    p384, _ = _pem(ec.generate_private_key(ec.SECP384R1()), tmp_path, "p384")
+    p384, _ = write_keypair(ec.generate_private_key(ec.SECP384R1()), tmp_path, "p384")
     with pytest.raises(SigningError, match="P-256"):
         load_private_key(p384)
     with pytest.raises(SigningError, match="not an unencrypted PEM private key"):
@@ -134,7 +135,7 @@ def test_a_wrong_key_fails_and_unusable_keys_are_refused(tmp_path: Path) -> None
 
 
 def test_chain_names_the_previous_pack(tmp_path: Path) -> None:
-    private, public = _pem(ed25519.Ed25519PrivateKey.generate(), tmp_path, "k")
+    private, public = write_keypair(ed25519.Ed25519PrivateKey.generate(), tmp_path, "k")
     key = load_private_key(private)
     first = _pack(tmp_path, "first", key)
     second = _pack(tmp_path, "second", key, previous=first)

@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
@@ -37,6 +36,7 @@ from devkit.devcluster import LOOPBACK, PrometheusServer, Server, free_port
 from tests.integration.cli.conftest import IMAGE, People, apply, get, govern, run, system
 from tests.integration.conftest import StartOperator
 from tests.polling import eventually
+from tests.unit.test_evidence_signing import write_keypair
 
 pytestmark = pytest.mark.cluster
 SECRET = "s3cr3t-" + uuid.uuid4().hex
@@ -264,15 +264,7 @@ def test_tampering_is_detected(estate: Estate, tmp_path: Path) -> None:
 
 
 def _keypair(tmp_path: Path, name: str = "pack") -> tuple[Path, Path]:
-    key = ed25519.Ed25519PrivateKey.generate()
-    private, public = tmp_path / f"{name}.key", tmp_path / f"{name}.pub"
-    private.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    public.write_bytes(
-        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-    return private, public
+    return write_keypair(ed25519.Ed25519PrivateKey.generate(), tmp_path, name)
 
 
 def test_signed_chained_pack_names_exporter_and_cluster(people: People, estate: Estate, tmp_path: Path) -> None:
