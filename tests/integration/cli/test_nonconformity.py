@@ -42,8 +42,8 @@ def _ncs(people: People, ns: str) -> list[dict[str, Any]]:
     return items
 
 
-def _close(people: People, user: str, ns: str, name: str) -> tuple[int, str]:
-    result = run(getattr(people, user), ns, "nc", "close", name, "--root-cause", "stale features",
+def _close(people: People, user: str, ns: str, name: str, cause: str = "stale features") -> tuple[int, str]:
+    result = run(getattr(people, user), ns, "nc", "close", name, "--root-cause", cause,
                  "--action", "retrained on fresh data", "--ticket", "JIRA-42", "--check", "quality",
                  "--intervals", "2")  # fmt: skip
     return result.exit_code, result.output + result.stderr
@@ -79,7 +79,7 @@ def test_suspension_opens_a_nonconformity_closed_and_verified(
     assert "AIGOV_OPERATOR_FIELD" in refused.stderr
     code, out = _close(people, "alice", ns, name)
     assert code == 0, out
-    code, out = _close(people, "alice", ns, name)
+    code, out = _close(people, "alice", ns, name, cause="something else")
     assert code == 1 and "AIGOV_RECORD_IMMUTABLE" in out, out
 
     def effective() -> dict[str, Any] | None:
