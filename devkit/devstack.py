@@ -23,6 +23,8 @@ import httpx
 from aigov.core.config import Config
 from aigov.install import exception_policy
 from aigov.install.admission import Registration, UrlClient, manifests
+from aigov.install.management_policy import management_policy, management_policy_binding
+from aigov.install.nonconformity_policy import nonconformity_policy, nonconformity_policy_binding
 from aigov.install.pki import CertificateAuthority
 from aigov.install.rbac import (
     OPERATOR_NAME,
@@ -238,7 +240,15 @@ def start_stack(
         raise
     stack = Stack(cluster, webhook, operator, metrics_port)
     try:
-        apply(cluster, *exception_policy.manifests(config), *webhook.registration(config))
+        apply(
+            cluster,
+            *exception_policy.manifests(config),
+            *webhook.registration(config),
+            management_policy(config),
+            management_policy_binding(),
+            nonconformity_policy(config),
+            nonconformity_policy_binding(),
+        )
         _wait_enforcing(cluster)
     except BaseException:
         stack.stop()

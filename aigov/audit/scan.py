@@ -29,6 +29,7 @@ from aigov.audit.unreviewed import candidate
 from aigov.clients.kube_reader import KubeReader, KubeReadError
 from aigov.core import reports, workloads
 from aigov.core.config import EXCEPTION_PLURAL, GROUP, PLURAL, VERSION, Config, EnforcementMode
+from aigov.core.nonconformity import NC_PLURAL, for_audit
 from aigov.core.reports import Format, Outcome, Result, Subject, Tally
 from aigov.core.workloads import WorkloadKind
 from aigov.policy import input as policy_input
@@ -234,7 +235,27 @@ class Round:
             namespace.tally.add(result)
         for violation in decision.violations:
             self.violations[violation.code, name, kind.kind] += 1
+        if system and violations:
+            await self._open_nonconformity(
+                name, system, f"{kind.kind}/{meta['name']}", [code for code, _, _ in violations]
+            )
         return True
+
+    async def _open_nonconformity(self, namespace: str, system: str, workload: str, codes: list[str]) -> None:
+        """A governed system's workload running while the system may not run opens a Nonconformity (once: the
+        name is derived from the workload and the codes, and an existing one answers 409)."""
+        aisystem = self.aisystems.get((namespace, system))
+        if aisystem is None:
+            return  # no AISystem: the Report's shadow-AI finding is the record
+        tier = (aisystem.get("spec") or {}).get("riskTier")
+        document = for_audit(
+            namespace, system, workload, codes, now=self.now, by=policy_input.AUDIT_USERNAME, tier=tier
+        )
+        try:
+            await self.kube.create(f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{NC_PLURAL}", document)
+        except KubeReadError as exc:
+            if exc.status != 409:
+                log.warning("cannot open a nonconformity for %s in %s: %s", workload, namespace, exc)
 
     async def _audit_unreviewed(self) -> None:
         kinds: list[WorkloadKind] = []

@@ -251,17 +251,21 @@ class KubeRest:
                 return
             query = {**query, "continue": token}
 
-    def whoami(self) -> str:
-        """The username the API server authenticates this client as (a SelfSubjectReview)."""
+    def user_info(self) -> dict[str, Any]:
+        """Who the API server authenticates this client as: a SelfSubjectReview's `userInfo` (username, groups)."""
         review = self.request(
             "POST",
             "/apis/authentication.k8s.io/v1/selfsubjectreviews",
             body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
         )
-        username = ((review.get("status") or {}).get("userInfo") or {}).get("username")
-        if not username:
+        info: dict[str, Any] = (review.get("status") or {}).get("userInfo") or {}
+        if not info.get("username"):
             raise KubeRestError("the API server did not say who this kubeconfig authenticates as")
-        return str(username)
+        return info
+
+    def whoami(self) -> str:
+        """The username the API server authenticates this client as (a SelfSubjectReview)."""
+        return str(self.user_info()["username"])
 
 
 def aisystems_path(namespace: str | None, name: str | None = None, subresource: str | None = None) -> str:

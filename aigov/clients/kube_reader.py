@@ -165,6 +165,10 @@ class KubeReader:
             "PATCH", path, query, document=document, content_type="application/apply-patch+yaml", seconds=seconds
         )
 
+    async def create(self, path: str, document: Mapping[str, Any], seconds: float = 30.0) -> None:
+        """Create `document` in the collection at `path` (KubeReadError 409 when it exists)."""
+        await self._write("POST", path, [], document=document, content_type="application/json", seconds=seconds)
+
     async def delete(self, path: str, seconds: float = 30.0) -> None:
         """Delete the object at `path`; already gone is fine."""
         await self._write("DELETE", path, [], document=None, content_type="application/json", seconds=seconds)

@@ -16,11 +16,14 @@ from typing import Any
 import httpx
 
 from aigov.clients.kube import ApiError, KubeRest, KubeRestError, aisystems_path, events_path, exceptions_path
-from aigov.core.config import KIND, Config
+from aigov.core.config import API_VERSION, KIND, Config
+from aigov.core.management_system import MS_PLURAL
+from aigov.core.nonconformity import NC_PLURAL
 from aigov.core.reports import REPORT_NAME, Format, findings
 from aigov.core.workloads import WorkloadKind, system_label
 from aigov.evidence.collected import (
     Admissions,
+    CheckSeries,
     CodeSeries,
     Collected,
     DecisionCount,
@@ -33,6 +36,7 @@ from aigov.policy.bundle import PolicyError, read_bundle
 
 METRIC = "aigov_admission_requests_total"
 BUNDLE_METRIC = "aigov_policy_bundle_info"
+VALUE_METRIC, STATE_METRIC = "aigov_drift_check_value", "aigov_drift_check_state"
 DENIED = "denied"
 BUCKETS = 24
 
@@ -50,10 +54,14 @@ def _workload_path(api_version: str, plural: str, namespace: str | None) -> str:
     return f"{base}/namespaces/{namespace}/{plural}" if namespace else f"{base}/{plural}"
 
 
-def _readable(kube: KubeRest, path: str, warnings: list[str], what: str, **params: str) -> list[dict[str, Any]]:
+def _readable(
+    kube: KubeRest, path: str, warnings: list[str], what: str, *, unserved_ok: bool = False, **params: str
+) -> list[dict[str, Any]]:
     try:
         return list(kube.list(path, **params))
     except ApiError as exc:
+        if unserved_ok and exc.status == 404:
+            return []
         if exc.status == 404 and "/apis/" in what:
             return []  # a kind the cluster does not serve (the audit's Report CRD not installed): no gap
         warnings.append(f"{what}: not collected ({exc.reason or exc.status}: {exc.message})")
@@ -160,7 +168,7 @@ def collect_ungoverned(kube: KubeRest, namespaces: tuple[str, ...] | None, warni
     found = (
         report
         for ns in _scopes(namespaces)
-        for report in _readable(kube, fmt.path(ns), warnings, f"audit reports ({fmt.path(ns)})")
+        for report in _readable(kube, fmt.path(ns), warnings, f"audit reports ({fmt.path(ns)})", unserved_ok=True)
         if report["metadata"].get("name") == REPORT_NAME
     )
     return [asdict(finding) for finding in findings(found, ("fail",))]
@@ -195,16 +203,7 @@ def collect_admissions(url: str, namespaces: tuple[str, ...] | None, start: date
                 "time": str(end.timestamp()),
             },
         )
-        series = _prom(
-            client,
-            "/api/v1/query_range",
-            {
-                "query": f"sum by (code) (increase({METRIC}{denied}[{step}s]))",
-                "start": str((start + timedelta(seconds=step)).timestamp()),
-                "end": str(end.timestamp()),
-                "step": f"{step}s",
-            },
-        )
+        series = _range(client, f"sum by (code) (increase({METRIC}{denied}[{step}s]))", start, end, step)
     counts = tuple(
         DecisionCount(r["metric"].get("decision", ""), r["metric"].get("code", ""), round(float(r["value"][1])))
         for r in totals
@@ -218,6 +217,80 @@ def collect_admissions(url: str, namespaces: tuple[str, ...] | None, start: date
         for r in series
     )
     return Admissions(url, step, tuple(sorted(counts, key=lambda c: (c.decision, c.code))), denials)
+
+
+def collect_nonconformities(
+    kube: KubeRest, namespaces: tuple[str, ...] | None, warnings: list[str]
+) -> list[dict[str, Any]]:
+    """Every Nonconformity in scope (none when the CRD is not installed)."""
+    found = []
+    for ns in _scopes(namespaces):
+        path = f"/apis/{API_VERSION}" + (f"/namespaces/{ns}" if ns else "") + f"/{NC_PLURAL}"
+        found += [aisystem_record(o) for o in _readable(kube, path, warnings, f"nonconformities ({path})",
+                                                        unserved_ok=True)]  # fmt: skip
+    return sorted(found, key=lambda o: (o["metadata"].get("namespace", ""), str(o["spec"].get("openedAt"))))
+
+
+def collect_management_system(kube: KubeRest, warnings: list[str]) -> dict[str, Any] | None:
+    """The AIManagementSystem (cluster-scoped; the first by name when there are several, with a warning)."""
+    path = f"/apis/{API_VERSION}/{MS_PLURAL}"
+    found = sorted(
+        _readable(kube, path, warnings, f"AI management system ({path})", unserved_ok=True),
+        key=lambda o: str(o["metadata"].get("name")),
+    )
+    if len(found) > 1:
+        names = ", ".join(str(o["metadata"].get("name")) for o in found)
+        warnings.append(f"several AIManagementSystems ({names}): the pack shows {found[0]['metadata'].get('name')}")
+    return aisystem_record(found[0]) if found else None
+
+
+def exporter_and_cluster(kube: KubeRest, warnings: list[str]) -> tuple[dict[str, Any] | None, str | None]:
+    """Who exports (SelfSubjectReview: username, groups) and the cluster's UID (the kube-system namespace's)."""
+    exporter = None
+    try:
+        info = kube.user_info()
+        exporter = {"username": info["username"], "groups": sorted(info.get("groups") or [])}
+    except KubeRestError as exc:
+        warnings.append(f"exporter identity: not collected ({exc})")
+    try:
+        uid = (kube.get("/api/v1/namespaces/kube-system").get("metadata") or {}).get("uid")
+    except ApiError as exc:
+        warnings.append(
+            f"cluster UID (namespace kube-system): not collected ({exc.reason or exc.status}: {exc.message})"
+        )
+        uid = None
+    return exporter, uid
+
+
+def _range(client: httpx.Client, query: str, start: datetime, end: datetime, step: int) -> list[dict[str, Any]]:
+    first = start + timedelta(seconds=step)
+    params = {"query": query, "start": str(first.timestamp()), "end": str(end.timestamp()), "step": f"{step}s"}
+    return _prom(client, "/api/v1/query_range", params)
+
+
+def collect_monitoring(
+    url: str, namespaces: tuple[str, ...] | None, start: datetime, end: datetime
+) -> tuple[CheckSeries, ...]:
+    """Per drift check over the period: its values and its breached state (range queries, `BUCKETS` steps)."""
+    scope = "" if namespaces is None else 'namespace=~"' + "|".join(namespaces) + '"'
+    step = max(1, int((end - start).total_seconds()) // BUCKETS)
+    keys = "namespace, aisystem, check"
+    with httpx.Client(base_url=url.rstrip("/"), timeout=30, trust_env=False) as client:
+        values = _range(client, f"max by ({keys}) ({VALUE_METRIC}{{{scope}}})", start, end, step)
+        sep = "," if scope else ""
+        states = _range(client, f'max by ({keys}) ({STATE_METRIC}{{{scope}{sep}state="breached"}})', start, end, step)
+
+    def key(r: dict[str, Any]) -> tuple[str, str, str]:
+        m = r["metric"]
+        return (m.get("namespace", ""), m.get("aisystem", ""), m.get("check", ""))
+
+    def points(r: dict[str, Any]) -> tuple[tuple[datetime, float], ...]:
+        return tuple((datetime.fromtimestamp(float(t), tz=start.tzinfo), float(v)) for t, v in r["values"])
+
+    by_value, by_state = {key(r): points(r) for r in values}, {key(r): points(r) for r in states}
+    return tuple(
+        CheckSeries(*k, step, by_value.get(k, ()), by_state.get(k, ())) for k in sorted(set(by_value) | set(by_state))
+    )
 
 
 def collect(
@@ -238,11 +311,18 @@ def collect(
         for ns in _scopes(namespaces)
         for exc in _readable(kube, exceptions_path(ns), warnings, f"exceptions ({exceptions_path(ns)})")
     ]
+    exporter, cluster_uid = exporter_and_cluster(kube, warnings)
+    management_system = collect_management_system(kube, warnings)
+    nonconformities = collect_nonconformities(kube, namespaces, warnings)
     start = now - period
     return Collected(
         generated_at=now,
         period_start=start,
         server=kube.target.server,
+        cluster_uid=cluster_uid,
+        management_system=management_system,
+        nonconformities=tuple(nonconformities),
+        exporter=exporter,
         namespaces=namespaces,
         systems=tuple(records.systems),
         events=records.events,
@@ -250,6 +330,7 @@ def collect(
         not_ai=tuple(records.not_ai),
         policy_bundle=policy_bundle(prometheus, now),
         admissions=collect_admissions(prometheus, namespaces, start, now) if prometheus else None,
+        monitoring=collect_monitoring(prometheus, namespaces, start, now) if prometheus else None,
         warnings=tuple(warnings),
         ungoverned=tuple(ungoverned),
         exceptions=tuple(exceptions),

@@ -48,6 +48,18 @@ class Admissions:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckSeries:
+    """One drift check over the period, per step: its query's value and whether it was breached (1) or not (0)."""
+
+    namespace: str
+    aisystem: str
+    check: str
+    step_seconds: int
+    values: tuple[tuple[datetime, float], ...]
+    breached: tuple[tuple[datetime, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Collected:
     """Everything the evidence pack is rendered from (already trimmed)."""
 
@@ -69,6 +81,20 @@ class Collected:
     """Workloads declared not AI (config.detection.notAiLabel), with their reasons."""
     exceptions: tuple[dict[str, Any], ...] = ()
     """AIGovExceptions as stored (the document keeps those in force during the period)."""
+    cluster_uid: str | None = None
+    """The kube-system namespace's UID: names the cluster whatever its server address."""
+    exporter: Mapping[str, Any] | None = None
+    """Who exported the pack: the SelfSubjectReview's username and groups."""
+    management_system: Mapping[str, Any] | None = None
+    """The AIManagementSystem (trimmed like an AISystem), if one is installed and readable."""
+    monitoring: tuple[CheckSeries, ...] | None = None
+    """Drift checks over the period from Prometheus (None when Prometheus was not queried)."""
+    nonconformities: tuple[dict[str, Any], ...] = ()
+    """Nonconformities in scope (trimmed like AISystems)."""
+    previous_document: Mapping[str, Any] | None = None
+    """The previous pack's `evidence.json`: the management review's trends and open actions compare with it."""
+    previous_pack: Mapping[str, str] | None = None
+    """The pack before this one (`aigov.evidence.pack.pack_reference`): its digest chains the packs."""
 
     @property
     def scope(self) -> str:
@@ -77,7 +103,7 @@ class Collected:
 
 
 def aisystem_record(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """An AISystem with its metadata trimmed to identity, labels and times (no annotations, no managed fields)."""
+    """An AISystem (or AIManagementSystem), metadata trimmed to identity, labels and times (no annotations)."""
     meta = obj.get("metadata") or {}
     return {
         "apiVersion": obj.get("apiVersion"),

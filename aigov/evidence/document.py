@@ -18,7 +18,9 @@ from aigov import __version__
 from aigov.core import exceptions
 from aigov.core.config import Config
 from aigov.core.controls import CONTROLS, OBJECTIVES
+from aigov.core.management_system import current_approval
 from aigov.core.model import AISystem, rfc3339
+from aigov.core.nonconformity import overdue, phase
 from aigov.core.views import summary
 from aigov.evidence.collected import Collected
 
@@ -201,14 +203,182 @@ def exceptions_section(collected: Collected, config: Config) -> list[dict[str, A
     return sorted(rows, key=lambda r: (r["namespace"], r["name"]))
 
 
+def management_system(obj: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The AI management system's scope, policy, roles, objectives, SoA and approvals, and whether this revision
+    is approved (an approval pinning its current generation and version)."""
+    if obj is None:
+        return None
+    spec, meta = obj.get("spec") or {}, obj.get("metadata") or {}
+    return {
+        "name": meta.get("name"),
+        "generation": meta.get("generation"),
+        "version": spec.get("version"),
+        "scope": spec.get("scope"),
+        "policy": spec.get("policy"),
+        "roles": spec.get("roles") or [],
+        "objectives": spec.get("objectives") or [],
+        "statementOfApplicability": spec.get("statementOfApplicability") or [],
+        "approvals": (obj.get("status") or {}).get("approvals") or [],
+        "reviews": (obj.get("status") or {}).get("reviews") or [],
+        "currentApproval": current_approval(dict(obj)),
+    }
+
+
+def nonconformities(collected: Collected) -> list[dict[str, Any]]:
+    """Every nonconformity with its phase and whether it is overdue at export time."""
+    return [
+        {
+            "namespace": nc["metadata"].get("namespace"),
+            "name": nc["metadata"].get("name"),
+            **nc["spec"],
+            "phase": phase(nc).value,
+            "overdue": overdue(nc, collected.generated_at),
+            "closure": (nc.get("status") or {}).get("closure"),
+            "resumedBy": (nc.get("status") or {}).get("resumedBy"),
+            "effectiveness": (nc.get("status") or {}).get("effectiveness"),
+        }
+        for nc in collected.nonconformities
+    ]
+
+
+def _rises(points: list[tuple[Any, float]]) -> int:
+    """How many times a 0/1 series went from 0 (or nothing) to 1."""
+    previous, count = 0.0, 0
+    for _, value in points:
+        count += value >= 1 > previous
+        previous = value
+    return count
+
+
+def monitoring(collected: Collected) -> dict[str, Any]:
+    """Monitoring evidence (9.1, A.6.2.6, Art. 72): coverage from the records; per drift check, from Prometheus,
+    its breaches (entries into the breached state) and value series over the period."""
+    checked = {
+        (o["metadata"].get("namespace"), o["metadata"].get("name"))
+        for o in collected.systems
+        if ((o.get("spec") or {}).get("monitoring") or {}).get("checks")
+    }
+    running = [w for w in collected.workloads if w.get("replicas") != 0]
+    ungoverned = [w for w in collected.ungoverned if not w.get("aisystem")]
+    covered = sum((w["namespace"], w["system"]) in checked for w in running)
+    total = len(running) + len(ungoverned)
+    checks = None
+    if collected.monitoring is not None:
+        checks = [
+            {
+                "namespace": c.namespace,
+                "aisystem": c.aisystem,
+                "check": c.check,
+                "stepSeconds": c.step_seconds,
+                "breaches": _rises(list(c.breached)),
+                "breachedShare": round(sum(v for _, v in c.breached) / len(c.breached), 4) if c.breached else None,
+                "min": min((v for _, v in c.values), default=None),
+                "max": max((v for _, v in c.values), default=None),
+                "last": c.values[-1][1] if c.values else None,
+                "values": [[rfc3339(t), v] for t, v in c.values],
+            }
+            for c in collected.monitoring
+        ]
+    return {
+        "coverage": {
+            "runningAIWorkloads": total,
+            "underACheck": covered,
+            "share": round(covered / total, 4) if total else None,
+            "counted": "labelled workloads not scaled to zero, and the audit's ungoverned AI workloads",
+        },
+        "checks": checks,
+    }
+
+
+def kpis(document: Mapping[str, Any]) -> dict[str, float | None]:
+    """The figures a management review follows from pack to pack (None when the pack lacks their source)."""
+    systems = document["systems"]
+    approved = sum(1 for s in systems if s["phase"] == "Approved")
+    ncs = document.get("nonconformities") or []
+    admissions = document.get("admissionDecisions")
+    coverage = ((document.get("monitoring") or {}).get("coverage") or {}).get("share")
+    return {
+        "aiSystems": len(systems),
+        "approvedShare": round(approved / len(systems), 4) if systems else None,
+        "suspended": sum(1 for s in systems if s["phase"] == "Suspended"),
+        "openNonconformities": sum(1 for n in ncs if n["phase"] != "Closed"),
+        "overdueNonconformities": sum(1 for n in ncs if n["overdue"]),
+        "monitoringCoverage": coverage,
+        "admissionsDenied": None
+        if admissions is None
+        else sum(c["count"] for c in admissions["byCode"] if c["decision"] == "denied"),
+    }
+
+
+def review(document: Mapping[str, Any], previous: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Management review input (clause 9.3.2): KPIs against objectives, trends and open actions since the
+    previous pack, and what changed in the period."""
+    now = kpis(document)
+    before = kpis(previous) if previous else {}
+    trends = [{"kpi": k, "now": v, "previous": before.get(k)} for k, v in now.items()]
+    objectives = []
+    for objective in (document["managementSystem"] or {}).get("objectives") or []:
+        measure = objective.get("measure")
+        value = now.get(measure["kpi"]) if measure else None
+        met = None
+        if measure and value is not None:
+            met = value >= measure["value"] if measure["comparator"] == ">=" else value <= measure["value"]
+        objectives.append({"name": objective["name"], "target": objective["target"], "measure": measure,
+                           "value": value, "met": met})  # fmt: skip
+    current = {(n["namespace"], n["name"]): n for n in document.get("nonconformities") or []}
+    actions = [
+        {"nonconformity": f"{n['namespace']}/{n['name']}", "then": n["phase"],
+         "now": current[key]["phase"] if (key := (n["namespace"], n["name"])) in current else "not in this pack"}
+        for n in (previous or {}).get("nonconformities") or [] if n["phase"] != "Closed"
+    ]  # fmt: skip
+    names = {f"{s['namespace']}/{s['name']}" for s in document["systems"]}
+    before_names = {f"{s['namespace']}/{s['name']}" for s in (previous or {}).get("systems") or []}
+    return {
+        "previousPack": document["previousPack"],
+        "objectives": objectives,
+        "trends": trends,
+        "actionsFromPreviousReview": actions,
+        "changes": {
+            "systemsAdded": sorted(names - before_names) if previous else None,
+            "systemsRemoved": sorted(before_names - names) if previous else None,
+            "managementSystemVersion": [
+                ((previous or {}).get("managementSystem") or {}).get("version"),
+                (document["managementSystem"] or {}).get("version"),
+            ],
+        },
+    }
+
+
+def completeness(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Which parts of the evidence the pack lacks, and why: a pack with any is not complete."""
+    missing = []
+    if document["admissionDecisions"] is None:
+        missing.append({"part": "admissionDecisions", "why": "Prometheus was not queried (--prometheus)"})
+    if document["monitoring"]["checks"] is None:
+        missing.append({"part": "monitoring", "why": "drift-check series need Prometheus (--prometheus)"})
+    if document["decisionLog"] is None:
+        missing.append({"part": "decisionLog", "why": "no decision-log files were checked (--decision-log)"})
+    elif document["decisionLog"].get("problems"):
+        missing.append({"part": "decisionLog", "why": "a decision-log chain is broken"})
+    if document["managementSystem"] is None:
+        missing.append({"part": "managementSystem", "why": "no AIManagementSystem installed or readable"})
+    if document["cluster"]["uid"] is None or document["exporter"] is None:
+        missing.append({"part": "identity", "why": "the cluster UID or the exporter's identity was not read"})
+    if document["warnings"]:
+        missing.append({"part": "collection", "why": f"{len(document['warnings'])} collection warning(s)"})
+    return {"complete": not missing, "missing": missing}
+
+
 def evidence_document(collected: Collected, config: Config, expiring_within: timedelta) -> dict[str, Any]:
     """The whole evidence document (what `evidence.json` holds)."""
     admissions = collected.admissions
-    return {
+    document = {
         "schema": SCHEMA,
         "generatedAt": rfc3339(collected.generated_at),
         "generator": {"name": "aigov", "version": __version__},
-        "cluster": {"server": collected.server},
+        "cluster": {"server": collected.server, "uid": collected.cluster_uid},
+        "exporter": None if collected.exporter is None else dict(collected.exporter),
+        "previousPack": None if collected.previous_pack is None else dict(collected.previous_pack),
         "scope": {"namespaces": list(collected.namespaces) if collected.namespaces is not None else None},
         "period": {"start": rfc3339(collected.period_start), "end": rfc3339(collected.generated_at)},
         "policyBundle": dict(collected.policy_bundle),
@@ -237,7 +407,10 @@ def evidence_document(collected: Collected, config: Config, expiring_within: tim
             for c in CONTROLS
         ],
         "objectives": dict(OBJECTIVES),
+        "managementSystem": management_system(collected.management_system),
         "systems": [_system(obj, collected, config) for obj in collected.systems],
+        "nonconformities": nonconformities(collected),
+        "monitoring": monitoring(collected),
         "ungovernedRunning": {
             "title": "AI systems running without governance",
             "source": "the aigov audit's openreports.io Reports (docs/audit.md)",
@@ -247,20 +420,50 @@ def evidence_document(collected: Collected, config: Config, expiring_within: tim
         "exceptions": exceptions_section(collected, config),
         "warnings": list(collected.warnings),
     }
+    document["review"] = review(document, collected.previous_document)
+    return {**document, "completeness": completeness(document)}
+
+
+ORGANISATION_COLUMNS = ("applicability", "justification", "status", "owner", "evidence")
+
+
+def _organisation_cells(entry: Mapping[str, Any] | None) -> list[str]:
+    if entry is None:
+        return ["", "", NOT_ADDRESSED, "", ""]
+    applicability = "applicable" if entry.get("applicable") else "excluded"
+    return [applicability, *(str(entry.get(k) or "") for k in ("justification", "status", "owner", "evidence"))]
 
 
 def soa_csv(document: Mapping[str, Any]) -> str:
-    """The Statement of Applicability: one row per Annex A control, one column per system."""
+    """The Statement of Applicability: one row per Annex A control; the organisation's columns (from the
+    AIManagementSystem), then one column per system."""
     systems = document["systems"]
+    organisation = {e["id"]: e for e in (document["managementSystem"] or {}).get("statementOfApplicability") or []}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
-        ["control", "objective", "title", "aigov", "automation", *(f"{s['namespace']}/{s['name']}" for s in systems)]
+        [
+            "control",
+            "objective",
+            "title",
+            "aigov",
+            "automation",
+            *ORGANISATION_COLUMNS,
+            *(f"{s['namespace']}/{s['name']}" for s in systems),
+        ]
     )
     status_of = [{c["id"]: c["status"] for c in s["controls"]} for s in systems]
     for control in document["controls"]:
         cells = [claims.get(control["id"], NOT_ADDRESSED) for claims in status_of]
         writer.writerow(
-            [control["id"], control["objective"], control["title"], control["aigov"], control["automation"], *cells]
+            [
+                control["id"],
+                control["objective"],
+                control["title"],
+                control["aigov"],
+                control["automation"],
+                *_organisation_cells(organisation.get(control["id"])),
+                *cells,
+            ]
         )
     return out.getvalue()

@@ -150,7 +150,11 @@ def _kpis(document: Mapping[str, Any]) -> list[Kpi]:
         Kpi("bad" if suspended else "", suspended, "suspended"),
         Kpi("bad" if expired else "", expired, "records expired"),
         Kpi("warn" if soon else "", soon, f"records expiring within {document['expiringWithin']}"),
-        Kpi("bad" if denied else "", "n/a" if denied is None else denied, "admissions denied in the period"),
+        Kpi(
+            "bad" if denied is None or denied else "",
+            "missing" if denied is None else denied,
+            "admissions denied in the period",
+        ),
     ]
 
 

@@ -16,7 +16,9 @@ from pydantic import BaseModel
 
 from aigov.core.config import EXCEPTION_KIND, EXCEPTION_PLURAL, GROUP, KIND, PLURAL, VERSION
 from aigov.core.exceptions import AIGovException
+from aigov.core.management_system import MS_KIND, MS_PLURAL, AIManagementSystem
 from aigov.core.model import AISystem
+from aigov.core.nonconformity import NC_KIND, NC_PLURAL, Nonconformity
 
 Schema = dict[str, Any]
 
@@ -126,14 +128,23 @@ def aisystem_schema() -> Schema:
     return structural_schema(AISystem, {"metadata": {"type": "object"}}, undescribed=frozenset({"metadata"}))
 
 
-def _crd(kind: str, plural: str, short: str, schema: Schema, columns: list[dict[str, Any]]) -> Schema:
+def aisystem_crd() -> Schema:
+    """The AISystem CustomResourceDefinition (apiextensions.k8s.io/v1)."""
+    return _crd(AISystem, kind=KIND, plural=PLURAL, scope="Namespaced", short="ais", columns=PRINTER_COLUMNS)
+
+
+def _crd(
+    model: type[BaseModel], *, kind: str, plural: str, scope: str, short: str, columns: list[dict[str, str]]
+) -> Schema:
+    """A CRD of aigov's group from `model`, with a status subresource and `columns` for `kubectl get`."""
+    schema = structural_schema(model, {"metadata": {"type": "object"}}, undescribed=frozenset({"metadata"}))
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
         "metadata": {"name": f"{plural}.{GROUP}"},
         "spec": {
             "group": GROUP,
-            "scope": "Namespaced",
+            "scope": scope,
             "names": {
                 "kind": kind,
                 "listKind": f"{kind}List",
@@ -156,15 +167,39 @@ def _crd(kind: str, plural: str, short: str, schema: Schema, columns: list[dict[
     }
 
 
-def aisystem_crd() -> Schema:
-    """The AISystem CustomResourceDefinition (apiextensions.k8s.io/v1)."""
-    return _crd(KIND, PLURAL, "ais", aisystem_schema(), PRINTER_COLUMNS)
-
-
 def exception_crd() -> Schema:
     """The AIGovException CustomResourceDefinition (apiextensions.k8s.io/v1)."""
-    schema = structural_schema(AIGovException, {"metadata": {"type": "object"}}, undescribed=frozenset({"metadata"}))
-    return _crd(EXCEPTION_KIND, EXCEPTION_PLURAL, "aigovex", schema, EXCEPTION_PRINTER_COLUMNS)
+    return _crd(
+        AIGovException,
+        kind=EXCEPTION_KIND,
+        plural=EXCEPTION_PLURAL,
+        scope="Namespaced",
+        short="aigovex",
+        columns=EXCEPTION_PRINTER_COLUMNS,
+    )
+
+
+def management_system_crd() -> Schema:
+    """The cluster-scoped AIManagementSystem CustomResourceDefinition (`aigov.core.management_system`)."""
+    version = {"name": "Version", "type": "string", "jsonPath": ".spec.version", "description": "Revision"}
+    age = PRINTER_COLUMNS[-1]
+    return _crd(
+        AIManagementSystem, kind=MS_KIND, plural=MS_PLURAL, scope="Cluster", short="aims", columns=[version, age]
+    )
+
+
+def nonconformity_crd() -> Schema:
+    """The Nonconformity CustomResourceDefinition (`aigov.core.nonconformity`)."""
+    columns = [
+        {"name": "System", "type": "string", "jsonPath": ".spec.system", "description": "The AISystem"},
+        {"name": "Source", "type": "string", "jsonPath": ".spec.source", "description": "What opened it"},
+        {"name": "Closed By", "type": "string", "jsonPath": ".status.closure.closedBy", "description": "Who closed it"},
+        {"name": "Effective", "type": "boolean", "jsonPath": ".status.effectiveness.effective",
+         "description": "The effectiveness check passed"},
+        {"name": "Due", "type": "string", "jsonPath": ".spec.dueAt", "description": "Close by"},
+        PRINTER_COLUMNS[-1],
+    ]  # fmt: skip
+    return _crd(Nonconformity, kind=NC_KIND, plural=NC_PLURAL, scope="Namespaced", short="nc", columns=columns)
 
 
 def peering_crds() -> list[Schema]:
@@ -213,7 +248,7 @@ def to_yaml(document: Schema) -> str:
 
 def rendered() -> dict[str, str]:
     """File name → YAML for every CRD, named like controller-gen does (`<group>_<plural>.yaml`)."""
-    documents = [aisystem_crd(), exception_crd(), *peering_crds()]
+    documents = [aisystem_crd(), exception_crd(), management_system_crd(), nonconformity_crd(), *peering_crds()]
     return {f"{d['spec']['group']}_{d['spec']['names']['plural']}.yaml": to_yaml(d) for d in documents}
 
 

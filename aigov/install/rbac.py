@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from aigov.core.config import EXCEPTION_PLURAL, GROUP, PLURAL
+from aigov.core.management_system import MS_PLURAL
+from aigov.core.nonconformity import NC_PLURAL
 from aigov.core.suspension import STOP_METHODS
 from aigov.core.workloads import KINDS, StopMethod, WorkloadKind
 
@@ -63,6 +65,8 @@ def operator_rules(clusterwide: bool = True) -> list[dict[str, Any]]:
         _rule(GROUP, [f"{PLURAL}/status"], ["patch"]),
         _rule(GROUP, [EXCEPTION_PLURAL], ["get", *_READ]),
         _rule(GROUP, [f"{EXCEPTION_PLURAL}/status"], ["patch"]),
+        _rule(GROUP, [NC_PLURAL], ["get", *_READ, "create", "patch"]),
+        _rule(GROUP, [f"{NC_PLURAL}/status"], ["patch"]),
         _rule("", ["events"], ["create"]),
         *(_rule(group, plurals, _READ) for group, plurals in workload_reads().items()),
         *(
@@ -106,6 +110,7 @@ def audit_rules(kinds: Iterable[WorkloadKind] = KINDS) -> list[dict[str, Any]]:
         *(_rule(group, sorted(resources), ["list"]) for group, resources in sorted(reads.items())),
         _rule("apiextensions.k8s.io", ["customresourcedefinitions"], ["list"]),
         *(_rule(group, resources, ["list", "create", "patch", "delete"]) for group, resources in REPORT_WRITES.items()),
+        _rule(GROUP, [NC_PLURAL], ["create"]),
     ]
 
 
@@ -156,19 +161,36 @@ def people_cluster_roles() -> list[dict[str, Any]]:
     write_records = _rule(GROUP, [f"{PLURAL}/status"], ["get", "patch"])
     whoami = _rule("authentication.k8s.io", ["selfsubjectreviews"], ["create"])
     events = _rule("", ["events"], ["get", "list", "watch"])
+    read_ncs = _rule(GROUP, [NC_PLURAL], ["get", "list", "watch"])
+    close_ncs = _rule(GROUP, [f"{NC_PLURAL}/status"], ["get", "patch"])
     workloads = [_rule(group, resources, ["get", "list"]) for group, resources in workload_reads().items()]
     roles = {
         "aigov-auditor": [
-            _rule(GROUP, [PLURAL], ["get", "list"]),
+            _rule(GROUP, [PLURAL, NC_PLURAL], ["get", "list"]),
             _rule("", ["events"], ["get", "list"]),
             *workloads,
-            _rule("openreports.io", ["reports"], ["get", "list"]),
-            _rule("wgpolicyk8s.io", ["policyreports"], ["get", "list"]),
+            *(_rule(group, resources, ["get", "list"]) for group, resources in REPORT_WRITES.items()),
+            whoami,
         ],
-        "aigov-approver": [read, write_records, exception_records, whoami, events],
+        # The cluster-scoped reads of an evidence export: bound cluster-wide (ClusterRoleBinding) to whoever exports.
+        "aigov-auditor-cluster": [
+            {**_rule("", ["namespaces"], ["get"]), "resourceNames": ["kube-system"]},
+            _rule(GROUP, [MS_PLURAL], ["get", "list"]),
+        ],
+        "aigov-management-approver": [
+            _rule(GROUP, [MS_PLURAL], ["get", "list", "watch"]),
+            _rule(GROUP, [f"{MS_PLURAL}/status"], ["get", "patch"]),
+            whoami,
+        ],
+        "aigov-approver": [read, write_records, exception_records, whoami, events, read_ncs, close_ncs],
         "aigov-assessor": [read, write_records, whoami, events],
         "aigov-exception-requester": [read, request, exception_records, whoami, events],
-        "aigov-viewer": [read, _rule(GROUP, [f"{PLURAL}/status", f"{EXCEPTION_PLURAL}/status"], ["get"]), events],
+        "aigov-viewer": [
+            read,
+            _rule(GROUP, [f"{PLURAL}/status", f"{EXCEPTION_PLURAL}/status"], ["get"]),
+            events,
+            read_ncs,
+        ],
     }
     return [
         {

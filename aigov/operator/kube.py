@@ -89,6 +89,31 @@ class StatusWriter:
             raise
         return True
 
+    async def create(self, plural: str, namespace: str, body: dict[str, Any]) -> bool:
+        """Create an aigov object in `namespace`; False when one of that name exists already (409)."""
+        try:
+            await asyncio.to_thread(
+                self._custom.create_namespaced_custom_object, GROUP, VERSION, namespace, plural, body
+            )
+        except kubernetes.client.ApiException as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
+
+    async def merge_status(self, plural: str, namespace: str, name: str, status: dict[str, Any]) -> None:
+        """Merge `status` into an aigov object's status (fields only the operator writes)."""
+        await asyncio.to_thread(
+            self._custom.patch_namespaced_custom_object_status,
+            GROUP,
+            VERSION,
+            namespace,
+            plural,
+            name,
+            {"status": status},
+            _content_type=_MERGE_PATCH,
+        )
+
     async def ensure_peering(self, name: str, namespace: str | None) -> bool:
         """Create the kopf peering object (cluster-wide, or in `namespace`) unless it exists; True if created.
 

@@ -23,6 +23,7 @@ from aigov.operator import (  # noqa: F401  (importing registers the handlers)
     exception_handlers,
     gauge_handlers,
     lifecycle_handlers,
+    nonconformity_handlers,
     record_log,
     suspension_handlers,
 )

@@ -7,7 +7,9 @@ docs/metrics.md describes each metric.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections import Counter as Counter_
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -289,3 +291,65 @@ class ExceptionsCollector(Collector):
 
 EXCEPTIONS = ExceptionsCollector()
 OPERATOR_REGISTRY.register(EXCEPTIONS)
+
+
+# --- nonconformities (operator) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NonconformitySample:
+    """One Nonconformity as the gauges need it: source, phase (Open, Verifying, Closed), due time."""
+
+    source: str
+    phase: str
+    due: float
+
+
+class NonconformityCollector(Collector):
+    """Nonconformities by namespace, source and phase, and the open ones past their due time (at scrape time)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._items: dict[tuple[str, str], NonconformitySample] = {}
+        self._lock = threading.Lock()
+        self._clock = clock
+
+    def set(self, namespace: str, name: str, sample: NonconformitySample) -> None:
+        """Record the latest state of Nonconformity `namespace/name`."""
+        with self._lock:
+            self._items[namespace, name] = sample
+
+    def forget(self, namespace: str, name: str) -> None:
+        """Drop a deleted Nonconformity."""
+        with self._lock:
+            self._items.pop((namespace, name), None)
+
+    def collect(self) -> Iterator[Metric]:
+        """`aigov_nonconformities` and `aigov_nonconformities_overdue`."""
+        with self._lock:
+            items = sorted(self._items.items())
+        now = self._clock()
+        counts: Counter_[tuple[str, str, str]] = Counter_()
+        overdue: Counter_[tuple[str, str]] = Counter_()
+        for (namespace, _), sample in items:
+            counts[namespace, sample.source, sample.phase] += 1
+            overdue[namespace, sample.source] += sample.phase == "Open" and sample.due < now
+        family = GaugeMetricFamily(
+            "aigov_nonconformities",
+            "Nonconformities by phase: Open, Verifying (closed, effectiveness not yet shown), Closed.",
+            labels=["namespace", "source", "phase"],
+        )
+        for labels, count in sorted(counts.items()):
+            family.add_metric(list(labels), count)
+        late = GaugeMetricFamily(
+            "aigov_nonconformities_overdue",
+            "Open nonconformities past their due time (spec.dueAt).",
+            labels=["namespace", "source"],
+        )
+        for pair, count in sorted(overdue.items()):
+            late.add_metric(list(pair), count)
+        yield family
+        yield late
+
+
+NONCONFORMITIES = NonconformityCollector()
+OPERATOR_REGISTRY.register(NONCONFORMITIES)

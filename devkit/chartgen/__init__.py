@@ -73,11 +73,19 @@ def generated(chart: Path = CHART) -> dict[str, str]:
         "README.md": readme((chart / "README.md").read_text()),
         "templates/crd-aisystems.yaml": _header("aigov/core/model.py via aigov/install/crd.py")
         + templates.aisystem_crd(),
+        "templates/crd-aimanagementsystems.yaml": _header("aigov/core/management_system.py via aigov/install/crd.py")
+        + templates.management_system_crd(),
         "templates/admission.yaml": _header("aigov/install/admission.py") + templates.admission(),
         "templates/crd-aigovexceptions.yaml": _header("aigov/core/exceptions.py via aigov/install/crd.py")
         + templates.exception_crd(),
         "templates/exception-policy.yaml": _header("aigov/install/exception_policy.py")
         + templates.exception_policy_template(),
+        "templates/management-policy.yaml": _header("aigov/install/management_policy.py")
+        + templates.management_policy(),
+        "templates/crd-nonconformities.yaml": _header("aigov/core/nonconformity.py via aigov/install/crd.py")
+        + templates.nonconformity_crd(),
+        "templates/nonconformity-policy.yaml": _header("aigov/install/nonconformity_policy.py")
+        + templates.nonconformity_policy(),
         "templates/rbac.yaml": _header("aigov/install/rbac.py and devkit/chartgen/templates.py")
         + templates.rbac_template(),
         "templates/rbac-audit.yaml": _header("aigov/install/rbac.py") + templates.audit_rbac_template(),

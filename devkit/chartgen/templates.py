@@ -16,6 +16,10 @@ import yaml
 from aigov.core.config import Config, ExceptionPolicy, Identity
 from aigov.install import admission as registration
 from aigov.install import crd, exception_policy, rbac
+from aigov.install.management_policy import management_policy as management_policy_doc
+from aigov.install.management_policy import management_policy_binding
+from aigov.install.nonconformity_policy import nonconformity_policy as nonconformity_policy_doc
+from aigov.install.nonconformity_policy import nonconformity_policy_binding
 
 Doc = dict[str, Any]
 
@@ -25,6 +29,8 @@ _NAMES = {
     f"{_S}NAME": FULLNAME,
     f"{_S}POLICY": f"{FULLNAME}-record-integrity",
     f"{_S}EXCEPTION_POLICY": f"{FULLNAME}-exception-records",
+    f"{_S}MS_POLICY": f"{FULLNAME}-management-system-approvals",
+    f"{_S}NC_POLICY": f"{FULLNAME}-nonconformity-closure",
     f"{_S}SERVICE": f"{FULLNAME}-webhook",
     f"{_S}TLS_SECRET": f"{FULLNAME}-webhook-tls",
     f"{_S}NAMESPACE": "{{ .Release.Namespace }}",
@@ -155,6 +161,34 @@ def admission() -> str:
     )
 
 
+def management_policy() -> str:
+    """templates/management-policy.yaml: the AIManagementSystem approval policy and its binding."""
+    binding = management_policy_binding()
+    binding["spec"]["policyName"] = f"{_S}MS_POLICY"
+    return _object(management_policy_doc(_sentinel_config()), f"{_S}MS_POLICY") + _object(binding, f"{_S}MS_POLICY")
+
+
+def nonconformity_policy() -> str:
+    """templates/nonconformity-policy.yaml: the Nonconformity closure policy and its binding."""
+    binding = nonconformity_policy_binding()
+    binding["spec"]["policyName"] = f"{_S}NC_POLICY"
+    return _object(nonconformity_policy_doc(_sentinel_config()), f"{_S}NC_POLICY") + _object(binding, f"{_S}NC_POLICY")
+
+
+def nonconformity_crd() -> str:
+    """templates/crd-nonconformities.yaml: the Nonconformity CRD, kept on uninstall, behind `crds.install`."""
+    keep = "  annotations:\n    helm.sh/resource-policy: keep\n"
+    doc = crd.nonconformity_crd()
+    return "{{- if .Values.crds.install }}\n" + _object(doc, doc["metadata"]["name"], keep) + "{{- end }}\n"
+
+
+def management_system_crd() -> str:
+    """templates/crd-aimanagementsystems.yaml: the AIManagementSystem CRD, kept on uninstall, behind `crds.install`."""
+    keep = "  annotations:\n    helm.sh/resource-policy: keep\n"
+    doc = crd.management_system_crd()
+    return "{{- if .Values.crds.install }}\n" + _object(doc, doc["metadata"]["name"], keep) + "{{- end }}\n"
+
+
 def aisystem_crd() -> str:
     """templates/crd-aisystems.yaml: the AISystem CRD, kept on uninstall, behind `crds.install`."""
     keep = "  annotations:\n    helm.sh/resource-policy: keep\n"
@@ -217,7 +251,11 @@ _ROLE_DESCRIPTIONS = {
     "approver": "Record approvals, revocations, suspensions and resumes (kubectl aigov approve/revoke/suspend/resume).",
     "assessor": "Record impact assessments (kubectl aigov assess).",
     "viewer": "Read AISystems and their governance records.",
-    "auditor": "Read AISystems, their Events and every workload kind aigov reviews (kubectl aigov evidence export).",
+    "auditor": "Read AISystems, their Events, the audit's reports and every workload kind aigov reviews "
+    "(kubectl aigov evidence export).",
+    "auditor-cluster": "Read the cluster-scoped parts of an evidence pack: the kube-system namespace's UID "
+    "and the AIManagementSystem (bind cluster-wide to whoever exports).",
+    "management-approver": "Approve revisions of the AIManagementSystem (bind cluster-wide; approver groups only).",
 }
 """Annotations of the people's ClusterRoles (`aigov.install.rbac.people_cluster_roles`), by role."""
 

@@ -33,7 +33,8 @@ _RUNNING: list[Server] = []
 def aigov_crds(kube: ControlPlane) -> ControlPlane:
     """The committed CRDs (AISystem and kopf peering), applied once and established."""
     kube.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
-    for crd in ("aisystems.aigov.io", "clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"):
+    for crd in ("aisystems.aigov.io", "aimanagementsystems.aigov.io", "nonconformities.aigov.io",
+                "clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"):  # fmt: skip
         kube.kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{crd}")
     return kube
 

@@ -193,6 +193,12 @@ def test_off_then_enforce_expiry_and_fix(kube: ControlPlane, namespace: str, aud
     # The approval expires (12 s after it was written): the running workload becomes a failure.
     got = eventually(kube, namespace, {("chat", "AIGOV_APPROVAL_EXPIRED"): "fail"}, audit_server)
     assert ("chat", "AIGOV_GOVERNED") not in got
+    # A governed system's workload running while it may not run opens one Nonconformity; shadow AI opens none.
+    ncs = json.loads(kube.kubectl("get", "nonconformities", "-n", namespace, "-o", "json").stdout)["items"]
+    assert [(n["spec"]["system"], n["spec"]["source"], n["spec"]["openedBy"]) for n in ncs] == [
+        ("chat", "audit", "aigov-audit")
+    ]
+    assert ncs[0]["spec"]["summary"].startswith("Deployment/chat is running while chat may not run (AIGOV_APPROVAL_EXP")
 
     listed = cli(kube, "-n", namespace, "-o", "json")
     assert listed.returncode == 0, listed.stderr

@@ -379,7 +379,12 @@ def _can(kube: ControlPlane, who: str, *args: str) -> bool:
 def installed(kube: ControlPlane, crds: None, namespace: str, helm_env: dict[str, str]) -> Iterator[str]:
     """A release installed into `namespace` (no --wait), uninstalled afterwards."""
     release = f"it-{uuid.uuid4().hex[:6]}"
-    for crd in ("aisystems.aigov.io", "aigovexceptions.aigov.io"):
+    for crd in (
+        "aisystems.aigov.io",
+        "aigovexceptions.aigov.io",
+        "aimanagementsystems.aigov.io",
+        "nonconformities.aigov.io",
+    ):
         _adopt(kube, "crd", crd, release, namespace)
     base = ("--kubeconfig", str(kube.kubeconfig), "-n", namespace)
     helm(helm_env, "install", release, str(CHART), *base)

@@ -29,6 +29,7 @@ REQUIRED_ALERTS = {
     "AigovUngovernedAIRunning",
     "AigovBreakGlassInUse",
     "AigovExceptionExpiringSoon",
+    "AigovNonconformityOverdue",
 }
 
 
@@ -64,7 +65,7 @@ def defined_metrics() -> set[str]:
     """Every metric family aigov.telemetry.metrics defines: the webhook's, the operator's counters and gauges."""
     names = {
         family.name
-        for collector in (metrics.GOVERNANCE, metrics.AUDIT, metrics.EXCEPTIONS)
+        for collector in (metrics.GOVERNANCE, metrics.AUDIT, metrics.EXCEPTIONS, metrics.NONCONFORMITIES)
         for family in collector.collect()
     }
     for value in vars(metrics).values():

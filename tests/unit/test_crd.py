@@ -142,6 +142,8 @@ def test_cli_prints_and_writes(tmp_path: Path) -> None:
     assert [d["metadata"]["name"] for d in yaml.safe_load_all(printed.output)] == [
         "aisystems.aigov.io",
         "aigovexceptions.aigov.io",
+        "aimanagementsystems.aigov.io",
+        "nonconformities.aigov.io",
         "clusterkopfpeerings.kopf.dev",
         "kopfpeerings.kopf.dev",
     ]

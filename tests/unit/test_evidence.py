@@ -18,6 +18,7 @@ from aigov.core.controls import CONTROLS
 from aigov.evidence.charts import color_map, nice_step, stacked_bars, stacked_columns, svg
 from aigov.evidence.collected import (
     Admissions,
+    CheckSeries,
     CodeSeries,
     Collected,
     DecisionCount,
@@ -183,20 +184,63 @@ def test_document_systems_controls_and_expiring() -> None:
     ]  # fmt: skip
 
 
+ORGANISATION = ["applicability", "justification", "status", "owner", "evidence"]
+MANAGEMENT_SYSTEM = {
+    "apiVersion": "aigov.io/v1alpha1",
+    "kind": "AIManagementSystem",
+    "metadata": {"name": "acme", "generation": 3},
+    "spec": {
+        "version": "2026.2",
+        "scope": {"description": "AI systems on the platform", "namespaces": ["team"]},
+        "policy": {"reference": "https://intranet/ai-policy.pdf", "version": "4"},
+        "roles": [{"name": "AI governance lead", "holder": "Dana"}],
+        "objectives": [{"name": "governed", "statement": "every AI workload governed", "kpi": "coverage",
+                        "target": "100%"}],
+        "statementOfApplicability": [
+            {"id": "A.2.2", "applicable": True, "justification": "policy required", "status": "implemented",
+             "owner": "Dana", "evidence": "https://intranet/ai-policy.pdf"},
+            {"id": "A.10.4", "applicable": False, "justification": "no customers", "status": "notApplicable",
+             "owner": "Dana"},
+        ],
+    },
+    "status": {"approvals": [
+        {"approver": "erin", "version": "2026.1", "generation": 2, "decidedAt": "2026-01-01T00:00:00Z"},
+        {"approver": "frank", "version": "2026.2", "generation": 3, "decidedAt": "2026-05-01T00:00:00Z"},
+    ]},
+}  # fmt: skip
+
+
 def test_statement_of_applicability() -> None:
     document = evidence_document(_collected(), Config(), timedelta(days=30))
     rows = list(csv.reader(io.StringIO(soa_csv(document))))
-    assert rows[0] == ["control", "objective", "title", "aigov", "automation", "team/scoring", "team/triage"]
+    assert rows[0] == ["control", "objective", "title", "aigov", "automation", *ORGANISATION, "team/scoring",
+                       "team/triage"]  # fmt: skip
     assert [r[0] for r in rows[1:]] == [c.id.value for c in CONTROLS]
     by_id = {r[0]: r for r in rows[1:]}
-    assert by_id["A.5.2"][3:] == [
-        "enforced",
-        "deployment requires a completed assessment",
-        "implemented",
-        "implemented",
-    ]
-    assert by_id["A.7.4"][5:] == ["partial", "partial"]
-    assert by_id["A.2.2"][3:] == ["people", "", "notAddressed", "notAddressed"]
+    assert by_id["A.5.2"][3:5] == ["enforced", "deployment requires a completed assessment"]
+    assert by_id["A.5.2"][5:] == ["", "", "notAddressed", "", "", "implemented", "implemented"]
+    assert by_id["A.7.4"][10:] == ["partial", "partial"]
+    assert by_id["A.2.2"][10:] == ["notAddressed", "notAddressed"]
+
+
+def test_organisation_statement_of_applicability_and_approval() -> None:
+    collected = replace(_collected(), management_system=aisystem_record(MANAGEMENT_SYSTEM))
+    document = evidence_document(collected, Config(), timedelta(days=30))
+    ms = document["managementSystem"]
+    assert (ms["name"], ms["version"], ms["currentApproval"]["approver"]) == ("acme", "2026.2", "frank")
+    by_id = {r[0]: r for r in csv.reader(io.StringIO(soa_csv(document)))}
+    assert by_id["A.2.2"][5:10] == ["applicable", "policy required", "implemented", "Dana",
+                                    "https://intranet/ai-policy.pdf"]  # fmt: skip
+    assert by_id["A.10.4"][5:10] == ["excluded", "no customers", "notApplicable", "Dana", ""]
+    html = render_report(document)
+    assert "AI governance lead" in html and "approved" in html and "frank" in html
+    # A new revision is not approved until someone approves its generation.
+    newer = {**MANAGEMENT_SYSTEM, "metadata": {"name": "acme", "generation": 4}}
+    unapproved = evidence_document(replace(collected, management_system=newer), Config(), timedelta(days=30))
+    assert unapproved["managementSystem"]["currentApproval"] is None
+    assert "not approved" in render_report(unapproved)
+    assert "No AIManagementSystem is installed" in render_report(evidence_document(_collected(), Config(),
+                                                                                   timedelta(days=30)))  # fmt: skip
 
 
 @pytest.mark.parametrize(("maximum", "step"), [(0, 1), (3, 1), (9, 5), (10, 5), (38, 10), (1234, 500)])
@@ -321,3 +365,73 @@ def test_exceptions_in_the_period_with_who_requested_approved_and_waived() -> No
         ("pilot", "Approved", "alice", False),
     ]
     assert rows[1]["codes"] == ["AIGOV_APPROVAL_MISSING"] and rows[1]["requestedBy"] == "dave"
+
+
+def test_monitoring_coverage_breaches_and_completeness() -> None:
+    t = [NOW - timedelta(minutes=m) for m in (40, 30, 20, 10, 0)]
+    series = CheckSeries("team", "scoring", "psi", 600, tuple(zip(t, (0.1, 0.3, 0.1, 0.4, 0.5), strict=True)),
+                         tuple(zip(t, (0.0, 1.0, 0.0, 1.0, 1.0), strict=True)))  # fmt: skip
+    scoring = _system("scoring")
+    scoring["spec"]["monitoring"] = {"checks": [{"name": "psi", "query": "psi", "comparator": ">", "threshold": 0.25}]}
+    workloads = tuple(
+        {"namespace": "team", "system": system, "replicas": replicas, "kind": "Deployment", "name": f"{system}-{n}"}
+        for n, (system, replicas) in enumerate((("scoring", 2), ("triage", 1), ("scoring", 0)))
+    )
+    ungoverned = ({"namespace": "team", "name": "shadow", "aisystem": ""},)
+    collected = replace(_collected(), systems=(scoring, _system("triage")), workloads=workloads, ungoverned=ungoverned,
+                        monitoring=(series,))  # fmt: skip
+    document = evidence_document(collected, Config(), timedelta(days=30))
+    coverage = document["monitoring"]["coverage"]
+    # Running: scoring-0 (checked), triage-1 (no check), the shadow workload; scoring-2 is scaled to zero.
+    assert (coverage["runningAIWorkloads"], coverage["underACheck"], coverage["share"]) == (3, 1, 0.3333)
+    [check] = document["monitoring"]["checks"]
+    assert (check["breaches"], check["breachedShare"], check["min"], check["max"], check["last"]) == (
+        2, 0.6, 0.1, 0.5, 0.5,
+    )  # fmt: skip
+    assert check["values"][0] == ["2026-06-01T11:20:00Z", 0.1]
+    gaps = {g["part"] for g in document["completeness"]["missing"]}
+    assert gaps == {"admissionDecisions", "decisionLog", "managementSystem", "identity", "collection"}
+    html = render_report(document)
+    assert "Incomplete evidence" in html and "Admission decisions are missing" in html
+    assert "33.3%" in html
+
+    bare = evidence_document(replace(collected, monitoring=None), Config(), timedelta(days=30))
+    assert bare["monitoring"]["checks"] is None
+    assert "monitoring" in {g["part"] for g in bare["completeness"]["missing"]}
+    assert "drift-check values and breaches over the period are missing" in render_report(bare)
+
+
+def test_management_review_objectives_trends_and_actions() -> None:
+    ms = json.loads(json.dumps(MANAGEMENT_SYSTEM))
+    ms["spec"]["objectives"] = [
+        {"name": "approved", "statement": "s", "kpi": "approved share", "target": ">= 50%",
+         "measure": {"kpi": "approvedShare", "comparator": ">=", "value": 0.5}},
+        {"name": "no overdue", "statement": "s", "kpi": "overdue", "target": "0",
+         "measure": {"kpi": "overdueNonconformities", "comparator": "<=", "value": 0}},
+        {"name": "culture", "statement": "s", "kpi": "survey", "target": "good"},
+    ]  # fmt: skip
+    nc = {"metadata": {"namespace": "team", "name": "nc-1"},
+          "spec": {"system": "scoring", "source": "suspension", "openedAt": "2026-05-01T00:00:00Z",
+                   "dueAt": "2026-05-16T00:00:00Z", "summary": "s"}}  # fmt: skip
+    before = evidence_document(replace(_collected(), nonconformities=(nc,)), Config(), timedelta(days=30))
+    now = evidence_document(
+        replace(_collected(), management_system=aisystem_record(ms), systems=_collected().systems[:1],
+                previous_document=before, previous_pack={"digest": "sha256:" + "0" * 64, "generatedAt": "x"}),
+        Config(), timedelta(days=30),
+    )  # fmt: skip
+    review = now["review"]
+    assert [(o["name"], o["value"], o["met"]) for o in review["objectives"]] == [
+        ("approved", 0.0, False),
+        ("no overdue", 0, True),
+        ("culture", None, None),
+    ]
+    trends = {t["kpi"]: (t["previous"], t["now"]) for t in review["trends"]}
+    assert trends["aiSystems"] == (2, 1)
+    assert trends["overdueNonconformities"] == (1, 0)
+    assert trends["admissionsDenied"] == (None, None)
+    assert review["actionsFromPreviousReview"] == [
+        {"nonconformity": "team/nc-1", "then": "Open", "now": "not in this pack"}
+    ]
+    assert review["changes"]["systemsRemoved"] == ["team/triage"]
+    html = render_report(now)
+    assert "missed" in html and "not measured" in html and "team/nc-1" in html

@@ -74,6 +74,7 @@ def people(kube: ControlPlane) -> People:
         policy,
         binding,
         *people_cluster_roles(),
+        {**_binding("aigov-auditor-cluster", ["ivan"]), "kind": "ClusterRoleBinding"},
     )
     return People(
         kube=kube,

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
 from aigov.core.controls import CONTROLS
@@ -35,6 +36,7 @@ from devkit.devcluster import LOOPBACK, PrometheusServer, Server, free_port
 from tests.integration.cli.conftest import IMAGE, People, apply, get, govern, run, system
 from tests.integration.conftest import StartOperator
 from tests.polling import eventually
+from tests.unit.test_evidence_signing import write_keypair
 
 pytestmark = pytest.mark.cluster
 SECRET = "s3cr3t-" + uuid.uuid4().hex
@@ -98,6 +100,7 @@ def _replicas(people: People, ns: str, kind: str, name: str) -> int:
     return int(out)
 
 
+DRIFT_NAMESPACE = f"evidence-lending-{uuid.uuid4().hex[:6]}"
 RUNNING_BUNDLE = {"version": "0.0.9+abababababab", "sha256": "ab" * 32}
 """What the running webhook reports (deliberately not the local bundle: the export must record this one)."""
 
@@ -123,6 +126,15 @@ def admissions(prometheus: PrometheusServer) -> Iterator[Counter]:
     Gauge("aigov_policy_bundle_info", "test copy", ["version", "sha256"], registry=registry).labels(
         RUNNING_BUNDLE["version"], RUNNING_BUNDLE["sha256"]
     ).set(1)
+    # The operator's drift-check gauges for one check of credit-scoring (the namespace is set per estate).
+    Gauge("aigov_drift_check_value", "test copy", ["namespace", "aisystem", "check"], registry=registry).labels(
+        DRIFT_NAMESPACE, "credit-scoring", "psi"
+    ).set(0.31)
+    state = Gauge(
+        "aigov_drift_check_state", "test copy", ["namespace", "aisystem", "check", "state"], registry=registry
+    )
+    state.labels(DRIFT_NAMESPACE, "credit-scoring", "psi", "breached").set(1)
+    state.labels(DRIFT_NAMESPACE, "credit-scoring", "psi", "ok").set(0)
     port = free_port()
     server, thread = start_http_server(port, addr=LOOPBACK, registry=registry)
     prometheus.set_targets([f"{LOOPBACK}:{port}"])
@@ -147,7 +159,7 @@ def estate(
 ) -> Estate:
     """Two namespaces of governed systems in every state, and packs exported by the auditor."""
     kube = people.kube
-    lending, support = (f"evidence-{part}-{uuid.uuid4().hex[:6]}" for part in ("lending", "support"))
+    lending, support = DRIFT_NAMESPACE, f"evidence-support-{uuid.uuid4().hex[:6]}"
     for ns in (lending, support):
         kube.kubectl("create", "namespace", ns)
         govern(people, ns)
@@ -249,6 +261,40 @@ def test_tampering_is_detected(estate: Estate, tmp_path: Path) -> None:
     result = run(None, None, "evidence", "verify", str(copy))
     assert result.exit_code == 1
     assert result.stderr.splitlines() == ["soa.csv: sha256 differs from the manifest", "notes.txt: not in the manifest"]
+
+
+def _keypair(tmp_path: Path, name: str = "pack") -> tuple[Path, Path]:
+    return write_keypair(ed25519.Ed25519PrivateKey.generate(), tmp_path, name)
+
+
+def test_signed_chained_pack_names_exporter_and_cluster(people: People, estate: Estate, tmp_path: Path) -> None:
+    private, public = _keypair(tmp_path)
+    first, second = tmp_path / "first", tmp_path / "second"
+    for out, chain in ((first, ()), (second, ("--previous", str(first)))):
+        result = run(people.ivan, estate.lending, "evidence", "export", "--out", str(out), "--period", "10m",
+                     "--signing-key", str(private), *chain)  # fmt: skip
+        assert result.exit_code == 0, result.output
+    document = _document(second)
+    uid = people.kube.kubectl("get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}").stdout
+    assert document["cluster"]["uid"] == uid
+    assert document["exporter"]["username"] == "ivan"
+    assert "auditors" in document["exporter"]["groups"]
+    assert document["previousPack"]["digest"].startswith("sha256:")
+    ok = run(None, None, "evidence", "verify", str(second), "--public-key", str(public), "--previous", str(first))
+    assert ok.exit_code == 0, ok.output
+    assert "the signed statement verifies and names every file" in ok.stdout
+    # The chain does not hold against another pack, and another key does not verify the signature.
+    chained_elsewhere = run(None, None, "evidence", "verify", str(second), "--previous", str(estate.pack))
+    assert chained_elsewhere.exit_code == 1
+    assert "names previous pack sha256:" in chained_elsewhere.stderr
+    _, other = _keypair(tmp_path, "other")
+    wrong = run(None, None, "evidence", "verify", str(second), "--public-key", str(other))
+    assert wrong.exit_code == 1
+    assert "no signature verifies with the public key" in wrong.stderr
+    broken = run(people.ivan, estate.lending, "evidence", "export", "--out", str(tmp_path / "third"),
+                 "--signing-key", str(public))  # fmt: skip
+    assert broken.exit_code == 2
+    assert "not an unencrypted PEM private key" in broken.stderr
 
 
 def test_no_secret_ever_leaves_the_cluster(estate: Estate) -> None:
@@ -363,6 +409,25 @@ def test_admission_decisions_from_prometheus(estate: Estate) -> None:
     assert set(series) == {"AIGOV_UNGOVERNED", "AIGOV_APPROVAL_MISSING"}
     assert max(v for _, v in series["AIGOV_UNGOVERNED"]) > 0
     assert _document(estate.everything)["admissionDecisions"] is None
+
+
+def test_monitoring_evidence_and_completeness(estate: Estate) -> None:
+    document = _document(estate.pack)
+    [check] = document["monitoring"]["checks"]
+    assert (check["namespace"], check["aisystem"], check["check"]) == (estate.lending, "credit-scoring", "psi")
+    assert (check["breaches"], check["last"]) == (1, 0.31)
+    assert check["values"] and all(v == 0.31 for _, v in check["values"])
+    # credit-scorer runs (2 replicas) and credit-scoring has no drift check in its spec.
+    assert document["monitoring"]["coverage"] | {"counted": ""} == {
+        "runningAIWorkloads": 1, "underACheck": 0, "share": 0.0, "counted": ""
+    }  # fmt: skip
+    gaps = {g["part"] for g in document["completeness"]["missing"]}
+    assert "admissionDecisions" not in gaps and "monitoring" not in gaps
+    assert document["completeness"]["complete"] is False, "no decision log was given"
+    everything = _document(estate.everything)
+    assert everything["monitoring"]["checks"] is None
+    assert {"admissionDecisions", "monitoring"} <= {g["part"] for g in everything["completeness"]["missing"]}
+    assert "Admission decisions are missing from this pack" in (estate.everything / "report.html").read_text()
 
 
 def test_statement_of_applicability(estate: Estate) -> None:

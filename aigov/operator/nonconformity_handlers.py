@@ -1,0 +1,104 @@
+"""Opens a Nonconformity on every suspension, records who resumed, and verifies corrective actions.
+
+On every AISystem event: each suspension in `status.suspension` and
+`suspensionHistory` has its Nonconformity (created once, named by the suspension's
+start, so a restart or a repeated event opens nothing twice) and, once resumed, its
+`resumedBy` (the closure policy keeps a high-risk system's resumer from closing it).
+The same event carries the drift checks' latest evaluations: every closed
+Nonconformity of the system counts them towards its effectiveness check
+(`aigov.core.nonconformity.next_effectiveness`). Nonconformities are indexed by
+system and feed the `aigov_nonconformities*` gauges.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+import kubernetes
+
+from aigov.core.binding import SystemKey
+from aigov.core.config import GROUP, PLURAL, VERSION
+from aigov.core.nonconformity import NC_PLURAL, NCPhase, for_suspension, next_effectiveness, phase
+from aigov.operator.context import REGISTRY, context
+from aigov.telemetry.metrics import NONCONFORMITIES, NonconformitySample
+
+INDEX = "nonconformities_by_system"
+_DONE = "nonconformities-done"
+"""Per-AISystem memo key: the (nonconformity, resumedBy) pairs already written."""
+
+
+@kopf.index(GROUP, VERSION, NC_PLURAL, id=INDEX, registry=REGISTRY)
+def nonconformities_by_system(body: kopf.Body, **_: Any) -> dict[SystemKey, dict[str, Any]]:
+    """Index a Nonconformity under its AISystem."""
+    system = (body.get("spec") or {}).get("system")
+    return {(body.metadata.namespace or "", str(system)): dict(body)} if system else {}
+
+
+@kopf.on.event(GROUP, VERSION, NC_PLURAL, id="nonconformity-gauges", registry=REGISTRY)
+def gauges(type: str | None, body: kopf.Body, **_: Any) -> None:
+    """Keep the nonconformity gauges in step."""
+    namespace, name = body.metadata.namespace or "", body.metadata.name or ""
+    if type == "DELETED":
+        NONCONFORMITIES.forget(namespace, name)
+        return
+    spec = body.get("spec") or {}
+    try:
+        due = datetime.fromisoformat(str(spec.get("dueAt"))).timestamp()
+    except ValueError:
+        due = float("inf")
+    NONCONFORMITIES.set(namespace, name, NonconformitySample(str(spec.get("source")), phase(dict(body)).value, due))
+
+
+@kopf.on.event(GROUP, VERSION, PLURAL, id="nonconformities", registry=REGISTRY)
+async def on_system(type: str | None, body: kopf.Body, memo: Any, logger: kopf.Logger, **kwargs: Any) -> None:
+    """Open a nonconformity per suspension, record resumes, count effectiveness evaluations."""
+    if type == "DELETED":
+        return
+    try:
+        await _open_and_resume(dict(body), memo, logger)
+        await _verify(dict(body), kwargs[INDEX], memo, logger)
+    except kubernetes.client.ApiException as exc:
+        logger.warning(f"nonconformities not written yet (the next event retries): {exc}")
+
+
+async def _open_and_resume(system: dict[str, Any], memo: Any, logger: kopf.Logger) -> None:
+    status = system.get("status") or {}
+    records = [*(status.get("suspensionHistory") or []), *([status["suspension"]] if status.get("suspension") else [])]
+    done: set[tuple[str, str]] = memo.setdefault(_DONE, set())
+    kube, now = context(memo).kube, datetime.now(UTC).replace(microsecond=0)
+    namespace = str((system.get("metadata") or {}).get("namespace"))
+    operator = context(memo).config.identity.operator_usernames[0]
+    for record in records:
+        if not record.get("since"):
+            continue
+        manifest = for_suspension(system, record, now=now, by=operator)
+        name, resumed_by = manifest["metadata"]["name"], str(record.get("resumedBy") or "")
+        if (name, resumed_by) in done:
+            continue
+        if (name, "") not in done and await kube.create(NC_PLURAL, namespace, manifest):
+            logger.info(f"nonconformity {name} opened: {manifest['spec']['summary']}")
+        done.add((name, ""))
+        if resumed_by:
+            await kube.merge_status(NC_PLURAL, namespace, name, {"resumedBy": resumed_by})
+            done.add((name, resumed_by))
+
+
+async def _verify(
+    system: dict[str, Any], index: kopf.Index[SystemKey, dict[str, Any]], memo: Any, logger: kopf.Logger
+) -> None:
+    meta = system.get("metadata") or {}
+    key = (str(meta.get("namespace")), str(meta.get("name")))
+    checks = ((system.get("status") or {}).get("monitoring") or {}).get("checks") or []
+    now = datetime.now(UTC).replace(microsecond=0)
+    for nc in index.get(key, ()):
+        if phase(nc) is not NCPhase.VERIFYING:
+            continue
+        effectiveness = next_effectiveness(nc, checks, now)
+        if effectiveness is None:
+            continue
+        name = nc["metadata"]["name"]
+        await context(memo).kube.merge_status(NC_PLURAL, key[0], name, {"effectiveness": effectiveness})
+        if effectiveness["effective"]:
+            logger.info(f"nonconformity {name}: corrective action effective")
