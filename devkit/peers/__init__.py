@@ -32,7 +32,7 @@ import httpx
 from aigov.core.config import ENFORCEMENT_LABEL, Config, EnforcementMode
 from aigov.core.workloads import Role, WorkloadKind
 from devkit import binaries
-from devkit.devcluster import LOOPBACK, ControlPlane, Server, free_port, wait_until
+from devkit.devcluster import LOOPBACK, ControlPlane, OpaServer, Server, free_port, wait_until
 from devkit.devstack import apply, write_serving_pair
 
 TEMPLATE = "aigovungoverned"
@@ -75,6 +75,23 @@ def gatekeeper_rego(config: Config) -> str:
     data = config.policy_data()
     inlined = {"kinds": data["kinds"], "detection": data["detection"], "systemLabel": data["systemLabel"]}
     return _REGO.read_text().replace("__CONFIG__", json.dumps(inlined, sort_keys=True))
+
+
+def start_template_opa(workdir: Path, config: Config | None = None) -> OpaServer:
+    """A plain OPA (no bundle, no authorization) holding only the template's Rego, as Gatekeeper evaluates it."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    module = workdir / "ungoverned.rego"
+    module.write_text(gatekeeper_rego(config or Config()))
+    port = free_port()
+    argv = [binaries.find("opa"), "run", "--server", f"--addr={LOOPBACK}:{port}", "--disable-telemetry", module]
+    opa = OpaServer(Server.start("opa-template", argv, workdir), port)
+    try:
+        with httpx.Client() as probe:
+            wait_until(opa.server, probe, f"{opa.url}/health", 30)
+    except BaseException:
+        opa.server.stop()
+        raise
+    return opa
 
 
 def gatekeeper_template(config: Config) -> dict[str, Any]:
