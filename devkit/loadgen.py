@@ -98,10 +98,12 @@ def deployment(case: str, name: str = "model-server", system: str = "support-cha
         "args": ["proxy", "sidecar", "--domain", "$(POD_NAMESPACE).svc.cluster.local"],
         "resources": {"limits": {"cpu": "2", "memory": "1Gi"}, "requests": {"cpu": "100m", "memory": "128Mi"}},
     }
-    volumes: list[dict[str, Any]] = [
-        {"name": "models", "persistentVolumeClaim": {"claimName": "models"}} if ai else {"name": "assets", "emptyDir": {}},
-        {"name": "cache", "emptyDir": {"sizeLimit": "20Gi"}},
-    ]
+    data = (
+        {"name": "models", "persistentVolumeClaim": {"claimName": "models"}}
+        if ai
+        else {"name": "assets", "emptyDir": {}}
+    )
+    volumes: list[dict[str, Any]] = [data, {"name": "cache", "emptyDir": {"sizeLimit": "20Gi"}}]
     pod: dict[str, Any] = {"containers": [_model_container() if ai else _web_container(), sidecar], "volumes": volumes}
     if ai:
         pod["nodeSelector"] = {"node.kubernetes.io/instance-type": "gpu-a10"}

@@ -4,8 +4,9 @@ Gatekeeper itself is not started here (hack/peers builds it for `make bench`
 only), but its template's Rego runs in a real OPA: on every object of the
 hand-labelled corpus it must flag exactly what aigov's policies flag as
 AIGOV_UNGOVERNED, with the same evidence. Strict namespaces are aigov-only
-(Gatekeeper's input carries no namespace labels); the corpus has none. The quick modes of the OPA-floor, scale and through-the-API-
-server benchmarks (aigov and the VAP) run end to end; no timing is asserted.
+(Gatekeeper's input carries no namespace labels); the corpus has none. The
+quick modes of the OPA-floor, scale and through-the-API-server benchmarks
+(aigov and the VAP) run end to end; no timing is asserted.
 """
 
 from __future__ import annotations
