@@ -21,12 +21,14 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from aigov.core.config import SYSTEM_LABEL
+from aigov.core.model import rfc3339
 from aigov.policy.input import admission_request
 from devkit import binaries
 from devkit.devcluster import ControlPlane
@@ -270,6 +272,7 @@ def aisystem(name: str, namespace: str, bound: int = 3, history: int = 2) -> tup
     """A limited-risk AISystem approved for the vLLM image, and its status: an assessment, an approval,
     operator conditions, `history` past suspensions and `bound` bound Deployments (object, status)."""
     until, past = "2030-01-01T00:00:00Z", "2026-01-02T00:00:00Z"
+    approved_until = rfc3339(datetime.now(UTC) + timedelta(days=180))  # within the tier's maximum term
     obj = {
         "apiVersion": "aigov.io/v1alpha1",
         "kind": "AISystem",
@@ -294,7 +297,7 @@ def aisystem(name: str, namespace: str, bound: int = 3, history: int = 2) -> tup
         },
         "approvals": [
             {"approver": "bob", "role": "product-owner", "decision": "approved", "decidedAt": past,
-             "expiresAt": until, "images": [VLLM]},
+             "expiresAt": approved_until, "images": [VLLM]},
         ],
         "phase": "Approved",
         "conditions": [
