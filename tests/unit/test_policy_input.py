@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from aigov.core.config import Config
+from aigov.core.workloads import WorkloadKind
 from aigov.policy.input import Namespace, admission_request, build, resource_for, rfc3339, system_ref
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,6 +48,17 @@ def test_rfc3339_is_utc_and_requires_a_time_zone() -> None:
     )
     with pytest.raises(ValueError, match="timezone-aware"):
         rfc3339(datetime(2026, 1, 31))
+
+
+def test_policy_data_is_built_once_and_copies_rebuild_it() -> None:
+    config = Config()
+    assert config.policy_data() is config.policy_data()
+    kind = WorkloadKind(group="example.com", version="v1", kind="ModelServer", resource="modelservers", role="serving")
+    extended = config.model_copy(update={"extra_kinds": (kind,)})
+    assert [k["kind"] for k in extended.policy_data()["kinds"]][-1] == "ModelServer"
+    assert "ModelServer" not in [k["kind"] for k in config.policy_data()["kinds"]]
+    relabelled = config.model_copy(update={"system_label": "example.com/system"})
+    assert relabelled.policy_data()["systemLabel"] == "example.com/system"
 
 
 def test_testdata_config_matches_the_default_configuration() -> None:
