@@ -8,10 +8,10 @@ a YAML file (``--config`` / ``AIGOV_CONFIG``) may override any of them.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any, Self
 
 import yaml

@@ -83,7 +83,14 @@ def start_template_opa(workdir: Path, config: Config | None = None) -> OpaServer
     module = workdir / "ungoverned.rego"
     module.write_text(gatekeeper_rego(config or Config()))
     port = free_port()
-    argv = [binaries.find("opa"), "run", "--server", f"--addr={LOOPBACK}:{port}", "--disable-telemetry", module]
+    argv: list[str | Path] = [
+        binaries.find("opa"),
+        "run",
+        "--server",
+        f"--addr={LOOPBACK}:{port}",
+        "--disable-telemetry",
+        module,
+    ]
     opa = OpaServer(Server.start("opa-template", argv, workdir), port)
     try:
         with httpx.Client() as probe:

@@ -71,7 +71,7 @@ def test_policy_data_is_built_once_and_copies_rebuild_it() -> None:
 
 
 def test_the_aisystem_is_sent_without_what_the_policies_do_not_read() -> None:
-    system = {
+    system: dict[str, Any] = {
         "apiVersion": "aigov.io/v1alpha1",
         "kind": "AISystem",
         "metadata": {"name": "chat", "namespace": "ml", "managedFields": [{"manager": "kubectl"}]},
