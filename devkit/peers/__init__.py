@@ -1,15 +1,17 @@
 """The benchmark peers of aigov's webhook: OPA Gatekeeper and a native ValidatingAdmissionPolicy.
 
-Both do aigov's `AIGOV_UNGOVERNED` detection (image globs, ignored sidecars,
-accelerator resources, serving kinds, the system label), generated from
-`aigov.core.config.Config` so they do the same work as aigov's Rego:
+Both do aigov's `AIGOV_UNGOVERNED` detection, generated from `aigov.core.config.Config`
+so they do the same work as aigov's Rego (docs/detection.md lists the signals):
 
 - `gatekeeper_template` / `gatekeeper_constraint`: a ConstraintTemplate whose
-  Rego (``ungoverned.rego``) ports policies/aigov/admission/workload.rego and
-  images.rego, with the config's kinds table and patterns as a constant;
+  Rego (``ungoverned.rego``) ports policies/aigov/admission/detection.rego,
+  images.rego and workload.rego rule by rule, with the config's kinds table and
+  detection as a constant; every signal but strict namespaces (Gatekeeper's input
+  has no namespace labels). `start_template_opa` serves it in a plain OPA;
 - `ungoverned_policies`: ValidatingAdmissionPolicies (CEL, in the API server)
-  for the built-in kinds with one pod spec and the serving/training kinds. Globs
-  become RE2 expressions (`*` stays inside one `/` segment, `**` crosses them).
+  for the built-in kinds with one pod spec (every signal, strict namespaces
+  through `namespaceObject`) and the serving/training kinds. Globs become RE2
+  expressions (`*` stays inside one `/` segment, `**` crosses them).
 
 `start_gatekeeper` runs Gatekeeper's manager (built by hack/peers) against a
 `ControlPlane` on loopback, registered with a `url:` webhook and its own TLS pair.
