@@ -50,7 +50,12 @@ def evidence(message: str) -> str:
 
 def test_gatekeeper_template_flags_exactly_what_aigov_flags_as_ungoverned(tmp_path: Path) -> None:
     config, now = Config(), datetime(2026, 6, 1, tzinfo=UTC)
-    opa, template = start_opa(tmp_path / "opa"), start_template_opa(tmp_path / "template", config)
+    opa = start_opa(tmp_path / "opa")
+    try:
+        template = start_template_opa(tmp_path / "template", config)
+    except BaseException:
+        opa.server.stop()
+        raise
     try:
         with httpx.Client(base_url=opa.url, timeout=30) as client, httpx.Client(base_url=template.url) as peer:
             objects = corpus()
