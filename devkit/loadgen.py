@@ -1,9 +1,9 @@
 """Benchmark harness: realistic admission requests, vegeta runs, percentiles, machine info, JSON results.
 
 Shared by the benchmarks in bench/ (`make bench`). The requests are what the
-API server sends for a `kubectl apply` of a ~8 KB model-server Deployment:
-labels, annotations (the last-applied configuration), probes, resources, a
-mesh sidecar, a dozen environment variables, managedFields.
+API server sends for a `kubectl apply` of a ~8 KB Deployment (a storefront web
+app, or a vLLM model server): labels, annotations (the last-applied
+configuration), probes, resources, a mesh sidecar, two dozen environment variables.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from aigov.core.config import SYSTEM_LABEL
+from aigov.core.model import rfc3339
 from aigov.policy.input import admission_request
 from devkit import binaries
 from devkit.devcluster import ControlPlane
@@ -37,8 +39,53 @@ VLLM = "vllm/vllm-openai@sha256:4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d
 WEB = "registry.example.com/shop/storefront:4.12.0"
 SIDECAR = "docker.io/istio/proxyv2:1.24.0"
 CASES = ("allowed", "denied", "governed")
-"""allowed: a web server (not AI); denied: an unlabelled vLLM server;
+"""allowed: a storefront web app (no AI signal at all); denied: an unlabelled vLLM server;
 governed: the vLLM server labelled with an approved system."""
+
+
+def _web_container() -> dict[str, Any]:
+    """A storefront web app: no engine image, command, model reference or accelerator."""
+    env = [
+        {"name": "NODE_ENV", "value": "production"},
+        {"name": "PORT", "value": "8080"},
+        {"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "storefront-db", "key": "url"}}},
+        {"name": "REDIS_URL", "value": "redis://redis-master.shop.svc.cluster.local:6379/0"},
+        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        *({"name": f"FEATURE_FLAG_{i:02d}", "value": f"checkout-variant-{i:02d}-" + "x" * 16} for i in range(19)),
+    ]
+    return {
+        "name": "server",
+        "image": WEB,
+        "command": ["node"],
+        "args": ["dist/server.js", "--port", "8080", "--log-format", "json"],
+        "ports": [{"containerPort": 8080, "name": "http", "protocol": "TCP"}],
+        "env": env,
+        "resources": {"limits": {"cpu": "2", "memory": "1Gi"}, "requests": {"cpu": "500m", "memory": "512Mi"}},
+        "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 5},
+        "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080}, "initialDelaySeconds": 15},
+        "volumeMounts": [{"name": "assets", "mountPath": "/app/public"}, {"name": "cache", "mountPath": "/cache"}],
+        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
+    }
+
+
+def _model_container() -> dict[str, Any]:
+    """A vLLM server: engine image, model reference, a GPU."""
+    env = [{"name": f"SETTING_{i:02d}", "value": f"value-{i:02d}-" + "x" * 24} for i in range(24)]
+    return {
+        "name": "server",
+        "image": VLLM,
+        "args": ["--model", "/models/assistant", "--port", "8000", "--max-model-len", "8192"],
+        "ports": [{"containerPort": 8000, "name": "http", "protocol": "TCP"}],
+        "env": env,
+        "resources": {
+            "limits": {"memory": "24Gi", "nvidia.com/gpu": "1"},
+            "requests": {"cpu": "4", "memory": "24Gi"},
+        },
+        "readinessProbe": {"httpGet": {"path": "/health", "port": 8000}, "periodSeconds": 5},
+        "livenessProbe": {"httpGet": {"path": "/health", "port": 8000}, "initialDelaySeconds": 60},
+        "volumeMounts": [{"name": "models", "mountPath": "/models"}, {"name": "cache", "mountPath": "/cache"}],
+        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
+    }
 
 
 def deployment(case: str, name: str = "model-server", system: str = "support-chatbot") -> dict[str, Any]:
@@ -47,28 +94,31 @@ def deployment(case: str, name: str = "model-server", system: str = "support-cha
     labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "shop", "team": "platform"}
     if case == "governed":
         labels[SYSTEM_LABEL] = system
-    env = [{"name": f"SETTING_{i:02d}", "value": f"value-{i:02d}-" + "x" * 24} for i in range(24)]
-    container: dict[str, Any] = {
-        "name": "server",
-        "image": VLLM if ai else WEB,
-        "args": ["--model", "/models/assistant", "--port", "8000", "--max-model-len", "8192"],
-        "ports": [{"containerPort": 8000, "name": "http", "protocol": "TCP"}],
-        "env": env,
-        "resources": {
-            "limits": {"memory": "24Gi", **({"nvidia.com/gpu": "1"} if ai else {})},
-            "requests": {"cpu": "4", "memory": "24Gi"},
-        },
-        "readinessProbe": {"httpGet": {"path": "/health", "port": 8000}, "periodSeconds": 5},
-        "livenessProbe": {"httpGet": {"path": "/health", "port": 8000}, "initialDelaySeconds": 60},
-        "volumeMounts": [{"name": "models", "mountPath": "/models"}, {"name": "cache", "mountPath": "/cache"}],
-        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
-    }
     sidecar = {
         "name": "istio-proxy",
         "image": SIDECAR,
         "args": ["proxy", "sidecar", "--domain", "$(POD_NAMESPACE).svc.cluster.local"],
         "resources": {"limits": {"cpu": "2", "memory": "1Gi"}, "requests": {"cpu": "100m", "memory": "128Mi"}},
     }
+    data = (
+        {"name": "models", "persistentVolumeClaim": {"claimName": "models"}}
+        if ai
+        else {"name": "assets", "emptyDir": {}}
+    )
+    volumes: list[dict[str, Any]] = [data, {"name": "cache", "emptyDir": {"sizeLimit": "20Gi"}}]
+    pod: dict[str, Any] = {"containers": [_model_container() if ai else _web_container(), sidecar], "volumes": volumes}
+    if ai:
+        pod["nodeSelector"] = {"node.kubernetes.io/instance-type": "gpu-a10"}
+        pod["tolerations"] = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    else:
+        pod["topologySpreadConstraints"] = [
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": {"app.kubernetes.io/name": name}},
+            }
+        ]
     body: dict[str, Any] = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -76,18 +126,7 @@ def deployment(case: str, name: str = "model-server", system: str = "support-cha
         "spec": {
             "replicas": 2,
             "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
-            "template": {
-                "metadata": {"labels": labels, "annotations": {"prometheus.io/scrape": "true"}},
-                "spec": {
-                    "containers": [container, sidecar],
-                    "volumes": [
-                        {"name": "models", "persistentVolumeClaim": {"claimName": "models"}},
-                        {"name": "cache", "emptyDir": {"sizeLimit": "20Gi"}},
-                    ],
-                    "nodeSelector": {"node.kubernetes.io/instance-type": "gpu-a10"},
-                    "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
-                },
-            },
+            "template": {"metadata": {"labels": labels, "annotations": {"prometheus.io/scrape": "true"}}, "spec": pod},
         },
     }
     applied = json.dumps(body, separators=(",", ":"))
@@ -233,6 +272,7 @@ def aisystem(name: str, namespace: str, bound: int = 3, history: int = 2) -> tup
     """A limited-risk AISystem approved for the vLLM image, and its status: an assessment, an approval,
     operator conditions, `history` past suspensions and `bound` bound Deployments (object, status)."""
     until, past = "2030-01-01T00:00:00Z", "2026-01-02T00:00:00Z"
+    approved_until = rfc3339(datetime.now(UTC) + timedelta(days=180))  # within the tier's maximum term
     obj = {
         "apiVersion": "aigov.io/v1alpha1",
         "kind": "AISystem",
@@ -257,7 +297,7 @@ def aisystem(name: str, namespace: str, bound: int = 3, history: int = 2) -> tup
         },
         "approvals": [
             {"approver": "bob", "role": "product-owner", "decision": "approved", "decidedAt": past,
-             "expiresAt": until, "images": [VLLM]},
+             "expiresAt": approved_until, "images": [VLLM]},
         ],
         "phase": "Approved",
         "conditions": [

@@ -8,9 +8,11 @@ a YAML file (``--config`` / ``AIGOV_CONFIG``) may override any of them.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -323,10 +325,24 @@ class Config(_Camel):
             return TierRequirement(deployable=False, min_approvals=0)
 
     def policy_data(self) -> dict[str, Any]:
-        """The JSON object the policies read as `input.config`: `kinds` holds the whole table."""
+        """The JSON object the policies read as `input.config`: `kinds` holds the whole table.
+
+        Built once per Config (the model is frozen; ~1 ms of CPU each time otherwise):
+        the same object on every call, so callers must not modify it.
+        """
+        return self._policy_data
+
+    @cached_property
+    def _policy_data(self) -> dict[str, Any]:
         data = self.model_dump(mode="json", by_alias=True, exclude={"extra_kinds"})
         data["kinds"] = [kind.policy_data() for kind in self.kinds]
         return data
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy (pydantic's), without the policy data cached for this one: `update` may change it."""
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("_policy_data", None)
+        return copied
 
 
 class ConfigError(Exception):

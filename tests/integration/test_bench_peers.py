@@ -3,14 +3,17 @@
 Gatekeeper itself is not started here (hack/peers builds it for `make bench`
 only), but its template's Rego runs in a real OPA: on every object of the
 hand-labelled corpus it must flag exactly what aigov's policies flag as
-AIGOV_UNGOVERNED. The quick modes of the OPA-floor, scale and through-the-API-
-server benchmarks (aigov and the VAP) run end to end; no timing is asserted.
+AIGOV_UNGOVERNED, with the same evidence. Strict namespaces are aigov-only
+(Gatekeeper's input carries no namespace labels); the corpus has none. The
+quick modes of the OPA-floor, scale and through-the-API-server benchmarks
+(aigov and the VAP) run end to end; no timing is asserted.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -24,7 +27,7 @@ from aigov.core.config import Config
 from aigov.policy.input import Namespace, admission_request, build
 from aigov.policy.opa import PACKAGE, RULE
 from devkit.devcluster import start_opa
-from devkit.peers import gatekeeper_rego
+from devkit.peers import start_template_opa
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "corpus"
@@ -38,12 +41,23 @@ def corpus() -> list[dict[str, Any]]:
     return objects
 
 
+def evidence(message: str) -> str:
+    """The evidence list of an AIGOV_UNGOVERNED message: "... is an AI workload (EVIDENCE) but has no ..."."""
+    found = re.search(r"is an AI workload \((.*)\) but has no", message)
+    assert found, message
+    return found.group(1)
+
+
 def test_gatekeeper_template_flags_exactly_what_aigov_flags_as_ungoverned(tmp_path: Path) -> None:
+    config, now = Config(), datetime(2026, 6, 1, tzinfo=UTC)
     opa = start_opa(tmp_path / "opa")
     try:
-        config, now = Config(), datetime(2026, 6, 1, tzinfo=UTC)
-        with httpx.Client(base_url=opa.url, timeout=30) as client:
-            client.put("/v1/policies/gatekeeper", content=gatekeeper_rego(config)).raise_for_status()
+        template = start_template_opa(tmp_path / "template", config)
+    except BaseException:
+        opa.server.stop()
+        raise
+    try:
+        with httpx.Client(base_url=opa.url, timeout=30) as client, httpx.Client(base_url=template.url) as peer:
             objects = corpus()
             assert len(objects) > 500
             flagged = {"aigov": 0, "gatekeeper": 0}
@@ -51,8 +65,9 @@ def test_gatekeeper_template_flags_exactly_what_aigov_flags_as_ungoverned(tmp_pa
                 request = admission_request(obj, "team")
                 document = build(request, None, Namespace("team"), config, now)
                 decision = client.post(f"/v1/data/{PACKAGE.replace('.', '/')}/{RULE}", json={"input": document})
-                codes = {v["code"] for v in decision.json()["result"]["violations"]}
-                violations = client.post("/v1/data/aigovungoverned/violation", json={"input": {"review": request}})
+                found = decision.json()["result"]["violations"]
+                codes = {v["code"] for v in found}
+                violations = peer.post("/v1/data/aigovungoverned/violation", json={"input": {"review": request}})
                 gatekeeper = violations.json()["result"]
                 name = f"{obj['kind']}/{obj.get('metadata', {}).get('name')}"
                 assert ("AIGOV_UNGOVERNED" in codes) == bool(gatekeeper), name
@@ -60,9 +75,12 @@ def test_gatekeeper_template_flags_exactly_what_aigov_flags_as_ungoverned(tmp_pa
                 flagged["gatekeeper"] += bool(gatekeeper)
                 if gatekeeper:
                     assert gatekeeper[0]["msg"].startswith("AIGOV_UNGOVERNED: "), gatekeeper
+                    ours = next(v["message"] for v in found if v["code"] == "AIGOV_UNGOVERNED")
+                    assert evidence(gatekeeper[0]["msg"]) == evidence(ours), name
             assert flagged["aigov"] > 100
     finally:
         opa.server.stop()
+        template.server.stop()
 
 
 def run_quick(script: str, results: Path, *args: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from aigov.core.config import Config
 from aigov.policy.bundle import POLICY_DIR_ENV, Bundle, PolicyError, policy_dir, read_bundle
 from aigov.policy.input import Namespace, admission_request, build
 from aigov.policy.opa import UNAVAILABLE, AdmissionDecision, PolicyClient
+from devkit import loadgen
 from devkit.devcluster import OpaServer, ServerError, start_opa
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -90,6 +91,46 @@ async def test_decisions(client: PolicyClient) -> None:
     assert warned.allowed
     assert warned.mode == "warn"
     assert warned.warnings[0].startswith("AIGOV_UNGOVERNED: ")
+
+
+def _variants() -> list[dict[str, Any]]:
+    """The benchmark's AISystem (1,000 bound workloads, suspension history) approved, and broken in each way."""
+    obj, status = loadgen.aisystem("support-chatbot", "bench", bound=1000, history=20)
+    approval = status["approvals"][0]
+    changes: list[dict[str, Any]] = [
+        {},
+        {"suspension": {**status["suspension"], "active": True}},
+        {"approvals": [approval, {**approval, "decision": "revoked"}]},
+        {"approvals": [{**approval, "expiresAt": "2026-01-03T00:00:00Z"}]},
+        {"approvals": [{**approval, "approver": "support-platform@example.com"}]},
+        {"impactAssessment": {**status["impactAssessment"], "expiresAt": "2026-02-01T00:00:00Z"}},
+    ]
+    return [
+        {**obj, "metadata": {**obj["metadata"], "managedFields": [{"manager": "kubectl"}]}, "status": status | change}
+        for change in changes
+    ]
+
+
+async def test_the_trimmed_aisystem_yields_the_same_decisions(client: PolicyClient) -> None:
+    """`input.policy_view` drops boundWorkloads, suspensionHistory, conditions: no decision changes."""
+    now = datetime.now(UTC)
+    codes = set()
+    for system in _variants():
+        for case in loadgen.CASES:
+            request = admission_request(loadgen.deployment(case), "bench")
+            document = build(request, system, Namespace("bench"), Config(), now)
+            assert len(document["aisystem"]["status"]) == 3
+            trimmed, full = await client.decide(document), await client.decide(document | {"aisystem": system})
+            assert trimmed == full, (case, system["status"])
+            codes |= {v.code for v in trimmed.violations}
+    expected = {
+        "AIGOV_UNGOVERNED",
+        "AIGOV_SUSPENDED",
+        "AIGOV_APPROVAL_MISSING",
+        "AIGOV_ASSESSMENT_EXPIRED",
+        "AIGOV_APPROVAL_EXPIRED",
+    }
+    assert expected <= codes, expected - codes
 
 
 ALLOW_ALL = 'package aigov.admission\n\ndecision := {"allowed": true, "mode": "enforce"}\n'

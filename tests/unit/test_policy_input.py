@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,16 @@ from typing import Any
 import pytest
 
 from aigov.core.config import Config
-from aigov.policy.input import Namespace, admission_request, build, resource_for, rfc3339, system_ref
+from aigov.core.workloads import WorkloadKind
+from aigov.policy.input import (
+    POLICY_STATUS_FIELDS,
+    Namespace,
+    admission_request,
+    build,
+    resource_for,
+    rfc3339,
+    system_ref,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = Config()
@@ -51,6 +61,51 @@ def test_rfc3339_is_utc_and_requires_a_time_zone() -> None:
     )
     with pytest.raises(ValueError, match="timezone-aware"):
         rfc3339(datetime(2026, 1, 31))
+
+
+def test_policy_data_is_built_once_and_copies_rebuild_it() -> None:
+    config = Config()
+    assert config.policy_data() is config.policy_data()
+    kind = WorkloadKind(group="example.com", version="v1", kind="ModelServer", resource="modelservers", role="serving")
+    extended = config.model_copy(update={"extra_kinds": (kind,)})
+    assert [k["kind"] for k in extended.policy_data()["kinds"]][-1] == "ModelServer"
+    assert "ModelServer" not in [k["kind"] for k in config.policy_data()["kinds"]]
+    relabelled = config.model_copy(update={"system_label": "example.com/system"})
+    assert relabelled.policy_data()["systemLabel"] == "example.com/system"
+
+
+def test_the_aisystem_is_sent_without_what_the_policies_do_not_read() -> None:
+    system: dict[str, Any] = {
+        "apiVersion": "aigov.io/v1alpha1",
+        "kind": "AISystem",
+        "metadata": {"name": "chat", "namespace": "ml", "managedFields": [{"manager": "kubectl"}]},
+        "spec": {"riskTier": "limited", "images": ["vllm/vllm-openai:v1"]},
+        "status": {
+            "approvals": [{"approver": "b"}, {"approver": "b", "decision": "revoked"}],
+            "impactAssessment": {"status": "completed"},
+            "suspension": {"active": False},
+            "suspensionHistory": [{"active": False}],
+            "boundWorkloads": [{"kind": "Deployment", "name": "llm"}],
+            "conditions": [],
+        },
+    }
+    document = build(admission_request(_deployment(), "ml"), system, Namespace("ml"), CONFIG, NOW, left=system)
+    for sent in (document["aisystem"], document["leftAISystem"]):
+        assert sent["metadata"] == {"name": "chat", "namespace": "ml"}
+        assert sent["spec"] == system["spec"]
+        assert sent["status"] == {k: system["status"][k] for k in ("approvals", "impactAssessment", "suspension")}
+    assert system["status"]["boundWorkloads"], "the caller's object is not modified"
+    odd = {"metadata": "not an object", "status": ["neither"]}
+    assert build(admission_request(_deployment(), "ml"), odd, Namespace("ml"), CONFIG, NOW)["aisystem"] == odd
+
+
+def test_every_status_field_the_policies_read_is_sent() -> None:
+    """A Rego rule reading a status field the input leaves out would judge every system as lacking it."""
+    rego = [p for p in (REPO / "policies").rglob("*.rego") if not p.name.endswith("_test.rego")]
+    pattern = r'status\.(\w+)|"status",\s*"(\w+)"'
+    read = {dotted or listed for path in rego for dotted, listed in re.findall(pattern, path.read_text())}
+    assert read, "the pattern finds the status reads"
+    assert read <= set(POLICY_STATUS_FIELDS), read - set(POLICY_STATUS_FIELDS)
 
 
 def test_testdata_config_matches_the_default_configuration() -> None:
