@@ -100,8 +100,14 @@ def test_the_aisystem_is_sent_without_what_the_policies_do_not_read() -> None:
 
 
 def test_every_status_field_the_policies_read_is_sent() -> None:
-    """A Rego rule reading a status field the input leaves out would judge every system as lacking it."""
-    rego = [p for p in (REPO / "policies").rglob("*.rego") if not p.name.endswith("_test.rego")]
+    """A Rego rule reading a status field the input leaves out would judge every system as lacking it.
+
+    exceptions.rego reads AIGovExceptions' `status.records`: those are sent as stored, not trimmed."""
+    rego = [
+        p
+        for p in (REPO / "policies").rglob("*.rego")
+        if not p.name.endswith("_test.rego") and p.name != "exceptions.rego"
+    ]
     pattern = r'status\.(\w+)|"status",\s*"(\w+)"'
     read = {dotted or listed for path in rego for dotted, listed in re.findall(pattern, path.read_text())}
     assert read, "the pattern finds the status reads"
