@@ -30,6 +30,7 @@ from typing import Any
 from aigov.core.config import ENFORCEMENT_LABEL, GROUP, PLURAL, Config, EnforcementMode
 from aigov.core.model import AISystemStatus, Suspension
 from aigov.core.workloads import StopMethod, WorkloadKind
+from aigov.install import vap
 
 NAME = "aigov"
 POLICY_NAME = "aigov-record-integrity"
@@ -344,52 +345,32 @@ def _violations(config: Config) -> str:
 
 def record_policy(config: Config) -> dict[str, Any]:
     """The ValidatingAdmissionPolicy binding governance records in `aisystems/status` to identities."""
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": POLICY_NAME, "labels": {"app.kubernetes.io/name": "aigov"}},
-        "spec": {
-            "failurePolicy": "Fail",
-            "matchConstraints": {
-                "resourceRules": [
-                    {
-                        "apiGroups": [GROUP],
-                        "apiVersions": ["*"],
-                        "resources": [f"{PLURAL}/status"],
-                        "operations": ["UPDATE"],
-                    },
-                    {"apiGroups": [GROUP], "apiVersions": ["*"], "resources": [PLURAL], "operations": ["DELETE"]},
-                ]
+    return vap.policy(
+        POLICY_NAME,
+        [vap.resource_rule(f"{PLURAL}/status", "UPDATE"), vap.resource_rule(PLURAL, "DELETE")],
+        _record_variables(config),
+        [
+            {
+                "expression": "request.operation == 'DELETE' || size(variables.violations) == 0",
+                "messageExpression": "variables.violations.join('; ')",
+                "message": "aigov: this status write breaks a governance-record rule (see docs/records.md)",
+                "reason": "Forbidden",
             },
-            "variables": [{"name": name, "expression": expr} for name, expr in _record_variables(config)],
-            "validations": [
-                {
-                    "expression": "request.operation == 'DELETE' || size(variables.violations) == 0",
-                    "messageExpression": "variables.violations.join('; ')",
-                    "message": "aigov: this status write breaks a governance-record rule (see docs/records.md)",
-                    "reason": "Forbidden",
-                },
-                {
-                    "expression": "request.operation != 'DELETE' || !variables.holdsRecords || "
-                    "oldObject.spec.?lifecycle.?stage.orValue('') == 'retired'",
-                    "messageExpression": "'AIGOV_RECORDS_RETAINED: AISystem ' + oldObject.metadata.name + ' holds "
-                    "governance records (assessment, approvals or suspensions) and is not retired; set "
-                    "spec.lifecycle.stage: retired first, so deleting it is a recorded decision (docs/records.md)'",
-                    "reason": "Forbidden",
-                },
-            ],
-        },
-    }
+            {
+                "expression": "request.operation != 'DELETE' || !variables.holdsRecords || "
+                "oldObject.spec.?lifecycle.?stage.orValue('') == 'retired'",
+                "messageExpression": "'AIGOV_RECORDS_RETAINED: AISystem ' + oldObject.metadata.name + ' holds "
+                "governance records (assessment, approvals or suspensions) and is not retired; set "
+                "spec.lifecycle.stage: retired first, so deleting it is a recorded decision (docs/records.md)'",
+                "reason": "Forbidden",
+            },
+        ],
+    )
 
 
 def record_policy_binding() -> dict[str, Any]:
     """The binding that makes the record policy deny."""
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicyBinding",
-        "metadata": {"name": POLICY_NAME, "labels": {"app.kubernetes.io/name": "aigov"}},
-        "spec": {"policyName": POLICY_NAME, "validationActions": ["Deny"]},
-    }
+    return vap.policy_binding(POLICY_NAME)
 
 
 def manifests(reg: Registration, config: Config) -> list[dict[str, Any]]:

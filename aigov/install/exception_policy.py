@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aigov.core.config import EXCEPTION_PLURAL, GROUP, Config
+from aigov.core.config import EXCEPTION_PLURAL, Config
+from aigov.install import vap
 from aigov.install.admission import _cel_list
 
 POLICY_NAME = "aigov-exception-records"
@@ -158,52 +159,24 @@ def _violations(config: Config) -> str:
 
 def exception_policy(config: Config) -> dict[str, Any]:
     """The ValidatingAdmissionPolicy binding AIGovException requests and records to identities."""
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": POLICY_NAME, "labels": {"app.kubernetes.io/name": "aigov"}},
-        "spec": {
-            "failurePolicy": "Fail",
-            "matchConstraints": {
-                "resourceRules": [
-                    {
-                        "apiGroups": [GROUP],
-                        "apiVersions": ["*"],
-                        "resources": [EXCEPTION_PLURAL],
-                        "operations": ["CREATE"],
-                    },
-                    {
-                        "apiGroups": [GROUP],
-                        "apiVersions": ["*"],
-                        "resources": [f"{EXCEPTION_PLURAL}/status"],
-                        "operations": ["UPDATE"],
-                    },
-                ]
-            },
-            "variables": [
-                *({"name": name, "expression": expr} for name, expr in _variables(config)),
-                {"name": "violations", "expression": _violations(config)},
-            ],
-            "validations": [
-                {
-                    "expression": "size(variables.violations) == 0",
-                    "messageExpression": "variables.violations.join('; ')",
-                    "message": "aigov: this exception write breaks a record rule (see docs/exceptions.md)",
-                    "reason": "Forbidden",
-                }
-            ],
-        },
-    }
+    return vap.policy(
+        POLICY_NAME,
+        [vap.resource_rule(EXCEPTION_PLURAL, "CREATE"), vap.resource_rule(f"{EXCEPTION_PLURAL}/status", "UPDATE")],
+        [*_variables(config), ("violations", _violations(config))],
+        [
+            {
+                "expression": "size(variables.violations) == 0",
+                "messageExpression": "variables.violations.join('; ')",
+                "message": "aigov: this exception write breaks a record rule (see docs/exceptions.md)",
+                "reason": "Forbidden",
+            }
+        ],
+    )
 
 
 def exception_policy_binding() -> dict[str, Any]:
     """The binding that makes the exception policy deny."""
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicyBinding",
-        "metadata": {"name": POLICY_NAME, "labels": {"app.kubernetes.io/name": "aigov"}},
-        "spec": {"policyName": POLICY_NAME, "validationActions": ["Deny"]},
-    }
+    return vap.policy_binding(POLICY_NAME)
 
 
 def manifests(config: Config) -> list[dict[str, Any]]:
