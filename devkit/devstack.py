@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from aigov.core.config import Config
+from aigov.install import namespace_policy
 from aigov.install.admission import Registration, UrlClient, manifests
 from aigov.install.pki import CertificateAuthority
 from aigov.install.rbac import (
@@ -215,6 +216,8 @@ def start_stack(
 ) -> Stack:
     """Install and start aigov on `cluster`; returns once the webhook is ready and registered.
 
+    The namespace enforcement policy is bound first, so no namespace can be switched off unnoticed.
+
     With `prometheus_url` the operator runs the AISystems' drift checks against it.
     """
     config = config or Config()
@@ -237,7 +240,7 @@ def start_stack(
         raise
     stack = Stack(cluster, webhook, operator, metrics_port)
     try:
-        apply(cluster, *webhook.registration(config))
+        apply(cluster, *namespace_policy.manifests(config), *webhook.registration(config))
         _wait_enforcing(cluster)
     except BaseException:
         stack.stop()

@@ -101,11 +101,21 @@ class Detection(_Camel):
 
 
 class Identity(_Camel):
-    """Who may write which governance record (bound by the admission webhook)."""
+    """Who may write which governance record, and who may relax a namespace's enforcement (bound in the API server).
+
+    `enforcement_admin_groups` alone may set or change the `aigov.io/enforcement` label to anything but
+    `enforce` (aigov.install.namespace_policy). A ValidatingAdmissionPolicy binds `system:masters` too, so it
+    is listed: the break-glass identity can switch a namespace `off` in an outage with one command.
+    """
 
     assessor_groups: tuple[str, ...] = ("aigov:assessors",)
     approver_groups: tuple[str, ...] = ("aigov:approvers",)
     operator_usernames: tuple[str, ...] = ("system:serviceaccount:aigov-system:aigov-operator",)
+    enforcement_admin_groups: tuple[str, ...] = Field(
+        default=("aigov:admins", "system:masters"),
+        min_length=1,
+        description="groups that may set or change a namespace's aigov.io/enforcement label",
+    )
 
 
 def _default_tiers() -> dict[RiskTier, TierRequirement]:

@@ -2,8 +2,8 @@
 
 Generated (never edit by hand): Chart.yaml, values.yaml, values.schema.json and
 the values table in README.md (from `chartgen.values`), the AISystem CRD, the
-admission objects and the RBAC templates (from `aigov.install.crd`,
-`aigov.install.admission`, `aigov.install.rbac`), kopf's peering CRD in `crds/` and
+admission objects, the namespace policy and the RBAC templates (from `aigov.install.crd`,
+`aigov.install.admission`, `aigov.install.namespace_policy`, `aigov.install.rbac`), kopf's peering CRD in `crds/` and
 the Grafana dashboard. The policies are not in the chart: the aigov image carries
 them and an init container writes them as OPA's bundle. Everything else in
 charts/aigov is written by hand. `--check` reports drift instead of writing;
@@ -74,6 +74,8 @@ def generated(chart: Path = CHART) -> dict[str, str]:
         "templates/crd-aisystems.yaml": _header("aigov/core/model.py via aigov/install/crd.py")
         + templates.aisystem_crd(),
         "templates/admission.yaml": _header("aigov/install/admission.py") + templates.admission(),
+        "templates/namespace-policy.yaml": _header("aigov/install/namespace_policy.py")
+        + templates.namespace_enforcement(),
         "templates/rbac.yaml": _header("aigov/install/rbac.py and devkit/chartgen/templates.py")
         + templates.rbac_template(),
         "templates/rbac-audit.yaml": _header("aigov/install/rbac.py") + templates.audit_rbac_template(),

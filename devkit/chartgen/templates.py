@@ -15,7 +15,7 @@ import yaml
 
 from aigov.core.config import Config, Identity
 from aigov.install import admission as registration
-from aigov.install import crd, rbac
+from aigov.install import crd, namespace_policy, rbac
 
 Doc = dict[str, Any]
 
@@ -24,6 +24,7 @@ FULLNAME = '{{ include "aigov.fullname" . }}'
 _NAMES = {
     f"{_S}NAME": FULLNAME,
     f"{_S}POLICY": f"{FULLNAME}-record-integrity",
+    f"{_S}NS_POLICY": f"{FULLNAME}-namespace-enforcement",
     f"{_S}SERVICE": f"{FULLNAME}-webhook",
     f"{_S}TLS_SECRET": f"{FULLNAME}-webhook-tls",
     f"{_S}NAMESPACE": "{{ .Release.Namespace }}",
@@ -33,6 +34,8 @@ _SUBSTITUTIONS = {
     f'["{_S}OPERATORS"]': '{{ include "aigov.operatorUsernames" . }}',
     f'["{_S}ASSESSORS"]': '{{ include "aigov.celList" .Values.config.identity.assessorGroups }}',
     f'["{_S}APPROVERS"]': '{{ include "aigov.celList" .Values.config.identity.approverGroups }}',
+    f'["{_S}ENFORCEMENT_ADMINS"]': '{{ include "aigov.celList" .Values.config.identity.enforcementAdminGroups }}',
+    f"{_S}ENFORCEMENT_ADMINS": '{{ join ", " .Values.config.identity.enforcementAdminGroups }}',
     f"{_S}ASSESSORS": '{{ join ", " .Values.config.identity.assessorGroups }}',
     f"{_S}APPROVERS": '{{ join ", " .Values.config.identity.approverGroups }}',
     f"{_S}EXCLUDED_LIST": '{{ include "aigov.excludedNamespaces" . }}',
@@ -90,6 +93,7 @@ def _sentinel_config() -> Config:
             assessor_groups=(f"{_S}ASSESSORS",),
             approver_groups=(f"{_S}APPROVERS",),
             operator_usernames=(f"{_S}OPERATORS",),
+            enforcement_admin_groups=(f"{_S}ENFORCEMENT_ADMINS",),
         )
     )
 
@@ -135,6 +139,14 @@ def admission() -> str:
             _object(vwc, f"{_S}NAME", CERT_MANAGER_ANNOTATION),
         ]
     )
+
+
+def namespace_enforcement() -> str:
+    """templates/namespace-policy.yaml: who may relax a namespace's enforcement label, and its binding."""
+    binding = namespace_policy.binding()
+    binding["spec"]["policyName"] = f"{_S}NS_POLICY"
+    policy = namespace_policy.policy(_sentinel_config())
+    return _object(policy, f"{_S}NS_POLICY") + _object(binding, f"{_S}NS_POLICY")
 
 
 def aisystem_crd() -> str:

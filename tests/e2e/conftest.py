@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from aigov.core.config import Config
+from aigov.install import namespace_policy
 from devkit.devcluster import ControlPlane, User
 from devkit.devstack import Webhook, apply, grant_webhook, install_crds, start_webhook
 from tests.e2e.objects import OPERATOR, OWNER_EMAIL
@@ -43,14 +44,15 @@ def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
 
 @pytest.fixture(scope="session")
 def aigov_cluster(kube: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Webhook]:
-    """CRDs (aigov's and a minimal KServe one), the webhook running and registered, the record policy bound."""
+    """CRDs (aigov's and a minimal KServe one), the webhook running and registered, the record and namespace
+    policies bound."""
     install_crds(kube)
     kube.kubectl("apply", "--server-side", "-f", str(TESTDATA / "kserve-crd.yaml"))
     kube.kubectl("wait", "--for=condition=Established", "--timeout=30s", "crd/inferenceservices.serving.kserve.io")
     grant_webhook(kube)
     webhook = start_webhook(kube, tmp_path_factory.mktemp("webhook"))
     try:
-        apply(kube, *webhook.registration(Config())[:2])
+        apply(kube, *namespace_policy.manifests(Config()), *webhook.registration(Config())[:2])
         register(kube, webhook)
         yield webhook
     finally:

@@ -27,6 +27,7 @@ REQUIRED_ALERTS = {
     "AigovRecordExpiringSoon",
     "AigovExpiredSystemHasWorkloads",
     "AigovUngovernedAIRunning",
+    "AigovNamespaceLeftEnforce",
 }
 
 
