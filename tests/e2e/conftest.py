@@ -9,6 +9,7 @@ own least-privilege user) and is registered with `url: https://127.0.0.1:PORT`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from aigov.core.config import Config
 from aigov.install import namespace_policy
 from devkit.devcluster import ControlPlane, User
-from devkit.devstack import Webhook, apply, grant_webhook, install_crds, start_webhook
+from devkit.devstack import Stack, Webhook, apply, grant_webhook, install_crds, start_stack, start_webhook
 from tests.e2e.objects import OPERATOR, OWNER_EMAIL
 
 TESTDATA = Path(__file__).parent / "testdata"
@@ -33,6 +34,17 @@ def register(kube: ControlPlane, webhook: Webhook, name: str = "aigov", only: di
             hook["name"] = f"{name}.{hook['name']}"
             hook["namespaceSelector"]["matchLabels"] = only
     apply(kube, vwc)
+
+
+@contextlib.contextmanager
+def own_stack(workdir: Path) -> Iterator[Stack]:
+    """A control plane of its own with the whole aigov stack, for tests that break or load it."""
+    with ControlPlane(workdir / "cluster") as cluster:
+        stack = start_stack(cluster, workdir / "stack")
+        try:
+            yield stack
+        finally:
+            stack.stop()
 
 
 @pytest.fixture(scope="session")

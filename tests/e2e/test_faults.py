@@ -32,7 +32,8 @@ import pytest
 from aigov.core.config import Config
 from aigov.install.admission import Registration, UrlClient, manifests
 from devkit.devcluster import ControlPlane, User
-from devkit.devstack import Stack, apply, start_operator, start_stack, start_webhook
+from devkit.devstack import Stack, apply, start_operator, start_webhook
+from tests.e2e.conftest import own_stack
 from tests.e2e.objects import (
     OPERATOR,
     aisystem,
@@ -73,18 +74,14 @@ class Faults:
 def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faults]:
     """A control plane with the whole aigov stack on it (webhook, operator, record and namespace policies)."""
     workdir = tmp_path_factory.mktemp("faults")
-    with ControlPlane(workdir / "cluster") as kube:
-        stack = start_stack(kube, workdir / "stack")
-        try:
-            yield Faults(
-                stack,
-                stack.person("alice", "aigov-assessor", groups=("aigov:assessors",)),
-                stack.person("bob", "aigov-approver", groups=("aigov:approvers",)),
-                stack.person("carol", "aigov-approver", groups=("aigov:approvers",)),
-                workdir,
-            )
-        finally:
-            stack.stop()
+    with own_stack(workdir) as stack:
+        yield Faults(
+            stack,
+            stack.person("alice", "aigov-assessor", groups=("aigov:assessors",)),
+            stack.person("bob", "aigov-approver", groups=("aigov:approvers",)),
+            stack.person("carol", "aigov-approver", groups=("aigov:approvers",)),
+            workdir,
+        )
 
 
 def approved_system(f: Faults) -> str:

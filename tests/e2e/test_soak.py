@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from devkit.devcluster import ControlPlane
-from devkit.devstack import Stack, start_stack
+from devkit.devstack import Stack
+from tests.e2e.conftest import own_stack
 from tests.e2e.objects import aisystem, append_approval, apply, approval, assessment, checked, patch_status
 from tests.e2e.stream import Tally, stream
 
@@ -67,13 +67,8 @@ class Sampler:
 @pytest.fixture(scope="module")
 def soak_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A control plane of its own with the whole aigov stack."""
-    workdir = tmp_path_factory.mktemp("soak")
-    with ControlPlane(workdir / "cluster") as kube:
-        stack = start_stack(kube, workdir / "stack")
-        try:
-            yield stack
-        finally:
-            stack.stop()
+    with own_stack(tmp_path_factory.mktemp("soak")) as stack:
+        yield stack
 
 
 def test_soak(soak_stack: Stack) -> None:
