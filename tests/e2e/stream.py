@@ -80,7 +80,10 @@ def create(client: httpx.Client, namespace: str, system: str | None, tally: Tall
 def stream(
     kube: ControlPlane, namespace: str, system: str, *, seconds: float, rate: float, workers: int, tally: Tally
 ) -> None:
-    """Send creates at `rate` per second for `seconds` from `workers` threads, alternating governed and not."""
+    """Send creates at up to `rate` per second for `seconds` from `workers` threads, alternating governed and not.
+
+    A worker that falls behind sends back to back, and stops at the end all the same.
+    """
     interval = workers / rate
     stop = time.monotonic() + seconds
 
@@ -88,7 +91,7 @@ def stream(
         with admin_client(kube) as client:
             due = time.monotonic() + offset * interval / workers
             for n in itertools.count(offset):
-                if due >= stop:
+                if min(due, time.monotonic()) >= stop:
                     return
                 time.sleep(max(0.0, due - time.monotonic()))
                 create(client, namespace, system if n % 2 == 0 else None, tally)
