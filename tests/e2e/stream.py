@@ -91,7 +91,7 @@ def stream(
         with admin_client(kube) as client:
             due = time.monotonic() + offset * interval / workers
             for n in itertools.count(offset):
-                if min(due, time.monotonic()) >= stop:
+                if max(due, time.monotonic()) >= stop:
                     return
                 time.sleep(max(0.0, due - time.monotonic()))
                 create(client, namespace, system if n % 2 == 0 else None, tally)
