@@ -341,6 +341,7 @@ class ControlPlane:
         self.apiserver: Server | None = None
         self.port = 0
         self.kubeconfig = workdir / "kubeconfig"
+        self._argv: dict[str, list[str | Path]] = {}
 
     @property
     def url(self) -> str:
@@ -372,22 +373,22 @@ class ControlPlane:
     def _start_etcd(self) -> None:
         client, peer = free_port(), free_port()
         self.etcd_url = f"http://{LOOPBACK}:{client}"
-        self.etcd = Server.start(
-            "etcd",
-            [
-                binaries.find("etcd"),
-                "--name=aigov-dev",
-                f"--data-dir={self.workdir / 'etcd'}",
-                f"--listen-client-urls={self.etcd_url}",
-                f"--advertise-client-urls={self.etcd_url}",
-                f"--listen-peer-urls=http://{LOOPBACK}:{peer}",
-                f"--initial-advertise-peer-urls=http://{LOOPBACK}:{peer}",
-                f"--initial-cluster=aigov-dev=http://{LOOPBACK}:{peer}",
-                "--unsafe-no-fsync",
-                "--log-level=warn",
-            ],
-            self.workdir,
-        )
+        self._argv["etcd"] = [
+            binaries.find("etcd"),
+            "--name=aigov-dev",
+            f"--data-dir={self.workdir / 'etcd'}",
+            f"--listen-client-urls={self.etcd_url}",
+            f"--advertise-client-urls={self.etcd_url}",
+            f"--listen-peer-urls=http://{LOOPBACK}:{peer}",
+            f"--initial-advertise-peer-urls=http://{LOOPBACK}:{peer}",
+            f"--initial-cluster=aigov-dev=http://{LOOPBACK}:{peer}",
+            "--unsafe-no-fsync",
+            "--log-level=warn",
+        ]
+        self._run_etcd()
+
+    def _run_etcd(self) -> None:
+        self.etcd = Server.start("etcd", self._argv["etcd"], self.workdir)
         with httpx.Client() as probe:
             wait_until(self.etcd, probe, f"{self.etcd_url}/health", 60)
 
@@ -397,35 +398,49 @@ class ControlPlane:
         serving = self.ca.serving(("localhost", LOOPBACK))
         sa_private, sa_public = rsa_signing_key_pem()
         self.port = free_port()
-        self.apiserver = Server.start(
-            "kube-apiserver",
-            [
-                binaries.find("kube-apiserver"),
-                f"--etcd-servers={self.etcd_url}",
-                f"--cert-dir={self.pki_dir}",
-                f"--secure-port={self.port}",
-                f"--bind-address={LOOPBACK}",
-                f"--advertise-address={LOOPBACK}",
-                "--endpoint-reconciler-type=none",
-                "--disable-admission-plugins=ServiceAccount",
-                "--authorization-mode=RBAC",
-                "--allow-privileged=true",
-                "--service-cluster-ip-range=10.96.0.0/24",
-                f"--client-ca-file={self.ca_file}",
-                f"--tls-cert-file={self._write('apiserver.crt', serving.cert_pem)}",
-                f"--tls-private-key-file={self._write('apiserver.key', serving.key_pem)}",
-                f"--service-account-key-file={self._write('sa.pub', sa_public)}",
-                f"--service-account-signing-key-file={self._write('sa.key', sa_private)}",
-                f"--service-account-issuer=https://{LOOPBACK}:{self.port}",
-                "--v=1",
-            ],
-            self.workdir,
-        )
+        self._argv["kube-apiserver"] = [
+            binaries.find("kube-apiserver"),
+            f"--etcd-servers={self.etcd_url}",
+            f"--cert-dir={self.pki_dir}",
+            f"--secure-port={self.port}",
+            f"--bind-address={LOOPBACK}",
+            f"--advertise-address={LOOPBACK}",
+            "--endpoint-reconciler-type=none",
+            "--disable-admission-plugins=ServiceAccount",
+            "--authorization-mode=RBAC",
+            "--allow-privileged=true",
+            "--service-cluster-ip-range=10.96.0.0/24",
+            f"--client-ca-file={self.ca_file}",
+            f"--tls-cert-file={self._write('apiserver.crt', serving.cert_pem)}",
+            f"--tls-private-key-file={self._write('apiserver.key', serving.key_pem)}",
+            f"--service-account-key-file={self._write('sa.pub', sa_public)}",
+            f"--service-account-signing-key-file={self._write('sa.key', sa_private)}",
+            f"--service-account-issuer=https://{LOOPBACK}:{self.port}",
+            "--v=1",
+        ]
         self.user("aigov-admin", ("system:masters",), kubeconfig=self.kubeconfig)
+        self._run_apiserver()
+
+    def _run_apiserver(self) -> None:
+        self.apiserver = Server.start("kube-apiserver", self._argv["kube-apiserver"], self.workdir)
         ctx = ssl.create_default_context(cafile=str(self.ca_file))
         ctx.load_cert_chain(self.pki_dir / "aigov-admin.crt", self.pki_dir / "aigov-admin.key")
         with httpx.Client(verify=ctx) as probe:
             wait_until(self.apiserver, probe, f"{self.url}/readyz", 120)
+
+    def restart_apiserver(self, down: float = 0.0) -> None:
+        """Stop the API server, wait `down` seconds, start it again: same port, certificates and keys."""
+        assert self.apiserver is not None, "not started"
+        self.apiserver.stop()
+        time.sleep(down)
+        self._run_apiserver()
+
+    def restart_etcd(self, down: float = 0.0) -> None:
+        """Stop etcd, wait `down` seconds, start it again on its data directory and ports (the API server stays)."""
+        assert self.etcd is not None, "not started"
+        self.etcd.stop()
+        time.sleep(down)
+        self._run_etcd()
 
     def user(self, name: str, groups: tuple[str, ...] = (), kubeconfig: Path | None = None) -> User:
         """A kubeconfig for a client-certificate user (CN=name, O=groups)."""

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from aigov.core.config import Config
-from aigov.install import exception_policy
+from aigov.install import exception_policy, namespace_policy
 from aigov.install.admission import Registration, UrlClient, manifests
 from aigov.install.management_policy import management_policy, management_policy_binding
 from aigov.install.nonconformity_policy import nonconformity_policy, nonconformity_policy_binding
@@ -218,6 +218,8 @@ def start_stack(
 ) -> Stack:
     """Install and start aigov on `cluster`; returns once the webhook is ready and registered.
 
+    The namespace enforcement policy is bound first, so no namespace can be switched off unnoticed.
+
     With `prometheus_url` the operator runs the AISystems' drift checks against it.
     """
     config = config or Config()
@@ -243,6 +245,7 @@ def start_stack(
         apply(
             cluster,
             *exception_policy.manifests(config),
+            *namespace_policy.manifests(config),
             *webhook.registration(config),
             management_policy(config),
             management_policy_binding(),

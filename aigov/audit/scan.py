@@ -102,6 +102,7 @@ class Round:
     options: Options = field(default_factory=Options)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     namespaces: dict[str, _Namespace] = field(default_factory=dict)
+    modes: dict[str, str] = field(default_factory=dict)
     aisystems: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     exceptions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     violations: Counter[tuple[str, str, str]] = field(default_factory=Counter)
@@ -144,6 +145,7 @@ class Round:
             workloads=self.audited,
             duration=time.perf_counter() - started,
             finished=time.time(),
+            modes=dict(self.modes),
         )
 
     async def _read_exceptions(self) -> None:
@@ -162,9 +164,11 @@ class Round:
             for ns in page:
                 meta = ns.get("metadata") or {}
                 labels = dict(meta.get("labels") or {})
-                if meta.get("name") in excluded or labels.get(self.config.enforcement_label) == EnforcementMode.OFF:
+                if meta.get("name") in excluded:
                     continue  # the webhook does not cover it either (install.admission's namespaceSelector)
-                mode = enforcement_mode(labels, self.config)
+                mode = self.modes[meta["name"]] = enforcement_mode(labels, self.config)
+                if labels.get(self.config.enforcement_label) == EnforcementMode.OFF:
+                    continue  # counted, not judged: the webhook does not review it
                 self.namespaces[meta["name"]] = _Namespace(str(meta.get("uid", "")), labels, mode)
 
     async def _audit_kind(self, kind: WorkloadKind, config: Config, unreviewed: bool = False) -> int:

@@ -19,7 +19,7 @@ from prometheus_client import start_http_server
 from aigov.audit.decide import Decider, policy_session
 from aigov.audit.scan import Options, Round
 from aigov.clients.kube_reader import KubeReader, KubeReadError
-from aigov.core.config import GROUP, PLURAL, VERSION, Config
+from aigov.core.config import GROUP, PLURAL, VERSION, Config, EnforcementMode
 from aigov.telemetry.metrics import AUDIT, AUDIT_REGISTRY
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,16 @@ async def run_once(kube: KubeReader, decider: Decider, config: Config, options: 
     return audit
 
 
+def log_mode_changes(before: dict[str, str] | None, after: dict[str, str]) -> None:
+    """Log every namespace whose enforcement mode differs from the previous round's (a warning when relaxed)."""
+    if before is None:
+        return
+    for name, mode in sorted(after.items()):
+        if before.get(name) != mode:
+            level = logging.INFO if mode == EnforcementMode.ENFORCE else logging.WARNING
+            log.log(level, "namespace %s: enforcement %s -> %s", name, before.get(name, "(new namespace)"), mode)
+
+
 async def _follow(kube: KubeReader, path: str, changed: asyncio.Event) -> None:
     """Set `changed` on every change to the collection at `path`, until cancelled."""
     while True:
@@ -80,11 +90,14 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     try:
         async with policy_session(settings.opa_url, settings.opa_timeout, settings.policy_dir) as decider:
+            modes: dict[str, str] | None = None
             while True:
                 started = loop.time()
                 changed.clear()
                 try:
-                    await run_once(kube, decider, settings.config, settings.options)
+                    audit = await run_once(kube, decider, settings.config, settings.options)
+                    log_mode_changes(modes, audit.modes)
+                    modes = audit.modes
                 except KubeReadError as exc:
                     log.warning("audit round failed, next one in %.0f s: %s", settings.min_gap, exc)
                 await asyncio.sleep(max(0.0, started + settings.min_gap - loop.time()))

@@ -255,7 +255,12 @@ def _default_role_groups() -> dict[str, tuple[str, ...]]:
 
 
 class Identity(_Camel):
-    """Who may write which governance record (bound by the admission webhook)."""
+    """Who may write which governance record, and who may relax a namespace's enforcement (bound in the API server).
+
+    `enforcement_admin_groups` alone may set or change the `aigov.io/enforcement` label to anything but
+    `enforce` (aigov.install.namespace_policy). A ValidatingAdmissionPolicy binds `system:masters` too, so it
+    is listed: the break-glass identity can switch a namespace `off` in an outage with one command.
+    """
 
     assessor_groups: tuple[str, ...] = ("aigov:assessors",)
     approver_groups: tuple[str, ...] = ("aigov:approvers",)
@@ -264,6 +269,12 @@ class Identity(_Camel):
         default_factory=_default_role_groups,
         description="roles granted by group membership: an approval may claim a role listed here only when "
         "the approver is in one of its groups (other roles are free-text labels)",
+    )
+
+    enforcement_admin_groups: tuple[str, ...] = Field(
+        default=("aigov:admins", "system:masters"),
+        min_length=1,
+        description="groups that may set or change a namespace's aigov.io/enforcement label",
     )
 
 

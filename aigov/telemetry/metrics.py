@@ -10,7 +10,7 @@ import threading
 import time
 from collections import Counter as Counter_
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from prometheus_client import (
@@ -26,7 +26,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from aigov.core import exceptions
-from aigov.core.config import ExceptionPolicy, RiskTier
+from aigov.core.config import EnforcementMode, ExceptionPolicy, RiskTier
 from aigov.core.exceptions import AIGovException, ExceptionState
 from aigov.core.model import CheckState, Phase
 
@@ -196,6 +196,8 @@ class AuditRound:
     duration: float
     finished: float
     """Unix time."""
+    modes: dict[str, str] = field(default_factory=dict)
+    """Namespace -> enforcement mode, for every namespace aigov does not exclude (`off` ones included)."""
 
 
 class AuditCollector(Collector):
@@ -229,6 +231,14 @@ class AuditCollector(Collector):
         finished = GaugeMetricFamily(
             "aigov_audit_last_round_timestamp_seconds", "When the last audit round finished, Unix time."
         )
+        namespaces = GaugeMetricFamily(
+            "aigov_namespaces", "Namespaces by enforcement mode (last audit round).", labels=["mode"]
+        )
+        relaxed = GaugeMetricFamily(
+            "aigov_namespace_enforcement",
+            "1 for each namespace whose enforcement mode is not enforce, by mode (last audit round).",
+            labels=["namespace", "mode"],
+        )
         if last is not None:
             for (code, namespace, kind), count in sorted(last.violations.items()):
                 violations.add_metric([code, namespace, kind], count)
@@ -237,7 +247,12 @@ class AuditCollector(Collector):
             workloads.add_metric([], last.workloads)
             duration.add_metric([], last.duration)
             finished.add_metric([], last.finished)
-        yield from (violations, unreviewed, workloads, duration, finished)
+            for each in EnforcementMode:
+                namespaces.add_metric([each.value], sum(1 for m in last.modes.values() if m == each))
+            for namespace, mode in sorted(last.modes.items()):
+                if mode != EnforcementMode.ENFORCE:
+                    relaxed.add_metric([namespace, mode], 1)
+        yield from (violations, unreviewed, workloads, duration, finished, namespaces, relaxed)
 
 
 AUDIT = AuditCollector()

@@ -4,8 +4,11 @@ AISystems, AIGovExceptions and namespaces are listed once, then watched from the
 resourceVersion (with bookmarks); a watch that ends is resumed from the last
 version seen, and a 410 Gone lists again. Lookups read the cache; a miss costs
 one GET, so an AISystem created a moment ago is never refused for being
-unknown. The parent of a scaled Deployment or StatefulSet is read with one GET:
-scale requests are rare and a cluster's workloads are many.
+unknown. A watch that fails (the API server or etcd restarting) makes the cache
+stale until a fresh list: meanwhile every lookup is a GET, so a revocation or a
+suspension written the moment the API server is back is never missed. The
+parent of a scaled Deployment or StatefulSet is read with one GET: scale
+requests are rare and a cluster's workloads are many.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ class Reflector:
         self._on_size = on_size
         self.items: dict[Key, Object] = {}
         self.synced = False
+        self.live = False
+        """Listed, and watching since without a failure: `items` may be trusted."""
 
     def _changed(self) -> None:
         if self._on_size:
@@ -58,7 +63,7 @@ class Reflector:
         listed = await self._kube.list(self._path)
         self.items = {_key(item): _slim(item) for item in listed.get("items", [])}
         self._changed()
-        self.synced = True
+        self.synced = self.live = True
         version: str = listed["metadata"]["resourceVersion"]
         log.info("listed %d objects from %s at resourceVersion %s", len(self.items), self._path, version)
         return version
@@ -93,7 +98,8 @@ class Reflector:
                 log.info("watch of %s expired; listing again", self._path)
                 version = None
             except KubeReadError as exc:
-                log.warning("watch of %s failed (%s); retrying in %.1fs", self._path, exc, delay)
+                self.live, version = False, None
+                log.warning("watch of %s failed (%s); listing again in %.1fs", self._path, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
@@ -126,14 +132,14 @@ class ClusterCache:
 
     async def aisystem(self, namespace: str, name: str) -> Object | None:
         """The AISystem `namespace/name`: from the cache, else one GET; None when it does not exist."""
-        cached = self.aisystems.items.get((namespace, name))
+        cached = self.aisystems.items.get((namespace, name)) if self.aisystems.live else None
         if cached is not None:
             return cached
         return await self._kube.get(f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}/{name}", self._timeout)
 
     async def namespace(self, name: str) -> dict[str, Any]:
         """`{name, labels}` of a namespace (no labels when it cannot be found)."""
-        found = self.namespaces.items.get(("", name))
+        found = self.namespaces.items.get(("", name)) if self.namespaces.live else None
         if found is None:
             found = await self._kube.get(f"{NAMESPACES_PATH}/{name}", self._timeout) or {}
         return {"name": name, "labels": dict(found.get("metadata", {}).get("labels") or {})}

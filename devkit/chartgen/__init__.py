@@ -2,8 +2,8 @@
 
 Generated (never edit by hand): Chart.yaml, values.yaml, values.schema.json and
 the values table in README.md (from `chartgen.values`), the AISystem CRD, the
-admission objects and the RBAC templates (from `aigov.install.crd`,
-`aigov.install.admission`, `aigov.install.rbac`), kopf's peering CRD in `crds/` and
+admission objects, the namespace policy and the RBAC templates (from `aigov.install.crd`,
+`aigov.install.admission`, `aigov.install.namespace_policy`, `aigov.install.rbac`), kopf's peering CRD in `crds/` and
 the Grafana dashboard. The policies are not in the chart: the aigov image carries
 them and an init container writes them as OPA's bundle. Everything else in
 charts/aigov is written by hand. `--check` reports drift instead of writing;
@@ -86,6 +86,8 @@ def generated(chart: Path = CHART) -> dict[str, str]:
         + templates.nonconformity_crd(),
         "templates/nonconformity-policy.yaml": _header("aigov/install/nonconformity_policy.py")
         + templates.nonconformity_policy(),
+        "templates/namespace-policy.yaml": _header("aigov/install/namespace_policy.py")
+        + templates.namespace_enforcement(),
         "templates/rbac.yaml": _header("aigov/install/rbac.py and devkit/chartgen/templates.py")
         + templates.rbac_template(),
         "templates/rbac-audit.yaml": _header("aigov/install/rbac.py") + templates.audit_rbac_template(),

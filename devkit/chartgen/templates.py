@@ -15,7 +15,7 @@ import yaml
 
 from aigov.core.config import Config, ExceptionPolicy, Identity
 from aigov.install import admission as registration
-from aigov.install import crd, exception_policy, rbac
+from aigov.install import crd, exception_policy, namespace_policy, rbac
 from aigov.install.management_policy import management_policy as management_policy_doc
 from aigov.install.management_policy import management_policy_binding
 from aigov.install.nonconformity_policy import nonconformity_policy as nonconformity_policy_doc
@@ -31,6 +31,7 @@ _NAMES = {
     f"{_S}EXCEPTION_POLICY": f"{FULLNAME}-exception-records",
     f"{_S}MS_POLICY": f"{FULLNAME}-management-system-approvals",
     f"{_S}NC_POLICY": f"{FULLNAME}-nonconformity-closure",
+    f"{_S}NS_POLICY": f"{FULLNAME}-namespace-enforcement",
     f"{_S}SERVICE": f"{FULLNAME}-webhook",
     f"{_S}TLS_SECRET": f"{FULLNAME}-webhook-tls",
     f"{_S}NAMESPACE": "{{ .Release.Namespace }}",
@@ -56,6 +57,8 @@ _SUBSTITUTIONS = {
     f'["{_S}OPERATORS"]': '{{ include "aigov.operatorUsernames" . }}',
     f'["{_S}ASSESSORS"]': '{{ include "aigov.celList" .Values.config.identity.assessorGroups }}',
     f'["{_S}APPROVERS"]': '{{ include "aigov.celList" .Values.config.identity.approverGroups }}',
+    f'["{_S}ENFORCEMENT_ADMINS"]': '{{ include "aigov.celList" .Values.config.identity.enforcementAdminGroups }}',
+    f"{_S}ENFORCEMENT_ADMINS": '{{ join ", " .Values.config.identity.enforcementAdminGroups }}',
     f"{_S}ASSESSORS": '{{ join ", " .Values.config.identity.assessorGroups }}',
     f"{_S}APPROVERS": '{{ join ", " .Values.config.identity.approverGroups }}',
     f"{_S}EXCLUDED_LIST": '{{ include "aigov.excludedNamespaces" . }}',
@@ -114,6 +117,7 @@ def _sentinel_config() -> Config:
             assessor_groups=(f"{_S}ASSESSORS",),
             approver_groups=(f"{_S}APPROVERS",),
             operator_usernames=(f"{_S}OPERATORS",),
+            enforcement_admin_groups=(f"{_S}ENFORCEMENT_ADMINS",),
         )
     )
 
@@ -187,6 +191,14 @@ def management_system_crd() -> str:
     keep = "  annotations:\n    helm.sh/resource-policy: keep\n"
     doc = crd.management_system_crd()
     return "{{- if .Values.crds.install }}\n" + _object(doc, doc["metadata"]["name"], keep) + "{{- end }}\n"
+
+
+def namespace_enforcement() -> str:
+    """templates/namespace-policy.yaml: who may relax a namespace's enforcement label, and its binding."""
+    binding = namespace_policy.binding()
+    binding["spec"]["policyName"] = f"{_S}NS_POLICY"
+    policy = namespace_policy.policy(_sentinel_config())
+    return _object(policy, f"{_S}NS_POLICY") + _object(binding, f"{_S}NS_POLICY")
 
 
 def aisystem_crd() -> str:

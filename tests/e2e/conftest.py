@@ -9,6 +9,7 @@ own least-privilege user) and is registered with `url: https://127.0.0.1:PORT`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from aigov.core.config import Config
+from aigov.install import namespace_policy
 from devkit.devcluster import ControlPlane, User
-from devkit.devstack import Webhook, apply, grant_webhook, install_crds, start_webhook
+from devkit.devstack import Stack, Webhook, apply, grant_webhook, install_crds, start_stack, start_webhook
 from tests.e2e.objects import OPERATOR, OWNER_EMAIL
 
 TESTDATA = Path(__file__).parent / "testdata"
@@ -34,6 +36,17 @@ def register(kube: ControlPlane, webhook: Webhook, name: str = "aigov", only: di
     apply(kube, vwc)
 
 
+@contextlib.contextmanager
+def own_stack(workdir: Path) -> Iterator[Stack]:
+    """A control plane of its own with the whole aigov stack, for tests that break or load it."""
+    with ControlPlane(workdir / "cluster") as cluster:
+        stack = start_stack(cluster, workdir / "stack")
+        try:
+            yield stack
+        finally:
+            stack.stop()
+
+
 @pytest.fixture(scope="session")
 def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     """A control plane of the end-to-end tests' own (overrides the shared one)."""
@@ -43,14 +56,15 @@ def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
 
 @pytest.fixture(scope="session")
 def aigov_cluster(kube: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Webhook]:
-    """CRDs (aigov's and a minimal KServe one), the webhook running and registered, the record policy bound."""
+    """CRDs (aigov's and a minimal KServe one), the webhook running and registered, the record and namespace
+    policies bound."""
     install_crds(kube)
     kube.kubectl("apply", "--server-side", "-f", str(TESTDATA / "kserve-crd.yaml"))
     kube.kubectl("wait", "--for=condition=Established", "--timeout=30s", "crd/inferenceservices.serving.kserve.io")
     grant_webhook(kube)
     webhook = start_webhook(kube, tmp_path_factory.mktemp("webhook"))
     try:
-        apply(kube, *webhook.registration(Config())[:2])
+        apply(kube, *namespace_policy.manifests(Config()), *webhook.registration(Config())[:2])
         register(kube, webhook)
         yield webhook
     finally:

@@ -9,21 +9,24 @@ the reports within one round.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from aigov.core.config import Config
 from aigov.install.rbac import AUDIT_NAME, audit_cluster_role, cluster_role_binding
-from devkit.devcluster import ControlPlane, OpaServer, Server, User
+from devkit.devcluster import ControlPlane, OpaServer, Server, User, free_port
 from tests.e2e.objects import VLLM, aisystem, approval, assessment, workload
 from tests.integration.conftest import AIGOV, REPO
 
 INTERVAL = 4.0
+METRICS_PORT = free_port()
 ROUND_TIMEOUT = 30.0
 UNREVIEWED_CRD = {
     "apiVersion": "apiextensions.k8s.io/v1",
@@ -105,7 +108,7 @@ def audit_server(audit_user: User, opa: OpaServer, tmp_path_factory: pytest.Temp
     workdir = tmp_path_factory.mktemp("audit")
     argv: list[str | Path] = [
         AIGOV, "audit-server", "--kubeconfig", audit_user.kubeconfig, "--opa-url", opa.url,
-        "--interval", str(INTERVAL), "--min-gap", "1", "--metrics-port", "0", "--host", "127.0.0.1",
+        "--interval", str(INTERVAL), "--min-gap", "1", "--metrics-port", str(METRICS_PORT), "--host", "127.0.0.1",
         "--reports", "openreports", "--reports", "policyreport",
     ]  # fmt: skip
     server = Server.start("audit", argv, workdir)
@@ -216,6 +219,26 @@ def test_off_then_enforce_expiry_and_fix(kube: ControlPlane, namespace: str, aud
     )
     assert not [key for key, value in got.items() if value == "fail"], got
     assert json.loads(cli(kube, "-n", namespace, "-o", "json").stdout) == []
+
+
+def test_a_namespace_leaving_enforce_is_counted_and_logged(
+    kube: ControlPlane, namespace: str, audit_server: Server
+) -> None:
+    relaxed = f'aigov_namespace_enforcement{{mode="off",namespace="{namespace}"}} 1.0'
+
+    def metrics() -> str:
+        return httpx.get(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=5).text
+
+    label(kube, namespace, "off")
+    deadline = time.monotonic() + ROUND_TIMEOUT
+    while relaxed not in (text := metrics()):
+        audit_server.check_alive()
+        assert time.monotonic() < deadline, text
+        time.sleep(0.5)
+    off = re.search(r'^aigov_namespaces\{mode="off"\} (\S+)$', text, re.MULTILINE)
+    assert off is not None and float(off.group(1)) >= 1
+    logged = rf"WARNING .*namespace {namespace}: enforcement (enforce|\(new namespace\)) -> off"
+    assert re.search(logged, audit_server.log_tail(10_000)), audit_server.log_tail()
 
 
 def test_warn_namespace_still_fails(kube: ControlPlane, namespace: str, audit_server: Server) -> None:

@@ -28,6 +28,7 @@ from aigov.cli.main import app
 from aigov.core.config import Config, Identity
 from aigov.core.workloads import WorkloadKind
 from aigov.install import admission as registration
+from aigov.install import namespace_policy
 from aigov.policy import bundle as policy_bundle
 from aigov.policy import input as policy_input
 from aigov.policy.bundle import read_bundle
@@ -147,12 +148,14 @@ def test_admission_objects_are_what_registration_renders(helm_env: dict[str, str
         "webhook.timeoutSeconds=7",
         "webhook.excludedNamespaces={kube-system,monitoring}",
         "config.identity.approverGroups={risk-board,ai-council}",
+        "config.identity.enforcementAdminGroups={platform-admins}",
     )
     docs = render(helm_env, *sets, release="gov", namespace="platform")
     config = Config(
         identity=Identity(
             approver_groups=("risk-board", "ai-council"),
             operator_usernames=("system:serviceaccount:platform:gov-aigov-operator",),
+            enforcement_admin_groups=("platform-admins",),
         )
     )
     reg = registration.Registration(
@@ -168,6 +171,10 @@ def test_admission_objects_are_what_registration_renders(helm_env: dict[str, str
     assert policy["spec"] == registration.record_policy(config)["spec"]
     binding = one(docs, "ValidatingAdmissionPolicyBinding", "gov-aigov-record-integrity")
     assert binding["spec"] == registration.record_policy_binding()["spec"] | {"policyName": policy["metadata"]["name"]}
+    ns_policy = one(docs, "ValidatingAdmissionPolicy", "gov-aigov-namespace-enforcement")
+    assert ns_policy["spec"] == namespace_policy.policy(config)["spec"]
+    ns_binding = one(docs, "ValidatingAdmissionPolicyBinding", "gov-aigov-namespace-enforcement")
+    assert ns_binding["spec"] == namespace_policy.binding()["spec"] | {"policyName": ns_policy["metadata"]["name"]}
     rendered = yaml.safe_load(one(docs, "ConfigMap", "gov-aigov-config")["data"]["config.yaml"])
     assert Config.model_validate(rendered) == config
 

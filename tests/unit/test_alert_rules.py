@@ -30,6 +30,7 @@ REQUIRED_ALERTS = {
     "AigovBreakGlassInUse",
     "AigovExceptionExpiringSoon",
     "AigovNonconformityOverdue",
+    "AigovNamespaceLeftEnforce",
 }
 
 
