@@ -63,6 +63,27 @@ def requesters(kube: ControlPlane, people: People, aigov_cluster: Webhook) -> Re
         "subjects": [{"kind": "Group", "name": g, "apiGroup": "rbac.authorization.k8s.io"} for g in groups],
     }
     apply_objects(kube, role, binding)
+    # A new ValidatingAdmissionPolicy takes a moment to load: wait until it refuses a forged requester.
+    probe = {
+        "apiVersion": "aigov.io/v1alpha1",
+        "kind": "AIGovException",
+        "metadata": {"name": "policy-probe", "namespace": "default"},
+        "spec": {
+            "system": "probe",
+            "codes": ["AIGOV_APPROVAL_MISSING"],
+            "justification": "probe",
+            "ticket": "probe",
+            "requestedBy": "someone-else",
+            "expiresAt": rfc3339(datetime.now(UTC) + timedelta(days=1)),
+        },
+    }
+    eventually(
+        lambda: (
+            "AIGOV_"
+            in kube.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(probe), check=False).stderr
+        ),
+        what="the exception record policy in force",
+    )
     return Requesters(
         dave=kube.user("dave", ("aigov:test-requesters", "aigov:approvers")),
         oscar=kube.user("oscar", ("aigov:on-call",)),
