@@ -166,7 +166,7 @@ def people_cluster_roles() -> list[dict[str, Any]]:
     workloads = [_rule(group, resources, ["get", "list"]) for group, resources in workload_reads().items()]
     roles = {
         "aigov-auditor": [
-            _rule(GROUP, [PLURAL, NC_PLURAL], ["get", "list"]),
+            _rule(GROUP, [PLURAL, NC_PLURAL, EXCEPTION_PLURAL], ["get", "list"]),
             _rule("", ["events"], ["get", "list"]),
             *workloads,
             *(_rule(group, resources, ["get", "list"]) for group, resources in REPORT_WRITES.items()),

@@ -75,13 +75,14 @@ def build(
     }
 
 
-def policy_view(aisystem: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def policy_view(aisystem: Any) -> Any:
     """`aisystem` with only the metadata and status fields the policies read; spec and the rest unchanged.
 
-    A `metadata` or `status` that is not an object is passed as it is, so the policies judge it as sent.
+    Total: anything that is not an object (and a `metadata` or `status` that is not one) is passed as
+    it is, so the policies judge it as sent.
     """
-    if aisystem is None:
-        return None
+    if not isinstance(aisystem, Mapping):
+        return aisystem
     view = dict(aisystem)
     for key, kept in (("metadata", POLICY_METADATA_FIELDS), ("status", POLICY_STATUS_FIELDS)):
         part = aisystem.get(key)

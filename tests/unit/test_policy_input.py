@@ -17,6 +17,7 @@ from aigov.policy.input import (
     Namespace,
     admission_request,
     build,
+    policy_view,
     resource_for,
     rfc3339,
     system_ref,
@@ -224,3 +225,9 @@ def test_admission_request_for_a_core_pod() -> None:
 )
 def test_resource_for(group: str, kind: str, resource: str) -> None:
     assert resource_for(group, kind) == resource
+
+
+@pytest.mark.parametrize("hostile", [[], "x", 3, None, {"metadata": [], "status": "s"}])
+def test_the_policy_view_is_total(hostile: Any) -> None:
+    """Whatever the cache holds for an AISystem, the input is built and the policies judge it as sent."""
+    assert policy_view(hostile) == hostile

@@ -383,7 +383,7 @@ def test_suspensions_in_evidence(estate: Estate) -> None:
     assert (faq["suspension"]["active"], faq["suspension"]["suspendedBy"]) == (True, "bob")
     assert faq["suspension"]["reason"] == "harmful answers reported"
     assert faq["suspension"]["previousReplicas"] == [
-        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "faq", "replicas": 3}
+        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "faq", "replicas": 3, "stop": "scale"}
     ]
     summarizer = systems["summarizer"]
     assert summarizer["suspension"] is None

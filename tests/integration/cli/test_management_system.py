@@ -61,7 +61,9 @@ def _stored(people: People, name: str) -> dict[str, Any]:
     return found
 
 
-def _approve(people: People, user: User, name: str, approver: str, **pin: Any) -> tuple[int, str]:
+def _approve(
+    people: People, user: User, name: str, approver: str, *, dry_run: bool = False, **pin: Any
+) -> tuple[int, str]:
     obj = _stored(people, name)
     approvals = (obj.get("status") or {}).get("approvals") or []
     entry = {
@@ -72,14 +74,16 @@ def _approve(people: People, user: User, name: str, approver: str, **pin: Any) -
         **pin,
     }
     patch = {"status": {"approvals": [*approvals, entry]}}
-    result = people.kube.kubectl("patch", "aims", name, "--subresource=status", "--type=merge", "-p",
+    dry = ["--dry-run=server"] if dry_run else []
+    result = people.kube.kubectl("patch", "aims", name, "--subresource=status", "--type=merge", *dry, "-p",
                                  json.dumps(patch), user=user, check=False)  # fmt: skip
     return result.returncode, result.stderr
 
 
 def _refused_with(people: People, user: User, name: str, approver: str, code: str, **pin: Any) -> None:
-    """Policies take a moment to load: retry until the refusal carries `code`."""
-    eventually(lambda: code in _approve(people, user, name, approver, **pin)[1], timeout=15, what=code)
+    """Policies take a moment to load: retry (as server-side dry runs, so nothing is stored meanwhile)
+    until the refusal carries `code`."""
+    eventually(lambda: code in _approve(people, user, name, approver, dry_run=True, **pin)[1], timeout=15, what=code)
 
 
 def test_approvals_are_bound_to_approvers_and_pin_the_revision(people: People, aims: str) -> None:
