@@ -165,54 +165,57 @@ def admission() -> str:
     )
 
 
+def _kept_crd(doc: Doc) -> str:
+    """A CRD template kept on uninstall (`helm.sh/resource-policy: keep`), behind `crds.install`."""
+    keep = "  annotations:\n    helm.sh/resource-policy: keep\n"
+    return "{{- if .Values.crds.install }}\n" + _object(doc, doc["metadata"]["name"], keep) + "{{- end }}\n"
+
+
+def _policy_with_binding(policy: Doc, binding: Doc, name: str) -> str:
+    """A ValidatingAdmissionPolicy and its binding, both named `name` (a template sentinel)."""
+    binding["spec"]["policyName"] = name
+    return _object(policy, name) + _object(binding, name)
+
+
 def management_policy() -> str:
     """templates/management-policy.yaml: the AIManagementSystem approval policy and its binding."""
-    binding = management_policy_binding()
-    binding["spec"]["policyName"] = f"{_S}MS_POLICY"
-    return _object(management_policy_doc(_sentinel_config()), f"{_S}MS_POLICY") + _object(binding, f"{_S}MS_POLICY")
+    return _policy_with_binding(
+        management_policy_doc(_sentinel_config()), management_policy_binding(), f"{_S}MS_POLICY"
+    )
 
 
 def nonconformity_policy() -> str:
     """templates/nonconformity-policy.yaml: the Nonconformity closure policy and its binding."""
-    binding = nonconformity_policy_binding()
-    binding["spec"]["policyName"] = f"{_S}NC_POLICY"
-    return _object(nonconformity_policy_doc(_sentinel_config()), f"{_S}NC_POLICY") + _object(binding, f"{_S}NC_POLICY")
+    return _policy_with_binding(
+        nonconformity_policy_doc(_sentinel_config()), nonconformity_policy_binding(), f"{_S}NC_POLICY"
+    )
 
 
 def nonconformity_crd() -> str:
     """templates/crd-nonconformities.yaml: the Nonconformity CRD, kept on uninstall, behind `crds.install`."""
-    keep = "  annotations:\n    helm.sh/resource-policy: keep\n"
-    doc = crd.nonconformity_crd()
-    return "{{- if .Values.crds.install }}\n" + _object(doc, doc["metadata"]["name"], keep) + "{{- end }}\n"
+    return _kept_crd(crd.nonconformity_crd())
 
 
 def management_system_crd() -> str:
     """templates/crd-aimanagementsystems.yaml: the AIManagementSystem CRD, kept on uninstall, behind `crds.install`."""
-    keep = "  annotations:\n    helm.sh/resource-policy: keep\n"
-    doc = crd.management_system_crd()
-    return "{{- if .Values.crds.install }}\n" + _object(doc, doc["metadata"]["name"], keep) + "{{- end }}\n"
+    return _kept_crd(crd.management_system_crd())
 
 
 def namespace_enforcement() -> str:
     """templates/namespace-policy.yaml: who may relax a namespace's enforcement label, and its binding."""
-    binding = namespace_policy.binding()
-    binding["spec"]["policyName"] = f"{_S}NS_POLICY"
-    policy = namespace_policy.policy(_sentinel_config())
-    return _object(policy, f"{_S}NS_POLICY") + _object(binding, f"{_S}NS_POLICY")
+    return _policy_with_binding(
+        namespace_policy.policy(_sentinel_config()), namespace_policy.binding(), f"{_S}NS_POLICY"
+    )
 
 
 def aisystem_crd() -> str:
     """templates/crd-aisystems.yaml: the AISystem CRD, kept on uninstall, behind `crds.install`."""
-    keep = "  annotations:\n    helm.sh/resource-policy: keep\n"
-    doc = crd.aisystem_crd()
-    return "{{- if .Values.crds.install }}\n" + _object(doc, doc["metadata"]["name"], keep) + "{{- end }}\n"
+    return _kept_crd(crd.aisystem_crd())
 
 
 def exception_crd() -> str:
     """templates/crd-aigovexceptions.yaml: the AIGovException CRD, kept on uninstall, behind `crds.install`."""
-    keep = "  annotations:\n    helm.sh/resource-policy: keep\n"
-    doc = crd.exception_crd()
-    return "{{- if .Values.crds.install }}\n" + _object(doc, doc["metadata"]["name"], keep) + "{{- end }}\n"
+    return _kept_crd(crd.exception_crd())
 
 
 def exception_policy_template() -> str:
@@ -232,9 +235,7 @@ def exception_policy_template() -> str:
     missing = [sentinel for sentinel in _EXCEPTION_SUBSTITUTIONS if sentinel.replace('"', '\\"') not in rendered]
     if missing:
         raise TemplateError(f"the exception policy no longer holds {missing[0]}")
-    binding = exception_policy.exception_policy_binding()
-    binding["spec"]["policyName"] = f"{_S}EXCEPTION_POLICY"
-    return _object(policy, f"{_S}EXCEPTION_POLICY") + _object(binding, f"{_S}EXCEPTION_POLICY")
+    return _policy_with_binding(policy, exception_policy.exception_policy_binding(), f"{_S}EXCEPTION_POLICY")
 
 
 def _rule(groups: list[str], resources: list[str], verbs: list[str], names: list[str] | None = None) -> Doc:
