@@ -27,16 +27,16 @@ from aigov.cli.kube import (
     cluster_command,
     duration,
     failures,
+    patch_status,
     print_data,
     print_table,
 )
-from aigov.clients.kube import JSON_PATCH, ApiError, KubeRest, exceptions_path
+from aigov.clients.kube import exceptions_path
 from aigov.core import exceptions
 from aigov.core.config import API_VERSION, EXCEPTION_KIND, GROUP, load_config
 from aigov.core.exceptions import ExceptionAction, ExceptionRecord, ExceptionSpec, Selector
 from aigov.core.model import rfc3339
 
-ATTEMPTS = 5
 app = typer.Typer(help="Time-bound, approved exceptions to aigov's admission rules.", no_args_is_help=True)
 
 NameArg = Annotated[str, typer.Argument(help="The exception's name.")]
@@ -144,27 +144,23 @@ def _append(
     """Read, append a record by the caller (approve: `approved`, or `reviewed` for break-glass), patch."""
     with failures(), cluster.connect() as (kube, namespace):
         user = kube.whoami()
-        for attempt in range(ATTEMPTS):
-            obj = kube.get(exceptions_path(namespace, name))
+        written: list[ExceptionRecord] = []
+
+        def build(obj: dict[str, Any]) -> list[dict[str, Any]]:
             chosen = action or exceptions.grant_action(exceptions.parse(obj))
             record = ExceptionRecord(
                 action=chosen, by=user, at=datetime.now(UTC).replace(microsecond=0), comment=comment
             )
-            try:
-                _patch(kube, namespace, name, exceptions.record_patch(obj, record))
-            except ApiError as exc:
-                if exc.status == 409 and attempt + 1 < ATTEMPTS:
-                    continue
-                raise
-            break
+            written[:] = [record]
+            return exceptions.record_patch(obj, record)
+
+        patch_status(kube, exceptions_path(namespace, name), build)
+        [record] = written
+        chosen = record.action
     if fmt == OutputFormat.TABLE:
         typer.echo(f"aigovexception.{GROUP}/{name} {chosen.value} by {user}")
     else:
         print_data(record.to_dict(), fmt)
-
-
-def _patch(kube: KubeRest, namespace: str, name: str, patch: list[dict[str, Any]]) -> None:
-    kube.request("PATCH", exceptions_path(namespace, name, "status"), body=patch, content_type=JSON_PATCH)
 
 
 def approve(

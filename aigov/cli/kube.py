@@ -26,7 +26,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from aigov.clients.kube import ApiError, Connection, KubeRest, KubeRestError
+from aigov.clients.kube import JSON_PATCH, ApiError, Connection, KubeRest, KubeRestError
 from aigov.core.config import Config, ConfigError, load_config, parse_config
 from aigov.core.model import parse_duration
 from aigov.core.records import RecordError
@@ -279,3 +279,22 @@ def print_fields(pairs: Sequence[tuple[str, str]], *, title: str | None = None) 
             console.print(value, markup=False)
         else:
             typer.echo(f"{label} {value}")
+
+
+WRITE_ATTEMPTS = 5
+"""Attempts of a read-build-patch record write before a concurrent writer's conflict (409) is reported."""
+
+
+def patch_status(kube: KubeRest, path: str, build: Callable[[dict[str, Any]], list[dict[str, Any]]]) -> dict[str, Any]:
+    """Read the object at `path`, build a JSON patch from it, PATCH its status subresource; on a conflict with a
+    concurrent write (the patch's resourceVersion test), read and build again. The object as written."""
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        patch = build(kube.get(path))
+        try:
+            updated: dict[str, Any] = kube.request("PATCH", f"{path}/status", body=patch, content_type=JSON_PATCH)
+        except ApiError as exc:
+            if exc.status == 409 and attempt < WRITE_ATTEMPTS:
+                continue
+            raise
+        break
+    return updated

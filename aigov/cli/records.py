@@ -25,9 +25,10 @@ from aigov.cli.kube import (
     cluster_command,
     duration,
     failures,
+    patch_status,
     print_data,
 )
-from aigov.clients.kube import JSON_PATCH, ApiError, aisystems_path
+from aigov.clients.kube import aisystems_path
 from aigov.core.config import GROUP
 from aigov.core.model import ResidualRisk
 from aigov.core.records import (
@@ -39,7 +40,6 @@ from aigov.core.records import (
     suspension_patch,
 )
 
-ATTEMPTS = 5
 Builder = Callable[[Mapping[str, Any], str, datetime], Patch]
 
 NameArg = Annotated[str, typer.Argument(help="The AISystem's name.")]
@@ -50,18 +50,11 @@ def _write(cluster: ClusterSession, name: str, build: Builder, *, field: str, fm
     """Read, build, patch as the caller; retry on a concurrent write; print the record written."""
     with failures(), cluster.connect() as (kube, namespace):
         user = kube.whoami()
-        for attempt in range(ATTEMPTS):
-            obj = kube.get(aisystems_path(namespace, name))
-            patch = build(obj, user, datetime.now(UTC).replace(microsecond=0))
-            try:
-                updated = kube.request(
-                    "PATCH", aisystems_path(namespace, name, "status"), body=patch, content_type=JSON_PATCH
-                )
-            except ApiError as exc:
-                if exc.status == 409 and attempt + 1 < ATTEMPTS:
-                    continue
-                raise
-            break
+        updated = patch_status(
+            kube,
+            aisystems_path(namespace, name),
+            lambda obj: build(obj, user, datetime.now(UTC).replace(microsecond=0)),
+        )
     record = (updated.get("status") or {}).get(field)
     if isinstance(record, list):
         record = record[-1]
