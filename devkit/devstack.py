@@ -23,6 +23,7 @@ import httpx
 from aigov.core.config import Config
 from aigov.install import exception_policy, namespace_policy
 from aigov.install.admission import Registration, UrlClient, manifests
+from aigov.install.archive_policy import archive_policy, archive_policy_binding
 from aigov.install.management_policy import management_policy, management_policy_binding
 from aigov.install.nonconformity_policy import nonconformity_policy, nonconformity_policy_binding
 from aigov.install.pki import CertificateAuthority
@@ -251,6 +252,8 @@ def start_stack(
             management_policy_binding(),
             nonconformity_policy(config),
             nonconformity_policy_binding(),
+            archive_policy(config),
+            archive_policy_binding(),
         )
         _wait_enforcing(cluster)
     except BaseException:

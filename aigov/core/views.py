@@ -142,6 +142,35 @@ def _event_entry(event: Mapping[str, Any]) -> Entry | None:
     return Entry(when, f"{kind}: {event.get('reason') or ''}", str(source), message)
 
 
+def _archived_detail(kind: str, record: Mapping[str, Any]) -> str:
+    if record.get("truncated"):
+        return f"record of {record.get('size')} bytes, kept as its sha256"
+    if kind in ("spec", "retirement"):
+        return f"generation {record.get('generation')}, spec sha256 {str(record.get('specSha256'))[:12]}"
+    if kind == "assessment":
+        return f"{record.get('status')}, residual risk {record.get('residualRisk', '-')}, {record.get('reference', '')}"
+    if kind == "approval":
+        return "; ".join(str(p) for p in (record.get("decision"), record.get("role"), record.get("justification")) if p)
+    if kind == "suspension":
+        return "; ".join(str(p) for p in (record.get("reason"), record.get("check")) if p)
+    if kind == "resume":
+        return str(record.get("justification") or "")
+    return f"deleted (deletionTimestamp {record.get('deletionTimestamp')})"
+
+
+def archive_timeline(entries: Iterable[Mapping[str, Any]]) -> list[Entry]:
+    """An archive's entries (`aigov.core.archive`) as timeline entries, at the time the operator observed them."""
+    return [
+        Entry(
+            datetime.fromisoformat(str(e["observedAt"])),
+            f"archived {e['kind']}",
+            str(e.get("by") or ""),
+            _archived_detail(str(e["kind"]), e.get("record") or {}),
+        )
+        for e in entries
+    ]
+
+
 def timeline(obj: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> list[Entry]:
     """The governance history of one AISystem, oldest first (Events of an earlier namesake left out)."""
     system = AISystem.model_validate(obj)
