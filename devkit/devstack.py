@@ -39,7 +39,7 @@ from devkit.devcluster import LOOPBACK, ControlPlane, OpaServer, Server, User, f
 REPO = Path(__file__).resolve().parents[1]
 AIGOV = Path(sys.executable).parent / "aigov"
 WEBHOOK_USER = "aigov-webhook"
-CRDS = ("aisystems.aigov.io", "clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev")
+CRDS = ("aisystems.aigov.io", "aisystemarchives.aigov.io", "clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev")
 
 
 def apply(cluster: ControlPlane, *objects: dict[str, Any]) -> None:

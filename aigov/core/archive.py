@@ -177,17 +177,20 @@ def new_entries(
 ) -> list[dict[str, Any]]:
     """The entries to append for AISystem `obj` given the entries `archived` so far (all parts, oldest first).
 
-    A record is new when its (kind, sha256) was never archived; for the spec, when it differs from the last
-    spec entry (a reverted spec is a change too). `deleted` adds the tombstone once.
+    A record is new when its (kind, sha256) was never archived; the spec, when its sha256 differs from the last
+    spec entry's (a reverted spec is a change too; a new generation alone, as deletion makes, is not).
+    `deleted` adds the tombstone once.
     """
     seen = {(e.get("kind"), e.get("recordSha256")) for e in archived}
-    last_spec = next((e.get("recordSha256") for e in reversed(archived) if e.get("kind") in _SPEC_KINDS), None)
+    last_spec = next(
+        ((e.get("record") or {}).get("specSha256") for e in reversed(archived) if e.get("kind") in _SPEC_KINDS), None
+    )
     if any(e.get("kind") == EntryKind.DELETED for e in archived):
         return []
     head = archived[-1]["sha256"] if archived else GENESIS
     out: list[dict[str, Any]] = []
     for kind, sha, record, by in facts(obj):
-        fresh = sha != last_spec if kind in _SPEC_KINDS else (str(kind), sha) not in seen
+        fresh = record["specSha256"] != last_spec if kind in _SPEC_KINDS else (str(kind), sha) not in seen
         if fresh:
             out.append(entry := link(head, kind, observed_at, by, record))
             head = entry["sha256"]

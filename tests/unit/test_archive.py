@@ -63,7 +63,8 @@ def test_suspension_resume_retirement_and_tombstone() -> None:
     assert archived[-1]["by"] == "carol"
     retired = system(suspensionHistory=[resumed])
     retired["spec"]["lifecycle"] = {"stage": "retired"}
-    retired["metadata"]["deletionTimestamp"] = T1
+    archived += new_entries(retired, archived, T1)
+    retired["metadata"] |= {"deletionTimestamp": T1, "generation": 2}
     archived += new_entries(retired, archived, T1, deleted=True)
     assert kinds(archived)[-2:] == ["retirement", "deleted"]
     assert tombstone(archived) == archived[-1]
