@@ -117,7 +117,7 @@ def aigov(user: User, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
 
 
-def test_records_outlive_the_system_in_an_archive_nobody_edits(setup: Setup, people: People) -> None:
+def test_records_outlive_the_system_in_an_archive_nobody_edits(setup: Setup, people: People, tmp_path: Path) -> None:
     kube, ns = setup.kube, setup.namespace
     checked(apply(kube, ns, aisystem(NAME)))
     checked(patch_status(kube, ns, NAME, {"impactAssessment": assessment("alice")}, people.alice))
@@ -142,6 +142,18 @@ def test_records_outlive_the_system_in_an_archive_nobody_edits(setup: Setup, peo
     assert shown.returncode == 0, shown.stderr
     assert "archived deleted" in shown.stdout and "archived approval" in shown.stdout
     assert f"uid {uid}): 5 entries, deleted, observed" in shown.stderr and "chain intact" in shown.stderr
+
+    pack = tmp_path / "pack"
+    exported = subprocess.run(
+        [str(devstack.AIGOV), "evidence", "export", "-n", ns, "--out", str(pack), f"--kubeconfig={kube.kubeconfig}"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    document = json.loads((pack / "evidence.json").read_text())
+    assert document["systems"] == []  # the snapshot no longer holds it; the archive does
+    (archived,) = document["recordArchive"]["systems"]
+    assert (archived["name"], archived["uid"], archived["chainError"]) == (NAME, uid, None)
+    assert archived["deleted"] == entries[-1] and archived["entries"] == entries
 
     # People cannot edit, shorten or delete it; the operator itself cannot rewrite it either.
     def patch(user: User, body: dict[str, Any]) -> subprocess.CompletedProcess[str]:
