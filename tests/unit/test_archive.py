@@ -89,6 +89,9 @@ def test_a_record_too_large_is_kept_as_its_hash() -> None:
 
 def test_parts_are_joined_in_order() -> None:
     entries = new_entries(system(impactAssessment=ASSESSMENT, approvals=[APPROVAL]), [], T0)
-    part = {"spec": {"system": {"namespace": "ml", "name": "chat", "uid": "u1"}}}
-    archives = [{**part, "spec": {**part["spec"], "part": 2}, "entries": entries[2:]}, {**part, "entries": entries[:2]}]
+    identity = {"namespace": "ml", "name": "chat", "uid": "u1"}
+    archives: list[dict[str, Any]] = [
+        {"spec": {"system": identity, "part": 2}, "entries": entries[2:]},
+        {"spec": {"system": identity}, "entries": entries[:2]},
+    ]
     assert by_system(archives) == {("ml", "chat", "u1"): entries}
