@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -150,7 +149,7 @@ def history(
         events = list(kube.list(events_path(ns), fieldSelector=selector)) if obj is not None else []
     uid = ((obj or {}).get("metadata") or {}).get("uid")
     if uid in archived or obj is None:
-        live = [e for e in timeline(obj, events) if not _RECORD.match(e.what)] if obj is not None else []
+        live = timeline(obj, events, records=False) if obj is not None else []
         entries = sorted([*live, *(e for found in archived.values() for e in archive_timeline(found))], key=_time)
     else:
         entries = timeline(obj, events)
@@ -166,10 +165,6 @@ def history(
         state = f"deleted, observed {deleted['observedAt']}" if deleted else "live"
         chain = "chain intact" if note["chainError"] is None else f"CHAIN BROKEN: {note['chainError']}"
         typer.echo(f"Archive of {ns}/{name} (uid {note['uid']}): {note['entries']} entries, {state}, {chain}", err=True)
-
-
-_RECORD = re.compile(r"^(assessment |approved$|revoked$|rejected$|suspended$|resumed$)")
-"""Timeline entries of the live records, which the archive holds with the operator's observation time."""
 
 
 def _time(entry: Entry) -> datetime:

@@ -13,6 +13,8 @@ from aigov.core.archive import (
     tombstone,
     verify,
 )
+from aigov.core.model import rfc3339
+from aigov.core.views import archive_timeline, timeline
 
 T0, T1 = "2026-11-27T10:00:00Z", "2026-11-27T11:00:00Z"
 
@@ -95,3 +97,12 @@ def test_parts_are_joined_in_order() -> None:
         {"spec": {"system": identity}, "entries": entries[:2]},
     ]
     assert by_system(archives) == {("ml", "chat", "u1"): entries}
+
+
+def test_history_shows_archived_entries_at_their_observation_time() -> None:
+    entries = new_entries(system(impactAssessment=ASSESSMENT, approvals=[APPROVAL]), [], T1)
+    shown = [(rfc3339(e.time), e.what, e.actor) for e in archive_timeline(entries)]
+    assert shown == [(T1, "archived spec", ""), (T1, "archived assessment", "alice"), (T1, "archived approval", "bob")]
+    live = system(impactAssessment=ASSESSMENT, approvals=[APPROVAL])
+    assert [e.what for e in timeline(live, [], records=False)] == []
+    assert [e.what for e in timeline(live, [])] == ["assessment completed", "approved"]
