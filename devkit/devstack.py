@@ -23,6 +23,7 @@ import httpx
 from aigov.core.config import Config
 from aigov.install import exception_policy, namespace_policy
 from aigov.install.admission import Registration, UrlClient, manifests
+from aigov.install.archive_policy import archive_policy, archive_policy_binding
 from aigov.install.management_policy import management_policy, management_policy_binding
 from aigov.install.nonconformity_policy import nonconformity_policy, nonconformity_policy_binding
 from aigov.install.pki import CertificateAuthority
@@ -38,7 +39,7 @@ from devkit.devcluster import LOOPBACK, ControlPlane, OpaServer, Server, User, f
 REPO = Path(__file__).resolve().parents[1]
 AIGOV = Path(sys.executable).parent / "aigov"
 WEBHOOK_USER = "aigov-webhook"
-CRDS = ("aisystems.aigov.io", "clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev")
+CRDS = ("aisystems.aigov.io", "aisystemarchives.aigov.io", "clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev")
 
 
 def apply(cluster: ControlPlane, *objects: dict[str, Any]) -> None:
@@ -251,6 +252,8 @@ def start_stack(
             management_policy_binding(),
             nonconformity_policy(config),
             nonconformity_policy_binding(),
+            archive_policy(config),
+            archive_policy_binding(),
         )
         _wait_enforcing(cluster)
     except BaseException:

@@ -23,9 +23,10 @@ from aigov.cli.kube import (
     print_fields,
     print_table,
 )
-from aigov.clients.kube import aisystems_path, events_path
+from aigov.clients.kube import ApiError, KubeRest, aisystems_path, archives_path, events_path
+from aigov.core.archive import by_system, tombstone, verify
 from aigov.core.config import KIND
-from aigov.core.views import age, status_row, summary, timeline
+from aigov.core.views import Entry, age, archive_timeline, status_row, summary, timeline
 
 _COLUMNS = ("NAME", "TIER", "PHASE", "ASSESSED", "APPROVALS", "SUSPENDED", "WORKLOADS", "NEXT EXPIRY")
 
@@ -138,17 +139,62 @@ def history(
     namespace: NamespaceOpt = None,
     output: OutputOpt = OutputFormat.TABLE,
 ) -> None:
-    """The governance timeline: assessment, approvals, revocations, suspensions, resumes, phases, Events."""
+    """The governance timeline, from the record archive (so also of a deleted system) and the live object's Events."""
     with failures(), session.connect() as (kube, ns):
-        obj = kube.get(aisystems_path(ns, name))
+        obj = _get_or_none(kube, aisystems_path(ns, name))
+        archived = _archived(kube, ns, name)
+        if obj is None and not archived:
+            raise ApiError(404, "NotFound", f"no AISystem {ns}/{name} and no archive of one: nothing to show")
         selector = f"involvedObject.kind={KIND},involvedObject.name={name}"
-        events = list(kube.list(events_path(ns), fieldSelector=selector))
-    entries = timeline(obj, events)
+        events = list(kube.list(events_path(ns), fieldSelector=selector)) if obj is not None else []
+    uid = ((obj or {}).get("metadata") or {}).get("uid")
+    if uid in archived or obj is None:
+        live = timeline(obj, events, records=False) if obj is not None else []
+        entries = sorted([*live, *(e for found in archived.values() for e in archive_timeline(found))], key=_time)
+    else:
+        entries = timeline(obj, events)
+    notes = [_archive_note(u, found) for u, found in archived.items()]
     if output != OutputFormat.TABLE:
-        print_data([e.to_dict() for e in entries], output)
+        rendered = [e.to_dict() for e in entries]
+        print_data({"entries": rendered, "archives": notes} if notes else rendered, output)
         return
     rows = [[e.to_dict()["time"], e.what, e.actor or "-", e.detail] for e in entries]
     print_table(("TIME", "WHAT", "WHO", "DETAIL"), rows)
+    for note in notes:
+        deleted = note["deleted"]
+        state = f"deleted, observed {deleted['observedAt']}" if deleted else "live"
+        chain = "chain intact" if note["chainError"] is None else f"CHAIN BROKEN: {note['chainError']}"
+        typer.echo(f"Archive of {ns}/{name} (uid {note['uid']}): {note['entries']} entries, {state}, {chain}", err=True)
+
+
+def _time(entry: Entry) -> datetime:
+    return entry.time
+
+
+def _archived(kube: KubeRest, namespace: str, name: str) -> dict[str, list[dict[str, Any]]]:
+    """uid -> archive entries of every AISystem ever named `namespace/name` ({} when archives are unreadable)."""
+    try:
+        found = by_system(kube.list(archives_path()))
+    except ApiError as exc:
+        if exc.status not in (403, 404):
+            raise
+        typer.echo(f"Record archive not read ({exc.reason}): showing the live records only.", err=True)
+        return {}
+    return {uid: entries for (ns, n, uid), entries in found.items() if (ns, n) == (namespace, name)}
+
+
+def _get_or_none(kube: KubeRest, path: str) -> dict[str, Any] | None:
+    try:
+        return kube.get(path)
+    except ApiError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def _archive_note(uid: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """What `history` says about one archive: its uid, size, tombstone and whether its chain holds."""
+    return {"uid": uid, "entries": len(entries), "deleted": tombstone(entries), "chainError": verify(entries)}
 
 
 def register(app: typer.Typer) -> None:

@@ -28,6 +28,7 @@ import kubernetes
 import yaml
 from kubernetes.config import kube_config
 
+from aigov.core.archive import ARCHIVE_PLURAL
 from aigov.core.config import EXCEPTION_PLURAL, GROUP, PLURAL, VERSION
 
 JSON_PATCH = "application/json-patch+json"
@@ -284,6 +285,11 @@ def exceptions_path(namespace: str | None, name: str | None = None, subresource:
     path = f"/apis/{GROUP}/{VERSION}"
     path += f"/namespaces/{namespace}/{EXCEPTION_PLURAL}" if namespace else f"/{EXCEPTION_PLURAL}"
     return path + "".join(f"/{part}" for part in (name, subresource) if part)
+
+
+def archives_path(name: str | None = None) -> str:
+    """The REST path of AISystemArchives (cluster-scoped), or of one."""
+    return f"/apis/{GROUP}/{VERSION}/{ARCHIVE_PLURAL}" + (f"/{name}" if name else "")
 
 
 def events_path(namespace: str | None) -> str:

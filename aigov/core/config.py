@@ -276,6 +276,11 @@ class Identity(_Camel):
         min_length=1,
         description="groups that may set or change a namespace's aigov.io/enforcement label",
     )
+    retention_admin_groups: tuple[str, ...] = Field(
+        default=("aigov:retention-admins",),
+        description="groups that may delete an AISystemArchive (at the end of the retention period); "
+        "nobody else may, and nobody but the operator writes one",
+    )
 
 
 class ExceptionPolicy(_Camel):

@@ -142,15 +142,45 @@ def _event_entry(event: Mapping[str, Any]) -> Entry | None:
     return Entry(when, f"{kind}: {event.get('reason') or ''}", str(source), message)
 
 
-def timeline(obj: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> list[Entry]:
-    """The governance history of one AISystem, oldest first (Events of an earlier namesake left out)."""
+def _archived_detail(kind: str, record: Mapping[str, Any]) -> str:
+    if record.get("truncated"):
+        return f"record of {record.get('size')} bytes, kept as its sha256"
+    if kind in ("spec", "retirement"):
+        return f"generation {record.get('generation')}, spec sha256 {str(record.get('specSha256'))[:12]}"
+    if kind == "assessment":
+        return f"{record.get('status')}, residual risk {record.get('residualRisk', '-')}, {record.get('reference', '')}"
+    if kind == "approval":
+        return "; ".join(str(p) for p in (record.get("decision"), record.get("role"), record.get("justification")) if p)
+    if kind == "suspension":
+        return "; ".join(str(p) for p in (record.get("reason"), record.get("check")) if p)
+    if kind == "resume":
+        return str(record.get("justification") or "")
+    return f"deleted (deletionTimestamp {record.get('deletionTimestamp')})"
+
+
+def archive_timeline(entries: Iterable[Mapping[str, Any]]) -> list[Entry]:
+    """An archive's entries (`aigov.core.archive`) as timeline entries, at the time the operator observed them."""
+    return [
+        Entry(
+            datetime.fromisoformat(str(e["observedAt"])),
+            f"archived {e['kind']}",
+            str(e.get("by") or ""),
+            _archived_detail(str(e["kind"]), e.get("record") or {}),
+        )
+        for e in entries
+    ]
+
+
+def timeline(obj: Mapping[str, Any], events: Iterable[Mapping[str, Any]], *, records: bool = True) -> list[Entry]:
+    """The governance history of one AISystem, oldest first (Events of an earlier namesake left out); without
+    the records in its status when `records` is False (the archive has them, `archive_timeline`)."""
     system = AISystem.model_validate(obj)
     status = system.status
     entries: list[Entry] = []
     created = (obj.get("metadata") or {}).get("creationTimestamp")
     if created:
         entries.append(Entry(datetime.fromisoformat(created), "created", "", ""))
-    record = status.impact_assessment
+    record = status.impact_assessment if records else None
     if record is not None:
         detail = ", ".join(
             part
@@ -162,13 +192,14 @@ def timeline(obj: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> lis
             if part
         )
         entries.append(Entry(record.completed_at, f"assessment {record.status}", record.assessor, detail))
-    for entry in status.approvals:
+    for entry in status.approvals if records else ():
         parts = [f"as {entry.role}" if entry.role else ""]
         if entry.decision == ApproverDecision.APPROVED and entry.expires_at:
             parts.append(f"until {rfc3339(entry.expires_at)}")
         parts.append(entry.justification or "")
         entries.append(Entry(entry.decided_at, str(entry.decision), entry.approver, "; ".join(p for p in parts if p)))
-    for suspension in (*status.suspension_history, *([status.suspension] if status.suspension else [])):
+    suspensions = (*status.suspension_history, *([status.suspension] if status.suspension else []))
+    for suspension in suspensions if records else ():
         entries.extend(_suspension_entries(suspension))
     ready = next((c for c in status.conditions if c.type == "Ready"), None)
     if ready is not None and status.phase:

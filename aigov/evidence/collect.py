@@ -15,7 +15,16 @@ from typing import Any
 
 import httpx
 
-from aigov.clients.kube import ApiError, KubeRest, KubeRestError, aisystems_path, events_path, exceptions_path
+from aigov.clients.kube import (
+    ApiError,
+    KubeRest,
+    KubeRestError,
+    aisystems_path,
+    archives_path,
+    events_path,
+    exceptions_path,
+)
+from aigov.core.archive import by_system
 from aigov.core.config import API_VERSION, KIND, Config
 from aigov.core.management_system import MS_PLURAL
 from aigov.core.nonconformity import NC_PLURAL
@@ -231,6 +240,17 @@ def collect_nonconformities(
     return sorted(found, key=lambda o: (o["metadata"].get("namespace", ""), str(o["spec"].get("openedAt"))))
 
 
+def collect_archives(kube: KubeRest, namespaces: tuple[str, ...] | None, warnings: list[str]) -> list[dict[str, Any]]:
+    """Every archived AISystem in scope, deleted ones included: identity and all its entries (parts joined)."""
+    path = archives_path()
+    found = by_system(_readable(kube, path, warnings, f"record archive ({path})"))
+    return [
+        {"namespace": ns, "name": name, "uid": uid, "entries": entries}
+        for (ns, name, uid), entries in sorted(found.items())
+        if namespaces is None or ns in namespaces
+    ]
+
+
 def collect_management_system(kube: KubeRest, warnings: list[str]) -> dict[str, Any] | None:
     """The AIManagementSystem (cluster-scoped; the first by name when there are several, with a warning)."""
     path = f"/apis/{API_VERSION}/{MS_PLURAL}"
@@ -314,6 +334,7 @@ def collect(
     exporter, cluster_uid = exporter_and_cluster(kube, warnings)
     management_system = collect_management_system(kube, warnings)
     nonconformities = collect_nonconformities(kube, namespaces, warnings)
+    archives = collect_archives(kube, namespaces, warnings)
     start = now - period
     return Collected(
         generated_at=now,
@@ -334,4 +355,5 @@ def collect(
         warnings=tuple(warnings),
         ungoverned=tuple(ungoverned),
         exceptions=tuple(exceptions),
+        archives=tuple(archives),
     )

@@ -93,6 +93,8 @@ class Collected:
     """Nonconformities in scope (trimmed like AISystems)."""
     previous_document: Mapping[str, Any] | None = None
     """The previous pack's `evidence.json`: the management review's trends and open actions compare with it."""
+    archives: tuple[dict[str, Any], ...] = ()
+    """Archived AISystems in scope (`aigov.core.archive`), deleted ones included: identity and every entry."""
     previous_pack: Mapping[str, str] | None = None
     """The pack before this one (`aigov.evidence.pack.pack_reference`): its digest chains the packs."""
 

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from aigov import __version__
 from aigov.core import exceptions
+from aigov.core.archive import tombstone, verify
 from aigov.core.config import Config
 from aigov.core.controls import CONTROLS, OBJECTIVES
 from aigov.core.management_system import current_approval
@@ -369,6 +370,34 @@ def completeness(document: Mapping[str, Any]) -> dict[str, Any]:
     return {"complete": not missing, "missing": missing}
 
 
+def record_archive(collected: Collected) -> dict[str, Any]:
+    """The period's governance records from the archive: per system, the entries the operator observed in the
+    period; a system deleted in the period appears as a tombstone with its whole history."""
+    start, end = collected.period_start, collected.generated_at
+    systems = []
+    for archived in collected.archives:
+        entries = archived["entries"]
+        in_period = [e for e in entries if start <= datetime.fromisoformat(str(e["observedAt"])) <= end]
+        deleted = tombstone(entries)
+        if not in_period and deleted is not None:
+            continue  # deleted before the period: not a system of this period
+        systems.append(
+            {
+                "namespace": archived["namespace"],
+                "name": archived["name"],
+                "uid": archived["uid"],
+                "deleted": None if deleted is None else dict(deleted),
+                "chainError": verify(entries),
+                "entriesBefore": len(entries) - len(in_period),
+                "entries": entries if deleted is not None else in_period,
+            }
+        )
+    return {
+        "source": "AISystemArchive objects, written by the operator at each record's observation (docs/records.md)",
+        "systems": systems,
+    }
+
+
 def evidence_document(collected: Collected, config: Config, expiring_within: timedelta) -> dict[str, Any]:
     """The whole evidence document (what `evidence.json` holds)."""
     admissions = collected.admissions
@@ -409,6 +438,7 @@ def evidence_document(collected: Collected, config: Config, expiring_within: tim
         "objectives": dict(OBJECTIVES),
         "managementSystem": management_system(collected.management_system),
         "systems": [_system(obj, collected, config) for obj in collected.systems],
+        "recordArchive": record_archive(collected),
         "nonconformities": nonconformities(collected),
         "monitoring": monitoring(collected),
         "ungovernedRunning": {

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from aigov.core.archive import ARCHIVE_KIND, ARCHIVE_PLURAL, AISystemArchive
 from aigov.core.config import EXCEPTION_KIND, EXCEPTION_PLURAL, GROUP, KIND, PLURAL, VERSION
 from aigov.core.exceptions import AIGovException
 from aigov.core.management_system import MS_KIND, MS_PLURAL, AIManagementSystem
@@ -134,9 +135,16 @@ def aisystem_crd() -> Schema:
 
 
 def _crd(
-    model: type[BaseModel], *, kind: str, plural: str, scope: str, short: str, columns: list[dict[str, str]]
+    model: type[BaseModel],
+    *,
+    kind: str,
+    plural: str,
+    scope: str,
+    short: str,
+    columns: list[dict[str, str]],
+    status: bool = True,
 ) -> Schema:
-    """A CRD of aigov's group from `model`, with a status subresource and `columns` for `kubectl get`."""
+    """A CRD of aigov's group from `model`, with `columns` for `kubectl get` and a status subresource if `status`."""
     schema = structural_schema(model, {"metadata": {"type": "object"}}, undescribed=frozenset({"metadata"}))
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
@@ -159,7 +167,7 @@ def _crd(
                     "served": True,
                     "storage": True,
                     "schema": {"openAPIV3Schema": schema},
-                    "subresources": {"status": {}},
+                    **({"subresources": {"status": {}}} if status else {}),
                     "additionalPrinterColumns": columns,
                 }
             ],
@@ -200,6 +208,30 @@ def nonconformity_crd() -> Schema:
         PRINTER_COLUMNS[-1],
     ]  # fmt: skip
     return _crd(Nonconformity, kind=NC_KIND, plural=NC_PLURAL, scope="Namespaced", short="nc", columns=columns)
+
+
+def archive_crd() -> Schema:
+    """The cluster-scoped AISystemArchive CustomResourceDefinition (`aigov.core.archive`), without subresources."""
+    columns = [
+        {
+            "name": "Namespace",
+            "type": "string",
+            "jsonPath": ".spec.system.namespace",
+            "description": "The AISystem's namespace",
+        },
+        {"name": "System", "type": "string", "jsonPath": ".spec.system.name", "description": "The AISystem"},
+        {"name": "Part", "type": "integer", "jsonPath": ".spec.part", "description": "Part of the archive"},
+        PRINTER_COLUMNS[-1],
+    ]
+    return _crd(
+        AISystemArchive,
+        kind=ARCHIVE_KIND,
+        plural=ARCHIVE_PLURAL,
+        scope="Cluster",
+        short="aisarchive",
+        columns=columns,
+        status=False,
+    )
 
 
 def peering_crds() -> list[Schema]:
@@ -248,7 +280,14 @@ def to_yaml(document: Schema) -> str:
 
 def rendered() -> dict[str, str]:
     """File name → YAML for every CRD, named like controller-gen does (`<group>_<plural>.yaml`)."""
-    documents = [aisystem_crd(), exception_crd(), management_system_crd(), nonconformity_crd(), *peering_crds()]
+    documents = [
+        aisystem_crd(),
+        exception_crd(),
+        management_system_crd(),
+        nonconformity_crd(),
+        archive_crd(),
+        *peering_crds(),
+    ]
     return {f"{d['spec']['group']}_{d['spec']['names']['plural']}.yaml": to_yaml(d) for d in documents}
 
 

@@ -2,7 +2,7 @@
 
 Least privilege: it reads the kinds it watches; it writes only AISystem status,
 the kopf finalizer on AISystems (`patch` on the object, nothing else), Events,
-its peering object, and what a suspension stops and a resume restores
+its peering object, the record archive (get, create, append), and what a suspension stops and a resume restores
 (`suspension_writes`, from the kinds table: the scale subresources, patches of
 the suspend fields, the InferenceService stop annotation and the DaemonSet stop
 node selector; `delete` and `create` on Pods only, because a bare Pod can only
@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from aigov.core.archive import ARCHIVE_PLURAL
 from aigov.core.config import EXCEPTION_PLURAL, GROUP, PLURAL
 from aigov.core.management_system import MS_PLURAL
 from aigov.core.nonconformity import NC_PLURAL
@@ -67,6 +68,7 @@ def operator_rules(clusterwide: bool = True) -> list[dict[str, Any]]:
         _rule(GROUP, [f"{EXCEPTION_PLURAL}/status"], ["patch"]),
         _rule(GROUP, [NC_PLURAL], ["get", *_READ, "create", "patch"]),
         _rule(GROUP, [f"{NC_PLURAL}/status"], ["patch"]),
+        _rule(GROUP, [ARCHIVE_PLURAL], ["get", "create", "patch"]),
         _rule("", ["events"], ["create"]),
         *(_rule(group, plurals, _READ) for group, plurals in workload_reads().items()),
         *(
@@ -175,7 +177,7 @@ def people_cluster_roles() -> list[dict[str, Any]]:
         # The cluster-scoped reads of an evidence export: bound cluster-wide (ClusterRoleBinding) to whoever exports.
         "aigov-auditor-cluster": [
             {**_rule("", ["namespaces"], ["get"]), "resourceNames": ["kube-system"]},
-            _rule(GROUP, [MS_PLURAL], ["get", "list"]),
+            _rule(GROUP, [MS_PLURAL, ARCHIVE_PLURAL], ["get", "list"]),
         ],
         "aigov-management-approver": [
             _rule(GROUP, [MS_PLURAL], ["get", "list", "watch"]),
@@ -185,6 +187,8 @@ def people_cluster_roles() -> list[dict[str, Any]]:
         "aigov-approver": [read, write_records, exception_records, whoami, events, read_ncs, close_ncs],
         "aigov-assessor": [read, write_records, whoami, events],
         "aigov-exception-requester": [read, request, exception_records, whoami, events],
+        # The record archive (cluster-scoped): bound cluster-wide to whoever reads `aigov history`.
+        "aigov-archive-reader": [_rule(GROUP, [ARCHIVE_PLURAL], ["get", "list"])],
         "aigov-viewer": [
             read,
             _rule(GROUP, [f"{PLURAL}/status", f"{EXCEPTION_PLURAL}/status"], ["get"]),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import kopf
 import kubernetes
@@ -112,6 +112,26 @@ class StatusWriter:
             name,
             {"status": status},
             _content_type=_MERGE_PATCH,
+        )
+
+    async def get_cluster(self, plural: str, name: str) -> dict[str, Any] | None:
+        """A cluster-scoped aigov object, or None when there is none of that name."""
+        try:
+            found = await asyncio.to_thread(self._custom.get_cluster_custom_object, GROUP, VERSION, plural, name)
+        except kubernetes.client.ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return cast(dict[str, Any], found)
+
+    async def create_cluster(self, plural: str, body: dict[str, Any]) -> None:
+        """Create a cluster-scoped aigov object."""
+        await asyncio.to_thread(self._custom.create_cluster_custom_object, GROUP, VERSION, plural, body)
+
+    async def patch_cluster(self, plural: str, name: str, patch: dict[str, Any]) -> None:
+        """Merge-patch a cluster-scoped aigov object (pin `metadata.resourceVersion` in `patch` to fail on races)."""
+        await asyncio.to_thread(
+            self._custom.patch_cluster_custom_object, GROUP, VERSION, plural, name, patch, _content_type=_MERGE_PATCH
         )
 
     async def ensure_peering(self, name: str, namespace: str | None) -> bool:

@@ -17,6 +17,7 @@ import kopf
 
 from aigov.core.config import Config
 from aigov.operator import (  # noqa: F401  (importing registers the handlers)
+    archive_handlers,
     bound_workloads,
     drift_handlers,
     endpoints,

@@ -86,6 +86,9 @@ def generated(chart: Path = CHART) -> dict[str, str]:
         + templates.nonconformity_crd(),
         "templates/nonconformity-policy.yaml": _header("aigov/install/nonconformity_policy.py")
         + templates.nonconformity_policy(),
+        "templates/crd-aisystemarchives.yaml": _header("aigov/core/archive.py via aigov/install/crd.py")
+        + templates.archive_crd(),
+        "templates/archive-policy.yaml": _header("aigov/install/archive_policy.py") + templates.archive_policy(),
         "templates/namespace-policy.yaml": _header("aigov/install/namespace_policy.py")
         + templates.namespace_enforcement(),
         "templates/rbac.yaml": _header("aigov/install/rbac.py and devkit/chartgen/templates.py")

@@ -16,6 +16,8 @@ import yaml
 from aigov.core.config import Config, ExceptionPolicy, Identity
 from aigov.install import admission as registration
 from aigov.install import crd, exception_policy, namespace_policy, rbac
+from aigov.install.archive_policy import archive_policy as archive_policy_doc
+from aigov.install.archive_policy import archive_policy_binding
 from aigov.install.management_policy import management_policy as management_policy_doc
 from aigov.install.management_policy import management_policy_binding
 from aigov.install.nonconformity_policy import nonconformity_policy as nonconformity_policy_doc
@@ -32,6 +34,7 @@ _NAMES = {
     f"{_S}MS_POLICY": f"{FULLNAME}-management-system-approvals",
     f"{_S}NC_POLICY": f"{FULLNAME}-nonconformity-closure",
     f"{_S}NS_POLICY": f"{FULLNAME}-namespace-enforcement",
+    f"{_S}ARCHIVE_POLICY": f"{FULLNAME}-archive-integrity",
     f"{_S}SERVICE": f"{FULLNAME}-webhook",
     f"{_S}TLS_SECRET": f"{FULLNAME}-webhook-tls",
     f"{_S}NAMESPACE": "{{ .Release.Namespace }}",
@@ -59,6 +62,8 @@ _SUBSTITUTIONS = {
     f'["{_S}APPROVERS"]': '{{ include "aigov.celList" .Values.config.identity.approverGroups }}',
     f'["{_S}ENFORCEMENT_ADMINS"]': '{{ include "aigov.celList" .Values.config.identity.enforcementAdminGroups }}',
     f"{_S}ENFORCEMENT_ADMINS": '{{ join ", " .Values.config.identity.enforcementAdminGroups }}',
+    f'["{_S}RETENTION_ADMINS"]': '{{ include "aigov.celList" .Values.config.identity.retentionAdminGroups }}',
+    f"{_S}RETENTION_ADMINS": '{{ join ", " .Values.config.identity.retentionAdminGroups }}',
     f"{_S}ASSESSORS": '{{ join ", " .Values.config.identity.assessorGroups }}',
     f"{_S}APPROVERS": '{{ join ", " .Values.config.identity.approverGroups }}',
     f"{_S}EXCLUDED_LIST": '{{ include "aigov.excludedNamespaces" . }}',
@@ -118,6 +123,7 @@ def _sentinel_config() -> Config:
             approver_groups=(f"{_S}APPROVERS",),
             operator_usernames=(f"{_S}OPERATORS",),
             enforcement_admin_groups=(f"{_S}ENFORCEMENT_ADMINS",),
+            retention_admin_groups=(f"{_S}RETENTION_ADMINS",),
         )
     )
 
@@ -189,6 +195,16 @@ def nonconformity_policy() -> str:
     return _policy_with_binding(
         nonconformity_policy_doc(_sentinel_config()), nonconformity_policy_binding(), f"{_S}NC_POLICY"
     )
+
+
+def archive_policy() -> str:
+    """templates/archive-policy.yaml: the AISystemArchive integrity policy and its binding."""
+    return _policy_with_binding(archive_policy_doc(_sentinel_config()), archive_policy_binding(), f"{_S}ARCHIVE_POLICY")
+
+
+def archive_crd() -> str:
+    """templates/crd-aisystemarchives.yaml: the AISystemArchive CRD, kept on uninstall, behind `crds.install`."""
+    return _kept_crd(crd.archive_crd())
 
 
 def nonconformity_crd() -> str:

@@ -391,6 +391,7 @@ def installed(kube: ControlPlane, crds: None, namespace: str, helm_env: dict[str
         "aigovexceptions.aigov.io",
         "aimanagementsystems.aigov.io",
         "nonconformities.aigov.io",
+        "aisystemarchives.aigov.io",
     ):
         _adopt(kube, "crd", crd, release, namespace)
     base = ("--kubeconfig", str(kube.kubeconfig), "-n", namespace)
@@ -473,6 +474,8 @@ def test_rbac_grants_each_identity_what_it_needs_and_nothing_more(
             ("create", "clusterkopfpeerings.kopf.dev"),
             ("delete", "pods", *elsewhere),  # a suspension deletes bare Pods and re-creates them on resume
             ("create", "pods", *elsewhere),
+            ("create", "aisystemarchives.aigov.io"),  # the record archive: created and appended to
+            ("patch", "aisystemarchives.aigov.io"),
         ],
     }
     must_not = {
@@ -491,6 +494,7 @@ def test_rbac_grants_each_identity_what_it_needs_and_nothing_more(
             ("update", "pods", *elsewhere),
             ("delete", "deployments.apps", *elsewhere),
             ("patch", f"validatingwebhookconfigurations/{fullname}"),
+            ("delete", "aisystemarchives.aigov.io"),  # retention admins alone delete archives
         ],
     }
     for who, checks in must.items():

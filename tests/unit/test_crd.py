@@ -144,6 +144,7 @@ def test_cli_prints_and_writes(tmp_path: Path) -> None:
         "aigovexceptions.aigov.io",
         "aimanagementsystems.aigov.io",
         "nonconformities.aigov.io",
+        "aisystemarchives.aigov.io",
         "clusterkopfpeerings.kopf.dev",
         "kopfpeerings.kopf.dev",
     ]

@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
+from aigov.core.archive import new_entries
 from aigov.core.config import Config
 from aigov.core.controls import CONTROLS
+from aigov.core.model import rfc3339
 from aigov.evidence.charts import color_map, nice_step, stacked_bars, stacked_columns, svg
 from aigov.evidence.collected import (
     Admissions,
@@ -435,3 +437,29 @@ def test_management_review_objectives_trends_and_actions() -> None:
     assert review["changes"]["systemsRemoved"] == ["team/triage"]
     html = render_report(now)
     assert "missed" in html and "not measured" in html and "team/nc-1" in html
+
+
+def test_the_period_from_the_archive_with_a_tombstone() -> None:
+    """Entries observed in the period are the period's records; a system deleted in it shows its whole history."""
+    old, inside = rfc3339(NOW - timedelta(days=3)), rfc3339(NOW - timedelta(hours=1))
+    body = {"metadata": {"name": "gone", "namespace": "team", "uid": "u-gone"}, "spec": {"purpose": "p"}}
+    history = new_entries(body, [], old)
+    history += new_entries({**body, "status": {"approvals": [{"approver": _hostile("by"), "decision": "approved",
+                            "decidedAt": old}]}}, history, inside, deleted=True)  # fmt: skip
+    live = new_entries({**body, "metadata": {**body["metadata"], "name": "live", "uid": "u-live"}}, [], old)
+    long_gone = new_entries(body, [], old, deleted=True)
+    collected = replace(
+        _collected(),
+        archives=(
+            {"namespace": "team", "name": "gone", "uid": "u-gone", "entries": history},
+            {"namespace": "team", "name": "live", "uid": "u-live", "entries": live},
+            {"namespace": "team", "name": "older", "uid": "u-older", "entries": long_gone},
+        ),
+    )
+    document = evidence_document(collected, Config(), timedelta(days=30))
+    gone, still = document["recordArchive"]["systems"]
+    assert (gone["name"], [e["kind"] for e in gone["entries"]]) == ("gone", ["spec", "approval", "deleted"])
+    assert gone["deleted"]["observedAt"] == inside and gone["chainError"] is None
+    assert (still["name"], still["entries"], still["entriesBefore"], still["deleted"]) == ("live", [], 1, None)
+    html = render_report(document)
+    assert "&lt;script&gt;by&lt;/script&gt;" in html and "<script>by" not in html
