@@ -83,7 +83,7 @@ def assess(
     namespace: NamespaceOpt = None,
     output: OutputOpt = OutputFormat.TABLE,
 ) -> None:
-    """Record the impact assessment (ISO/IEC 42001 A.5.2, A.5.3) as the calling user."""
+    """Append an impact assessment (ISO/IEC 42001 A.5.2, A.5.3) as the calling user; earlier ones are kept."""
     if not urlparse(reference).scheme:
         raise typer.BadParameter(f"{reference!r} is not a URI (e.g. https://…)", param_hint="--reference")
     if len(sha256) != 64 or any(c not in "0123456789abcdefABCDEF" for c in sha256):
@@ -104,7 +104,7 @@ def assess(
         )
 
     verb = "assessment rejected" if rejected else "assessed"
-    _write(session, name, build, field="impactAssessment", fmt=output, verb=verb)
+    _write(session, name, build, field="assessments", fmt=output, verb=verb)
 
 
 def approve(

@@ -486,7 +486,28 @@ _DERIVED = (
 class AISystemStatus(_Model):
     """Governance records (written by people through the status subresource) and the operator's view."""
 
-    impact_assessment: ImpactAssessment | None = Field(default=None, description="The impact assessment record.")
+    @property
+    def assessment_records(self) -> list[ImpactAssessment]:
+        """Every impact assessment on record, oldest first: the legacy single record, then the list."""
+        legacy = [self.impact_assessment] if self.impact_assessment is not None else []
+        return [*legacy, *self.assessments]
+
+    impact_assessment: ImpactAssessment | None = Field(
+        default=None,
+        description=(
+            "The impact assessment record of earlier releases, read-only now: read as the first entry of "
+            "`assessments`. New assessments are appended to `assessments`."
+        ),
+    )
+    assessments: list[ImpactAssessment] = Field(
+        default_factory=list,
+        description=(
+            "Impact assessments, append-only; an assessor's last entry is the one that counts. The system is "
+            "assessed when no assessor's last entry is a rejection and the last entry is completed, unexpired "
+            "and made for the current risk tier."
+        ),
+        json_schema_extra=_ATOMIC,
+    )
     approvals: list[Approval] = Field(
         default_factory=list,
         description="Approval decisions, append-only; an approver's last entry is the one that counts.",

@@ -13,7 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aigov.core.config import Config
-from aigov.core.lifecycle import AssessmentState, approval_valid, assessment_state, counted_approvals
+from aigov.core.lifecycle import (
+    AssessmentState,
+    approval_valid,
+    assessment_state,
+    counted_approvals,
+    decisive_assessment,
+)
 from aigov.core.model import AISystem, ApproverDecision, AssessmentStatus, Suspension, rfc3339
 
 
@@ -39,7 +45,7 @@ def summary(obj: Mapping[str, Any], config: Config, now: datetime) -> dict[str, 
     system = AISystem.model_validate(obj)
     status, meta = system.status, system.metadata
     requirement = config.requirement(system.spec.risk_tier)
-    record = status.impact_assessment
+    record = decisive_assessment(status)
     assessment = None
     if record is not None:
         valid = assessment_state(system, requirement, now) == AssessmentState.VALID
@@ -56,6 +62,7 @@ def summary(obj: Mapping[str, Any], config: Config, now: datetime) -> dict[str, 
         "purpose": system.spec.purpose,
         "owner": system.spec.owner.name if system.spec.owner else None,
         "assessment": assessment,
+        "assessments": [entry.to_dict() for entry in status.assessment_records],
         "approvals": approvals,
         "required": {"approvals": requirement.min_approvals, "roles": list(requirement.required_roles)},
         "suspension": status.suspension.to_dict() if status.suspension else None,
@@ -150,11 +157,11 @@ def timeline(obj: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> lis
     created = (obj.get("metadata") or {}).get("creationTimestamp")
     if created:
         entries.append(Entry(datetime.fromisoformat(created), "created", "", ""))
-    record = status.impact_assessment
-    if record is not None:
+    for record in status.assessment_records:
         detail = ", ".join(
             part
             for part in (
+                f"for tier {record.risk_tier}" if record.risk_tier else "",
                 f"residual risk {record.residual_risk}" if record.residual_risk else "",
                 f"until {rfc3339(record.expires_at)}" if record.expires_at else "",
                 record.reference or "",

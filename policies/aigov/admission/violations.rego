@@ -187,7 +187,7 @@ else := ""
 deny contains _violation(rego.metadata.rule(), message, short) if {
 	_needs_assessment
 	_assessment_completed
-	not _unexpired(_assessment)
+	not _assessment_fresh
 	message := sprintf(
 		"The impact assessment of %s expired at %s. An assessor re-assesses the system: %s",
 		[_system_ref, object.get(_assessment, "expiresAt", "(no expiresAt recorded)"), _assess_command],
