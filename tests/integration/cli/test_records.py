@@ -48,7 +48,7 @@ def test_assess_records_the_calling_user(people: People, governed_namespace: str
         "--expires", "365d", "--residual-risk", "medium",
     )  # fmt: skip
     assert (result.exit_code, result.stdout) == (0, "aisystem.aigov.io/chat assessed by carol\n")
-    record = get(people.kube, ns, "chat")["status"]["impactAssessment"]
+    (record,) = get(people.kube, ns, "chat")["status"]["assessments"]
     assert record["assessor"] == "carol"
     assert record["status"] == "completed"
     assert (record["reference"], record["sha256"], record["residualRisk"]) == (
@@ -68,7 +68,7 @@ def test_rejected_assessment(people: People, governed_namespace: str) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
-    assert printed == get(people.kube, governed_namespace, "chat")["status"]["impactAssessment"]
+    assert [printed] == get(people.kube, governed_namespace, "chat")["status"]["assessments"]
     assert (printed["status"], printed["assessor"], "expiresAt" in printed) == ("rejected", "carol", False)
 
 
@@ -83,7 +83,7 @@ def test_assess_by_a_non_assessor_is_refused(people: People, governed_namespace:
     assert result.stderr.startswith("Error from server (Forbidden): ")
     assert "AIGOV_NOT_ASSESSOR: alice is not in an assessor group" in result.stderr
     assert "Traceback" not in result.output
-    assert "impactAssessment" not in get(people.kube, governed_namespace, "chat").get("status", {})
+    assert "assessments" not in get(people.kube, governed_namespace, "chat").get("status", {})
 
 
 def test_approvals_append_a_snapshot_of_the_images(people: People, governed_namespace: str) -> None:
