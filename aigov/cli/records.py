@@ -1,4 +1,4 @@
-"""`aigov assess|approve|revoke|suspend|resume`: governance records, written as the calling user.
+"""`aigov assess|approve|revoke|suspend|resume|retire`: governance records, written as the calling user.
 
 Each command learns who the kubeconfig authenticates as (a SelfSubjectReview),
 reads the AISystem, builds the status patch (`aigov.core.records`) and sends it to
@@ -36,6 +36,7 @@ from aigov.core.records import (
     approval_patch,
     assessment_patch,
     resume_patch,
+    retirement_patch,
     revocation_patch,
     suspension_patch,
 )
@@ -189,7 +190,23 @@ def resume(
     _write(session, name, build, field="suspension", fmt=output, verb="resumed")
 
 
+def retire(
+    name: NameArg,
+    *,
+    justification: Justification,
+    session: ClusterSession,
+    namespace: NamespaceOpt = None,
+    output: OutputOpt = OutputFormat.TABLE,
+) -> None:
+    """Retire the system as the calling approver (final): its workloads may not run, and it may be deleted."""
+
+    def build(obj: Mapping[str, Any], user: str, now: datetime) -> Patch:
+        return retirement_patch(obj, user=user, now=now, justification=justification)
+
+    _write(session, name, build, field="retirement", fmt=output, verb="retired")
+
+
 def register(app: typer.Typer) -> None:
     """Add the record commands to the `aigov` command line."""
-    for command in (assess, approve, revoke, suspend, resume):
+    for command in (assess, approve, revoke, suspend, resume, retire):
         app.command(command.__name__)(cluster_command(command))

@@ -22,7 +22,8 @@ The facts are those the admission policies decide from, with the same meaning:
 
 Phase, first match wins:
 `Prohibited` (tier not deployable, including unknown tiers) → `Retired`
-(`spec.lifecycle.stage: retired`) → `Suspended` (`status.suspension.active`) →
+(`status.retirement` recorded by an approver, or `spec.lifecycle.stage: retired`) →
+`Suspended` (`status.suspension.active`) →
 `Draft` (stage `design` and no assessment or approval recorded yet: nothing is
 asked of a system still on the drawing board) → `AwaitingAssessment` (none,
 rejected, or stale) → `Expired` (the assessment, or approvals that sufficed, ran out) →
@@ -226,7 +227,7 @@ def _facts(system: AISystem, config: Config, now: datetime) -> _Facts:
 def _phase(facts: _Facts, status: AISystemStatus) -> Phase:
     if not facts.requirement.deployable:
         return Phase.PROHIBITED
-    if facts.stage == LifecycleStage.RETIRED:
+    if facts.stage == LifecycleStage.RETIRED or status.retirement is not None:
         return Phase.RETIRED
     if status.suspension is not None and status.suspension.active:
         return Phase.SUSPENDED
@@ -257,7 +258,7 @@ def evaluate(system: AISystem, config: Config, now: datetime) -> Evaluation:
     suspended = _suspension_message(status, facts.name)
     ready = {
         Phase.PROHIBITED: approved,
-        Phase.RETIRED: "lifecycle stage is retired; its workloads may not run",
+        Phase.RETIRED: _retirement_message(status),
         Phase.SUSPENDED: suspended,
         Phase.DRAFT: "lifecycle stage is design; no impact assessment or approval recorded yet",
         Phase.AWAITING_ASSESSMENT: assessed,
@@ -321,6 +322,13 @@ def _approval_message(facts: _Facts, system: AISystem) -> str:
     if facts.approval == ApprovalState.ROLE_MISSING:
         return f"valid approvals by {who}, but {need}; {ask}"
     return f"{len(valid)} valid approval(s) by {who}; {need}; {ask}"
+
+
+def _retirement_message(status: AISystemStatus) -> str:
+    record = status.retirement
+    if record is None:
+        return "lifecycle stage is retired; its workloads may not run"
+    return f"retired by {record.retired_by} at {rfc3339(record.retired_at)}; its workloads may not run"
 
 
 def _suspension_reason(status: AISystemStatus) -> str:

@@ -432,6 +432,14 @@ class Suspension(_Model):
     justification: str | None = Field(default=None, description="Why it was resumed.")
 
 
+class Retirement(_Model):
+    """An approver's decision to retire the system: its workloads may not run, and it may then be deleted."""
+
+    retired_by: str = Field(min_length=1, description="Who retired it (the approver who recorded it).")
+    retired_at: Timestamp = Field(description="When it was retired.")
+    justification: str = Field(min_length=1, description="Why it was retired.")
+
+
 class BoundWorkload(_Model):
     """A workload labelled with this system's name."""
 
@@ -527,6 +535,10 @@ class AISystemStatus(_Model):
         default=None, description="The earliest expiry of the assessment or a valid approval."
     )
     suspension: Suspension | None = Field(default=None, description="The current or last suspension.")
+    retirement: Retirement | None = Field(
+        default=None,
+        description="The approver's retirement record; final. A system holding records is deleted only once retired.",
+    )
     suspension_history: list[Suspension] = Field(
         default_factory=list, description="Earlier, resumed suspensions (oldest first).", json_schema_extra=_ATOMIC
     )

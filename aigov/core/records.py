@@ -24,6 +24,7 @@ from aigov.core.model import (
     AssessmentStatus,
     ImpactAssessment,
     ResidualRisk,
+    Retirement,
     rfc3339,
 )
 
@@ -167,3 +168,12 @@ def resume_patch(obj: Mapping[str, Any], *, user: str, now: datetime, justificat
     return [_precondition(obj)] + [
         {"op": "add", "path": _pointer("status", "suspension", k), "value": v} for k, v in fields.items()
     ]
+
+
+def retirement_patch(obj: Mapping[str, Any], *, user: str, now: datetime, justification: str) -> Patch:
+    """Retire the system (final): its workloads may not run, and it may then be deleted."""
+    current = _system(obj).status.retirement
+    if current is not None:
+        raise RecordError(f"already retired by {current.retired_by} at {rfc3339(current.retired_at)}")
+    record = Retirement(retired_by=user, retired_at=now, justification=justification)
+    return [_precondition(obj), _set_status(obj, "retirement", record.to_dict())]

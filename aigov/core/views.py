@@ -66,6 +66,7 @@ def summary(obj: Mapping[str, Any], config: Config, now: datetime) -> dict[str, 
         "approvals": approvals,
         "required": {"approvals": requirement.min_approvals, "roles": list(requirement.required_roles)},
         "suspension": status.suspension.to_dict() if status.suspension else None,
+        "retirement": status.retirement.to_dict() if status.retirement else None,
         "boundWorkloads": [w.to_dict() for w in status.bound_workloads],
         "nextExpiry": _time(status.next_expiry),
         "conditions": [c.to_dict() for c in status.conditions],
@@ -177,6 +178,9 @@ def timeline(obj: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> lis
         entries.append(Entry(entry.decided_at, str(entry.decision), entry.approver, "; ".join(p for p in parts if p)))
     for suspension in (*status.suspension_history, *([status.suspension] if status.suspension else [])):
         entries.extend(_suspension_entries(suspension))
+    if status.retirement is not None:
+        retired = status.retirement
+        entries.append(Entry(retired.retired_at, "retired", retired.retired_by, retired.justification))
     ready = next((c for c in status.conditions if c.type == "Ready"), None)
     if ready is not None and status.phase:
         entries.append(Entry(ready.last_transition_time, f"phase {status.phase}", "operator", ready.message))

@@ -125,6 +125,7 @@ def _system(obj: Mapping[str, Any], collected: Collected, config: Config) -> dic
         "assessments": governance["assessments"],
         "approvals": status.get("approvals") or [],
         "suspension": status.get("suspension"),
+        "retirement": status.get("retirement"),
         "suspensionHistory": status.get("suspensionHistory") or [],
         "boundWorkloads": status.get("boundWorkloads") or [],
         "labelledWorkloads": workloads,

@@ -43,7 +43,7 @@ AISYSTEMS_FAILURE_POLICY = "Ignore"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 # Status fields people write; everything else in status is the operator's.
-HUMAN_STATUS_FIELDS = ("impactAssessment", "assessments", "approvals", "suspension")
+HUMAN_STATUS_FIELDS = ("impactAssessment", "assessments", "approvals", "suspension", "retirement")
 # Fields of status.suspension that people write when they suspend or resume.
 HUMAN_SUSPENSION_FIELDS = ("active", "since", "reason", "suspendedBy", "resumedAt", "resumedBy", "justification")
 
@@ -272,6 +272,13 @@ def _record_variables(config: Config) -> list[tuple[str, str]]:
         ),
         ("changedOperatorFields", changed_operator_fields),
         ("suspensionChanged", _changed(".?suspension")),
+        ("retirementChanged", _changed(".?retirement")),
+        (
+            "retirementRecorded",
+            "object.?status.?retirement.?retiredBy.orValue('') == variables.user && "
+            "object.?status.?retirement.?retiredAt.hasValue() && "
+            "object.?status.?retirement.?justification.orValue('') != ''",
+        ),
         (
             "foreignSuspension",
             " || ".join(
@@ -310,9 +317,9 @@ def _violations(config: Config) -> str:
     rules = [
         (
             "variables.isOperator && (variables.legacyChanged || variables.newAssessments != variables.oldAssessments "
-            "|| variables.newApprovals != variables.oldApprovals)",
+            "|| variables.newApprovals != variables.oldApprovals || variables.retirementChanged)",
             "'AIGOV_OPERATOR_FIELD: the aigov operator (' + variables.user + ') may not write impactAssessment, "
-            "assessments or approvals; only assessors and approvers record them'",
+            "assessments, approvals or retirement; only assessors and approvers record them'",
         ),
         (
             "!variables.isOperator && size(variables.changedOperatorFields) > 0",
@@ -376,10 +383,21 @@ def _violations(config: Config) -> str:
             "(kubectl aigov approve)'",
         ),
         (
-            "!variables.isOperator && (size(variables.added) > 0 || variables.suspensionChanged) && "
-            "!variables.isApprover",
+            "!variables.isOperator && (size(variables.added) > 0 || variables.suspensionChanged || "
+            "variables.retirementChanged) && !variables.isApprover",
             f"'AIGOV_NOT_APPROVER: ' + variables.user + ' is not in an approver group ({approvers}); "
-            "only approvers record approvals and suspend or resume a system'",
+            "only approvers record approvals, suspend, resume or retire a system'",
+        ),
+        (
+            "!variables.isOperator && variables.retirementChanged && oldObject.?status.?retirement.hasValue()",
+            "'AIGOV_RECORD_IMMUTABLE: status.retirement is final; a retired system cannot be changed back or "
+            "retired again (create a new AISystem to run the system again)'",
+        ),
+        (
+            "!variables.isOperator && variables.retirementChanged && "
+            "!oldObject.?status.?retirement.hasValue() && !variables.retirementRecorded",
+            "'AIGOV_RETIREMENT_INCOMPLETE: a retirement records who, when and why: retiredBy ' + variables.user + "
+            "', retiredAt and a non-empty justification (kubectl aigov retire NAME --justification \"...\")'",
         ),
         (
             "!variables.isOperator && variables.added.exists(a, a.approver.lowerAscii() in variables.conflicted)",
@@ -423,10 +441,11 @@ def record_policy(config: Config) -> dict[str, Any]:
             },
             {
                 "expression": "request.operation != 'DELETE' || !variables.holdsRecords || "
-                "oldObject.spec.?lifecycle.?stage.orValue('') == 'retired'",
+                "oldObject.?status.?retirement.?retiredBy.orValue('') != ''",
                 "messageExpression": "'AIGOV_RECORDS_RETAINED: AISystem ' + oldObject.metadata.name + ' holds "
-                "governance records (assessment, approvals or suspensions) and is not retired; set "
-                "spec.lifecycle.stage: retired first, so deleting it is a recorded decision (docs/records.md)'",
+                "governance records (assessments, approvals or suspensions) and has not been retired by an "
+                "approver; an approver retires it first (kubectl aigov retire ' + oldObject.metadata.name + "
+                "' --justification \"...\"), so deleting it is a recorded decision (docs/records.md)'",
                 "reason": "Forbidden",
             },
         ],

@@ -191,9 +191,32 @@ def test_a_system_with_records_is_deleted_only_once_retired(
     checked(kube.kubectl("delete", "aisystem", "empty", "-n", namespace, "--wait=false", check=False))
     checked(append_assessment(kube, namespace, system, assessment("alice"), people.alice))
     result = kube.kubectl("delete", "aisystem", system, "-n", namespace, "--wait=false", check=False)
-    assert "AIGOV_RECORDS_RETAINED" in refused(result, "AIGOV_RECORDS_RETAINED")
+    assert "kubectl aigov retire chat" in refused(result, "AIGOV_RECORDS_RETAINED")
+    # The stage is the spec editor's: it retires the system for admission, but does not make deletion a decision.
     checked(apply(kube, namespace, aisystem(system, lifecycle={"stage": "retired"})))
+    result = kube.kubectl("delete", "aisystem", system, "-n", namespace, "--wait=false", check=False)
+    refused(result, "AIGOV_RECORDS_RETAINED")
+    retirement = {"retiredBy": "bob", "retiredAt": when(0), "justification": "replaced by chat-v2"}
+    checked(patch_status(kube, namespace, system, {"retirement": retirement}, people.bob))
     checked(kube.kubectl("delete", "aisystem", system, "-n", namespace, "--wait=false", check=False))
+
+
+def test_only_an_approver_retires_and_only_once(
+    kube: ControlPlane, people: People, namespace: str, system: str
+) -> None:
+    retirement = {"retiredAt": when(0), "justification": "replaced by chat-v2"}
+    for user, name in ((people.alice, "alice"), (people.eve, "eve")):
+        result = patch_status(kube, namespace, system, {"retirement": {**retirement, "retiredBy": name}}, user)
+        refused(result, "AIGOV_NOT_APPROVER")
+    result = patch_status(kube, namespace, system, {"retirement": {**retirement, "retiredBy": "carol"}}, people.bob)
+    refused(result, "AIGOV_RETIREMENT_INCOMPLETE")
+    result = patch_status(kube, namespace, system, {"retirement": {**retirement, "justification": ""}}, people.bob)
+    refused(result, "AIGOV_RETIREMENT_INCOMPLETE")
+    checked(patch_status(kube, namespace, system, {"retirement": {**retirement, "retiredBy": "bob"}}, people.bob))
+    refused(patch_status(kube, namespace, system, {"retirement": None}, people.carol), "AIGOV_RECORD_IMMUTABLE")
+    result = patch_status(kube, namespace, system, {"retirement": {**retirement, "retiredBy": "carol"}}, people.carol)
+    refused(result, "AIGOV_RECORD_IMMUTABLE")
+    refused(patch_status(kube, namespace, system, {"retirement": None}, people.operator), "AIGOV_OPERATOR_FIELD")
 
 
 def test_assessments_are_append_only(kube: ControlPlane, people: People, namespace: str, system: str) -> None:

@@ -89,6 +89,14 @@ CASES: dict[str, tuple[dict[str, Any], bool]] = {
         {"assessments": [listed("bob"), listed("carol")], "approvals": [entry("bob")]},
         False,
     ),
+    "retired by an approver": (
+        {
+            "assessments": [listed("alice")],
+            "approvals": [entry("bob")],
+            "retirement": {"retiredBy": "bob", "retiredAt": EARLIER, "justification": "replaced"},
+        },
+        False,
+    ),
     "assessment past the year 2262": (
         {"assessments": [listed("alice", expires="2300-01-01T00:00:00Z")], "approvals": [entry("bob")]},
         False,

@@ -186,3 +186,14 @@ _listed_in_spec(image) if {
 _suspended if _system.status.suspension.active == true
 
 _retired if _system.spec.lifecycle.stage == "retired"
+
+_retired if is_object(_system.status.retirement)
+
+# How the system came to be retired; a retirement record is final.
+_retired_how := sprintf("retired by %s at %s", [_system.status.retirement.retiredBy, _system.status.retirement.retiredAt]) if {
+	is_object(_system.status.retirement)
+} else := "spec.lifecycle.stage: retired"
+
+_return_to_service := "" if is_object(_system.status.retirement)
+
+else := ", or return the system to service by changing spec.lifecycle.stage"

@@ -378,3 +378,11 @@ test_any_listed_assessor_may_not_approve if {
 	codes(decide_create(chat, system)) == {"AIGOV_APPROVAL_MISSING", "AIGOV_IMAGE_NOT_APPROVED"}
 	decide_create(chat, with_assessments([by("carol", assessed_for("minimal", valid_until))])).allowed
 }
+
+test_retired_by_an_approver if {
+	retirement := {"retiredBy": "bob", "retiredAt": "2025-12-01T00:00:00Z", "justification": "replaced"}
+	d := decide_create(chat, object.union(approved, {"status": {"retirement": retirement}}))
+	only(d, "AIGOV_RETIRED")
+	contains(message(d, "AIGOV_RETIRED"), "retired by bob at 2025-12-01T00:00:00Z")
+	not contains(message(d, "AIGOV_RETIRED"), "return the system to service")
+}
