@@ -174,36 +174,41 @@ def suspend(
     _write(session, name, build, field="suspension", fmt=output, verb="suspended")
 
 
-def resume(
-    name: NameArg,
-    *,
-    justification: Justification,
-    session: ClusterSession,
-    namespace: NamespaceOpt = None,
-    output: OutputOpt = OutputFormat.TABLE,
-) -> None:
-    """Resume a suspended system: the operator restores the replicas it recorded."""
+def _justified(builder: Callable[..., Patch], command: str, *, field: str, verb: str, doc: str) -> Callable[..., None]:
+    """A command writing one justified record as the calling user: `builder(obj, user=, now=, justification=)`."""
 
-    def build(obj: Mapping[str, Any], user: str, now: datetime) -> Patch:
-        return resume_patch(obj, user=user, now=now, justification=justification)
+    def write(
+        name: NameArg,
+        *,
+        justification: Justification,
+        session: ClusterSession,
+        namespace: NamespaceOpt = None,
+        output: OutputOpt = OutputFormat.TABLE,
+    ) -> None:
+        def build(obj: Mapping[str, Any], user: str, now: datetime) -> Patch:
+            return builder(obj, user=user, now=now, justification=justification)
 
-    _write(session, name, build, field="suspension", fmt=output, verb="resumed")
+        _write(session, name, build, field=field, fmt=output, verb=verb)
+
+    write.__name__ = write.__qualname__ = command
+    write.__doc__ = doc
+    return write
 
 
-def retire(
-    name: NameArg,
-    *,
-    justification: Justification,
-    session: ClusterSession,
-    namespace: NamespaceOpt = None,
-    output: OutputOpt = OutputFormat.TABLE,
-) -> None:
-    """Retire the system as the calling approver (final): its workloads may not run, and it may be deleted."""
-
-    def build(obj: Mapping[str, Any], user: str, now: datetime) -> Patch:
-        return retirement_patch(obj, user=user, now=now, justification=justification)
-
-    _write(session, name, build, field="retirement", fmt=output, verb="retired")
+resume = _justified(
+    resume_patch,
+    "resume",
+    field="suspension",
+    verb="resumed",
+    doc="Resume a suspended system: the operator restores the replicas it recorded.",
+)
+retire = _justified(
+    retirement_patch,
+    "retire",
+    field="retirement",
+    verb="retired",
+    doc="Retire the system as the calling approver (final): its workloads may not run, and it may be deleted.",
+)
 
 
 def register(app: typer.Typer) -> None:

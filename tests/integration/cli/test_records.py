@@ -1,4 +1,4 @@
-"""`aigov assess|approve|revoke|suspend|resume` as distinct users against the real API server."""
+"""`aigov assess|approve|revoke|suspend|resume|retire` as distinct users against the real API server."""
 
 from __future__ import annotations
 
@@ -269,3 +269,34 @@ def test_missing_system_and_unreachable_server_exit_1(people: People, governed_n
     nothing = run(None, None, "status", "--kubeconfig", str(tmp_path / "absent"))
     assert nothing.exit_code == 1
     assert nothing.stderr.startswith(f"error: kubeconfig {tmp_path / 'absent'} does not exist")
+
+
+def test_assess_appends_and_keeps_earlier_assessments(people: People, governed_namespace: str) -> None:
+    apply(people.kube, system("chat"), namespace=governed_namespace)
+    rejected = run(
+        people.carol, governed_namespace, "assess", "chat", "--reference", "https://d/x", "--sha256", SHA,
+        "--residual-risk", "high", "--rejected",
+    )  # fmt: skip
+    assert rejected.exit_code == 0, rejected.output
+    _assess(people, governed_namespace)
+    entries = get(people.kube, governed_namespace, "chat")["status"]["assessments"]
+    assert [(e["assessor"], e["status"]) for e in entries] == [("carol", "rejected"), ("carol", "completed")]
+
+
+def test_retire_is_an_approvers_record_and_permits_the_delete(people: People, governed_namespace: str) -> None:
+    ns = governed_namespace
+    apply(people.kube, system("chat"), namespace=ns)
+    _assess(people, ns)
+    refused = people.kube.kubectl("delete", "aisystem", "chat", "-n", ns, "--wait=false", check=False)
+    assert "AIGOV_RECORDS_RETAINED" in refused.stderr
+    by_assessor = run(people.carol, ns, "retire", "chat", "--justification", "replaced by chat-v2")
+    assert by_assessor.exit_code == 1
+    assert "AIGOV_NOT_APPROVER: carol is not in an approver group" in by_assessor.stderr
+    result = run(people.bob, ns, "retire", "chat", "--justification", "replaced by chat-v2")
+    assert (result.exit_code, result.stdout) == (0, "aisystem.aigov.io/chat retired by bob\n")
+    record = get(people.kube, ns, "chat")["status"]["retirement"]
+    assert (record["retiredBy"], record["justification"]) == ("bob", "replaced by chat-v2")
+    again = run(people.alice, ns, "retire", "chat", "--justification", "again")
+    assert again.exit_code == 1
+    assert "already retired by bob" in again.output
+    people.kube.kubectl("delete", "aisystem", "chat", "-n", ns, "--wait=false")
