@@ -210,8 +210,9 @@ def test_only_an_approver_retires_and_only_once(
         refused(result, "AIGOV_NOT_APPROVER")
     result = patch_status(kube, namespace, system, {"retirement": {**retirement, "retiredBy": "carol"}}, people.bob)
     refused(result, "AIGOV_RETIREMENT_INCOMPLETE")
-    result = patch_status(kube, namespace, system, {"retirement": {**retirement, "justification": ""}}, people.bob)
-    refused(result, "AIGOV_RETIREMENT_INCOMPLETE")
+    empty = {**retirement, "retiredBy": "bob", "justification": ""}
+    result = patch_status(kube, namespace, system, {"retirement": empty}, people.bob)
+    assert result.returncode != 0 and "retirement.justification" in result.stderr, result.stderr
     checked(patch_status(kube, namespace, system, {"retirement": {**retirement, "retiredBy": "bob"}}, people.bob))
     refused(patch_status(kube, namespace, system, {"retirement": None}, people.carol), "AIGOV_RECORD_IMMUTABLE")
     result = patch_status(kube, namespace, system, {"retirement": {**retirement, "retiredBy": "carol"}}, people.carol)
