@@ -135,29 +135,6 @@ def approve(
     )
 
 
-def revoke(
-    name: NameArg,
-    *,
-    justification: Justification,
-    session: ClusterSession,
-    namespace: NamespaceOpt = None,
-    output: OutputOpt = OutputFormat.TABLE,
-) -> None:
-    """Withdraw your approval of the system."""
-
-    def build(obj: Mapping[str, Any], user: str, now: datetime) -> Patch:
-        return revocation_patch(obj, approver=user, now=now, justification=justification)
-
-    _write(
-        session,
-        name,
-        build,
-        field="approvals",
-        fmt=output,
-        verb="approval revoked",
-    )
-
-
 def suspend(
     name: NameArg,
     *,
@@ -195,6 +172,13 @@ def _justified(builder: Callable[..., Patch], command: str, *, field: str, verb:
     return write
 
 
+revoke = _justified(
+    lambda obj, *, user, now, justification: revocation_patch(obj, approver=user, now=now, justification=justification),
+    "revoke",
+    field="approvals",
+    verb="approval revoked",
+    doc="Withdraw your approval of the system.",
+)
 resume = _justified(
     resume_patch,
     "resume",
