@@ -77,7 +77,7 @@ def aisystem() -> dict[str, Any]:
             "lifecycle": {"stage": "production"},
         },
         "status": {
-            "impactAssessment": {"status": "completed", "assessor": "dana", "expiresAt": UNTIL},
+            "assessments": [{"status": "completed", "assessor": "dana", "expiresAt": UNTIL, "riskTier": "high"}],
             "approvals": approvals,
         },
     }

@@ -291,10 +291,11 @@ def aisystem(name: str, namespace: str, bound: int = 3, history: int = 2) -> tup
         "value": 0.31, "resumedAt": past, "resumedBy": "bob", "justification": "retrained on fresh data",
     }  # fmt: skip
     status = {
-        "impactAssessment": {
-            "status": "completed", "assessor": "alice", "completedAt": past, "expiresAt": until,
-            "reference": "https://docs.example.com/ia.pdf", "sha256": "ab" * 32, "residualRisk": "low",
-        },
+        "assessments": [
+            {"status": "completed", "assessor": "alice", "completedAt": past, "expiresAt": until,
+             "reference": "https://docs.example.com/ia.pdf", "sha256": "ab" * 32, "residualRisk": "low",
+             "riskTier": "limited"},
+        ],
         "approvals": [
             {"approver": "bob", "role": "product-owner", "decision": "approved", "decidedAt": past,
              "expiresAt": approved_until, "images": [VLLM]},

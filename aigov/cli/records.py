@@ -1,4 +1,4 @@
-"""`aigov assess|approve|revoke|suspend|resume`: governance records, written as the calling user.
+"""`aigov assess|approve|revoke|suspend|resume|retire`: governance records, written as the calling user.
 
 Each command learns who the kubeconfig authenticates as (a SelfSubjectReview),
 reads the AISystem, builds the status patch (`aigov.core.records`) and sends it to
@@ -36,6 +36,7 @@ from aigov.core.records import (
     approval_patch,
     assessment_patch,
     resume_patch,
+    retirement_patch,
     revocation_patch,
     suspension_patch,
 )
@@ -83,7 +84,7 @@ def assess(
     namespace: NamespaceOpt = None,
     output: OutputOpt = OutputFormat.TABLE,
 ) -> None:
-    """Record the impact assessment (ISO/IEC 42001 A.5.2, A.5.3) as the calling user."""
+    """Append an impact assessment (ISO/IEC 42001 A.5.2, A.5.3) as the calling user; earlier ones are kept."""
     if not urlparse(reference).scheme:
         raise typer.BadParameter(f"{reference!r} is not a URI (e.g. https://…)", param_hint="--reference")
     if len(sha256) != 64 or any(c not in "0123456789abcdefABCDEF" for c in sha256):
@@ -104,7 +105,7 @@ def assess(
         )
 
     verb = "assessment rejected" if rejected else "assessed"
-    _write(session, name, build, field="impactAssessment", fmt=output, verb=verb)
+    _write(session, name, build, field="assessments", fmt=output, verb=verb)
 
 
 def approve(
@@ -134,29 +135,6 @@ def approve(
     )
 
 
-def revoke(
-    name: NameArg,
-    *,
-    justification: Justification,
-    session: ClusterSession,
-    namespace: NamespaceOpt = None,
-    output: OutputOpt = OutputFormat.TABLE,
-) -> None:
-    """Withdraw your approval of the system."""
-
-    def build(obj: Mapping[str, Any], user: str, now: datetime) -> Patch:
-        return revocation_patch(obj, approver=user, now=now, justification=justification)
-
-    _write(
-        session,
-        name,
-        build,
-        field="approvals",
-        fmt=output,
-        verb="approval revoked",
-    )
-
-
 def suspend(
     name: NameArg,
     *,
@@ -173,23 +151,51 @@ def suspend(
     _write(session, name, build, field="suspension", fmt=output, verb="suspended")
 
 
-def resume(
-    name: NameArg,
-    *,
-    justification: Justification,
-    session: ClusterSession,
-    namespace: NamespaceOpt = None,
-    output: OutputOpt = OutputFormat.TABLE,
-) -> None:
-    """Resume a suspended system: the operator restores the replicas it recorded."""
+def _justified(builder: Callable[..., Patch], command: str, *, field: str, verb: str, doc: str) -> Callable[..., None]:
+    """A command writing one justified record as the calling user: `builder(obj, user=, now=, justification=)`."""
 
-    def build(obj: Mapping[str, Any], user: str, now: datetime) -> Patch:
-        return resume_patch(obj, user=user, now=now, justification=justification)
+    def write(
+        name: NameArg,
+        *,
+        justification: Justification,
+        session: ClusterSession,
+        namespace: NamespaceOpt = None,
+        output: OutputOpt = OutputFormat.TABLE,
+    ) -> None:
+        def build(obj: Mapping[str, Any], user: str, now: datetime) -> Patch:
+            return builder(obj, user=user, now=now, justification=justification)
 
-    _write(session, name, build, field="suspension", fmt=output, verb="resumed")
+        _write(session, name, build, field=field, fmt=output, verb=verb)
+
+    write.__name__ = write.__qualname__ = command
+    write.__doc__ = doc
+    return write
+
+
+revoke = _justified(
+    lambda obj, *, user, now, justification: revocation_patch(obj, approver=user, now=now, justification=justification),
+    "revoke",
+    field="approvals",
+    verb="approval revoked",
+    doc="Withdraw your approval of the system.",
+)
+resume = _justified(
+    resume_patch,
+    "resume",
+    field="suspension",
+    verb="resumed",
+    doc="Resume a suspended system: the operator restores the replicas it recorded.",
+)
+retire = _justified(
+    retirement_patch,
+    "retire",
+    field="retirement",
+    verb="retired",
+    doc="Retire the system as the calling approver (final): its workloads may not run, and it may be deleted.",
+)
 
 
 def register(app: typer.Typer) -> None:
     """Add the record commands to the `aigov` command line."""
-    for command in (assess, approve, revoke, suspend, resume):
+    for command in (assess, approve, revoke, suspend, resume, retire):
         app.command(command.__name__)(cluster_command(command))

@@ -70,6 +70,13 @@ def _when(value: str | None, now: datetime) -> str:
     return f"{value} ({age(datetime.fromisoformat(value), now)})" if value else "-"
 
 
+def _retired(view: Mapping[str, Any]) -> list[tuple[str, str]]:
+    record = view["retirement"]
+    if record is None:
+        return []
+    return [("Retired", f"{record['retiredAt']} by {record['retiredBy']}: {record['justification']}")]
+
+
 def _detail(view: Mapping[str, Any], now: datetime, source: str) -> None:
     record = view["assessment"]
     assessed = "none recorded"
@@ -95,10 +102,21 @@ def _detail(view: Mapping[str, Any], now: datetime, source: str) -> None:
             ("Assessment", assessed),
             ("Approvals needed", need),
             ("Suspended", suspended),
+            *_retired(view),
             ("Next expiry", _when(view["nextExpiry"], now)),
             ("Configuration", source),
         ]
     )
+    if len(view["assessments"]) > 1:
+        typer.echo()
+        print_table(
+            ("ASSESSOR", "STATUS", "TIER", "COMPLETED", "EXPIRES"),
+            [
+                [e["assessor"], e["status"], e.get("riskTier") or "-", e["completedAt"], _when(e.get("expiresAt"), now)]
+                for e in view["assessments"]
+            ],
+            title="Assessments (append-only; each assessor's last entry counts)",
+        )
     if view["approvals"]:
         typer.echo()
         print_table(

@@ -2,8 +2,8 @@
 
 One archive per AISystem identity (namespace, name, uid) holds an append-only,
 sha256-chained list of entries: every governance record the operator observed
-(assessment, approval, suspension, resume), every spec change (with its hash;
-`retirement` when the stage becomes retired) and, last, the deletion tombstone.
+(assessment, approval, suspension, resume, an approver's retirement), every spec
+change (with its hash) and, last, the deletion tombstone.
 Each entry carries the operator's observation time (its own clock, not the
 record's person-supplied timestamps) and who wrote the record. Being
 cluster-scoped, it outlives the AISystem and its namespace;
@@ -122,17 +122,10 @@ def facts(obj: Mapping[str, Any]) -> list[Fact]:
     status = obj.get("status") or {}
     spec = obj.get("spec") or {}
     meta = obj.get("metadata") or {}
-    stage = (spec.get("lifecycle") or {}).get("stage")
-    out = [
-        _fact(
-            EntryKind.RETIREMENT if stage == "retired" else EntryKind.SPEC,
-            {"generation": meta.get("generation"), "specSha256": _sha(spec), "spec": spec},
-            None,
-        )
-    ]
-    assessment = status.get("impactAssessment")
-    if assessment:
-        out.append(_fact(EntryKind.ASSESSMENT, assessment, assessment.get("assessor")))
+    out = [_fact(EntryKind.SPEC, {"generation": meta.get("generation"), "specSha256": _sha(spec), "spec": spec}, None)]
+    for assessment in (status.get("impactAssessment"), *(status.get("assessments") or [])):
+        if assessment:
+            out.append(_fact(EntryKind.ASSESSMENT, assessment, assessment.get("assessor")))
     out.extend(_fact(EntryKind.APPROVAL, a, a.get("approver")) for a in status.get("approvals") or [])
     for suspension in (*(status.get("suspensionHistory") or []), status.get("suspension")):
         if not suspension:
@@ -140,6 +133,9 @@ def facts(obj: Mapping[str, Any]) -> list[Fact]:
         out.append(_fact(EntryKind.SUSPENSION, _suspended(suspension), suspension.get("suspendedBy")))
         if suspension.get("resumedAt"):
             out.append(_fact(EntryKind.RESUME, _resumed(suspension), suspension.get("resumedBy")))
+    retirement = status.get("retirement")
+    if retirement:
+        out.append(_fact(EntryKind.RETIREMENT, retirement, retirement.get("retiredBy")))
     return out
 
 
@@ -183,14 +179,14 @@ def new_entries(
     """
     seen = {(e.get("kind"), e.get("recordSha256")) for e in archived}
     last_spec = next(
-        ((e.get("record") or {}).get("specSha256") for e in reversed(archived) if e.get("kind") in _SPEC_KINDS), None
+        ((e.get("record") or {}).get("specSha256") for e in reversed(archived) if e.get("kind") == EntryKind.SPEC), None
     )
     if any(e.get("kind") == EntryKind.DELETED for e in archived):
         return []
     head = archived[-1]["sha256"] if archived else GENESIS
     out: list[dict[str, Any]] = []
     for kind, sha, record, by in facts(obj):
-        fresh = record["specSha256"] != last_spec if kind in _SPEC_KINDS else (str(kind), sha) not in seen
+        fresh = record["specSha256"] != last_spec if kind == EntryKind.SPEC else (str(kind), sha) not in seen
         if fresh:
             out.append(entry := link(head, kind, observed_at, by, record))
             head = entry["sha256"]
@@ -200,9 +196,6 @@ def new_entries(
         tombstone = {"deletionTimestamp": meta.get("deletionTimestamp"), "resourceVersion": meta.get("resourceVersion")}
         out.append(link(head, EntryKind.DELETED, observed_at, None, tombstone))
     return out
-
-
-_SPEC_KINDS = frozenset({EntryKind.SPEC, EntryKind.RETIREMENT})
 
 
 def verify(entries: Iterable[Mapping[str, Any]]) -> str | None:

@@ -63,7 +63,16 @@ class TierRequirement(_Camel):
     required_roles: tuple[str, ...] = Field(default=(), description="roles that at least one approver must hold")
     require_pinned_images: bool = Field(default=False, description="workload images must carry an @sha256 digest")
     max_approval_days: int = Field(
-        default=366, ge=1, description="an approval expiring further ahead than this from now does not count"
+        default=366,
+        ge=1,
+        description="an approval expiring further ahead than this from now does not count; the record policy "
+        "refuses one expiring further than this after it was decided",
+    )
+    max_assessment_days: int = Field(
+        default=366,
+        ge=1,
+        description="an assessment expiring further ahead than this from now counts as expired; the record "
+        "policy refuses one expiring further than this after it was completed",
     )
 
 

@@ -10,15 +10,20 @@ The facts are those the admission policies decide from, with the same meaning:
 - Approvals *suffice* when there are at least the tier's `min_approvals` valid
   ones and every role in the tier's `required_roles` is held by one of them.
   They have *expired* when they would suffice if expired approvals counted.
-- The assessment is *valid* when its status is `completed`, `expiresAt > now` and
-  it is not *stale* (or the tier does not require one). It is stale when its
-  `riskTier` is recorded and differs from `spec.riskTier`; an expired one is
-  expired, not stale; one without `riskTier` (recorded before aigov wrote it) is
-  never stale.
+- The assessments are the legacy `status.impactAssessment` (first) and then the
+  append-only `status.assessments`; an assessor's *last* entry counts. The
+  *decisive* one is the last rejection among the entries that count, if any (a
+  rejection stands until the same assessor records a later entry), else the last
+  entry overall. The assessment is *valid* when the decisive one is `completed`,
+  `expiresAt > now` and not *stale* (or the tier does not require one). It is
+  stale when its `riskTier` is recorded and differs from `spec.riskTier`; an
+  expired one is expired, not stale; one without `riskTier` (recorded before
+  aigov wrote it) is never stale.
 
 Phase, first match wins:
 `Prohibited` (tier not deployable, including unknown tiers) → `Retired`
-(`spec.lifecycle.stage: retired`) → `Suspended` (`status.suspension.active`) →
+(`status.retirement` recorded by an approver, or `spec.lifecycle.stage: retired`) →
+`Suspended` (`status.suspension.active`) →
 `Draft` (stage `design` and no assessment or approval recorded yet: nothing is
 asked of a system still on the drawing board) → `AwaitingAssessment` (none,
 rejected, or stale) → `Expired` (the assessment, or approvals that sufficed, ran out) →
@@ -113,15 +118,26 @@ def counted_approvals(approvals: list[Approval]) -> dict[str, Approval]:
 
 
 def conflicted(system: AISystem) -> frozenset[str]:
-    """Who may not approve this system now (lower case): its current owner (name, email) and current assessor.
+    """Who may not approve this system now (lower case): its current owner (name, email) and every assessor on record.
 
     Decided from the current record, so editing `spec.owner` around an approval, or assessing
     after approving, does not make the approval count (same as the policies).
     """
     owner = system.spec.owner
-    assessment = system.status.impact_assessment
-    names = (owner.name if owner else None, owner.email if owner else None, assessment.assessor if assessment else None)
+    assessors = [record.assessor for record in system.status.assessment_records]
+    names = (owner.name if owner else None, owner.email if owner else None, *assessors)
     return frozenset(n.lower() for n in names if n)
+
+
+def decisive_assessment(status: AISystemStatus) -> ImpactAssessment | None:
+    """The assessment the system is judged by: the last rejection among each assessor's last
+    entries, else the last entry (None when there is none)."""
+    records = status.assessment_records
+    latest = {record.assessor: i for i, record in enumerate(records)}
+    rejections = [i for i in latest.values() if records[i].status == AssessmentStatus.REJECTED]
+    if rejections:
+        return records[max(rejections)]
+    return records[-1] if records else None
 
 
 def _suffice(entries: list[Approval], requirement: TierRequirement) -> bool:
@@ -153,9 +169,10 @@ def approval_valid(entry: Approval, now: datetime) -> bool:
 
 def assessment_state(system: AISystem, requirement: TierRequirement, now: datetime) -> AssessmentState:
     """Where the system's impact assessment stands at `now` under `requirement`."""
-    record = system.status.impact_assessment
+    record = decisive_assessment(system.status)
     if record is not None and record.status == AssessmentStatus.COMPLETED:
-        fresh = record.expires_at is not None and record.expires_at > now
+        horizon = now + timedelta(days=requirement.max_assessment_days)
+        fresh = record.expires_at is not None and now < record.expires_at <= horizon
         stale = record.risk_tier is not None and record.risk_tier != system.spec.risk_tier
         state = AssessmentState.VALID
         if not fresh:
@@ -210,11 +227,11 @@ def _facts(system: AISystem, config: Config, now: datetime) -> _Facts:
 def _phase(facts: _Facts, status: AISystemStatus) -> Phase:
     if not facts.requirement.deployable:
         return Phase.PROHIBITED
-    if facts.stage == LifecycleStage.RETIRED:
+    if facts.stage == LifecycleStage.RETIRED or status.retirement is not None:
         return Phase.RETIRED
     if status.suspension is not None and status.suspension.active:
         return Phase.SUSPENDED
-    if facts.stage == LifecycleStage.DESIGN and status.impact_assessment is None and not status.approvals:
+    if facts.stage == LifecycleStage.DESIGN and not status.assessment_records and not status.approvals:
         return Phase.DRAFT
     if facts.assessment in (AssessmentState.MISSING, AssessmentState.REJECTED, AssessmentState.STALE):
         return Phase.AWAITING_ASSESSMENT
@@ -231,7 +248,7 @@ def evaluate(system: AISystem, config: Config, now: datetime) -> Evaluation:
     status = system.status
     facts = _facts(system, config, now)
     phase = _phase(facts, status)
-    record = status.impact_assessment
+    record = decisive_assessment(status)
     expiries = [e.expires_at for e in facts.valid if e.expires_at is not None]
     if facts.assessment == AssessmentState.VALID and record is not None and record.expires_at:
         expiries.append(record.expires_at)
@@ -241,7 +258,7 @@ def evaluate(system: AISystem, config: Config, now: datetime) -> Evaluation:
     suspended = _suspension_message(status, facts.name)
     ready = {
         Phase.PROHIBITED: approved,
-        Phase.RETIRED: "lifecycle stage is retired; its workloads may not run",
+        Phase.RETIRED: _retirement_message(status),
         Phase.SUSPENDED: suspended,
         Phase.DRAFT: "lifecycle stage is design; no impact assessment or approval recorded yet",
         Phase.AWAITING_ASSESSMENT: assessed,
@@ -269,7 +286,7 @@ def evaluate(system: AISystem, config: Config, now: datetime) -> Evaluation:
 
 
 def _assessment_message(facts: _Facts, system: AISystem) -> str:
-    record = system.status.impact_assessment
+    record = decisive_assessment(system.status)
     renew = f"record one with `kubectl aigov assess {facts.name}`"
     if facts.assessment == AssessmentState.NOT_REQUIRED:
         return f"the {system.spec.risk_tier} tier needs no impact assessment"
@@ -305,6 +322,13 @@ def _approval_message(facts: _Facts, system: AISystem) -> str:
     if facts.approval == ApprovalState.ROLE_MISSING:
         return f"valid approvals by {who}, but {need}; {ask}"
     return f"{len(valid)} valid approval(s) by {who}; {need}; {ask}"
+
+
+def _retirement_message(status: AISystemStatus) -> str:
+    record = status.retirement
+    if record is None:
+        return "lifecycle stage is retired; its workloads may not run"
+    return f"retired by {record.retired_by} at {rfc3339(record.retired_at)}; its workloads may not run"
 
 
 def _suspension_reason(status: AISystemStatus) -> str:

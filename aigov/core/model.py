@@ -432,6 +432,14 @@ class Suspension(_Model):
     justification: str | None = Field(default=None, description="Why it was resumed.")
 
 
+class Retirement(_Model):
+    """An approver's decision to retire the system: its workloads may not run, and it may then be deleted."""
+
+    retired_by: str = Field(min_length=1, description="Who retired it (the approver who recorded it).")
+    retired_at: Timestamp = Field(description="When it was retired.")
+    justification: str = Field(min_length=1, description="Why it was retired.")
+
+
 class BoundWorkload(_Model):
     """A workload labelled with this system's name."""
 
@@ -486,7 +494,28 @@ _DERIVED = (
 class AISystemStatus(_Model):
     """Governance records (written by people through the status subresource) and the operator's view."""
 
-    impact_assessment: ImpactAssessment | None = Field(default=None, description="The impact assessment record.")
+    @property
+    def assessment_records(self) -> list[ImpactAssessment]:
+        """Every impact assessment on record, oldest first: the legacy single record, then the list."""
+        legacy = [self.impact_assessment] if self.impact_assessment is not None else []
+        return [*legacy, *self.assessments]
+
+    impact_assessment: ImpactAssessment | None = Field(
+        default=None,
+        description=(
+            "The impact assessment record of earlier releases, read-only now: read as the first entry of "
+            "`assessments`. New assessments are appended to `assessments`."
+        ),
+    )
+    assessments: list[ImpactAssessment] = Field(
+        default_factory=list,
+        description=(
+            "Impact assessments, append-only; an assessor's last entry is the one that counts. The system is "
+            "assessed when no assessor's last entry is a rejection and the last entry is completed, unexpired "
+            "and made for the current risk tier."
+        ),
+        json_schema_extra=_ATOMIC,
+    )
     approvals: list[Approval] = Field(
         default_factory=list,
         description="Approval decisions, append-only; an approver's last entry is the one that counts.",
@@ -506,6 +535,10 @@ class AISystemStatus(_Model):
         default=None, description="The earliest expiry of the assessment or a valid approval."
     )
     suspension: Suspension | None = Field(default=None, description="The current or last suspension.")
+    retirement: Retirement | None = Field(
+        default=None,
+        description="The approver's retirement record; final. A system holding records is deleted only once retired.",
+    )
     suspension_history: list[Suspension] = Field(
         default_factory=list, description="Earlier, resumed suspensions (oldest first).", json_schema_extra=_ATOMIC
     )

@@ -24,6 +24,7 @@ from aigov.core.model import (
     AssessmentStatus,
     ImpactAssessment,
     ResidualRisk,
+    Retirement,
     rfc3339,
 )
 
@@ -67,10 +68,11 @@ def assessment_patch(
     expires_in: timedelta | None,
     rejected: bool = False,
 ) -> Patch:
-    """Record (or replace) the impact assessment, by `assessor`, completed or rejected at `now`.
+    """Append an impact assessment by `assessor`, completed or rejected at `now`, to `status.assessments`.
 
-    The record names the risk tier it was made for (the system's `spec.riskTier` as read): once
-    the tier changes the assessment is stale and the system goes back to assessment.
+    Earlier entries stay; this one supersedes the assessor's own earlier ones. The record names
+    the risk tier it was made for (the system's `spec.riskTier` as read): once the tier changes
+    the assessment is stale and the system goes back to assessment.
     """
     if not rejected and expires_in is None:
         raise RecordError("a completed assessment needs an expiry (--expires)")
@@ -84,15 +86,16 @@ def assessment_patch(
         residual_risk=residual_risk,
         risk_tier=_system(obj).spec.risk_tier,
     )
-    return [_precondition(obj), _set_status(obj, "impactAssessment", record.to_dict())]
+    return _append(obj, "assessments", record.to_dict())
 
 
-def _append_approval(obj: Mapping[str, Any], entry: Approval) -> Patch:
+def _append(obj: Mapping[str, Any], field: str, entry: dict[str, Any]) -> Patch:
+    """Append `entry` to the append-only list `status.<field>`."""
     status = obj.get("status")
-    if isinstance(status, Mapping) and isinstance(status.get("approvals"), list):
-        op = {"op": "add", "path": "/status/approvals/-", "value": entry.to_dict()}
+    if isinstance(status, Mapping) and isinstance(status.get(field), list):
+        op = {"op": "add", "path": _pointer("status", field, "-"), "value": entry}
     else:
-        op = _set_status(obj, "approvals", [entry.to_dict()])
+        op = _set_status(obj, field, [entry])
     return [_precondition(obj), op]
 
 
@@ -118,7 +121,7 @@ def approval_patch(
         images=list(images),
         justification=justification,
     )
-    return _append_approval(obj, entry)
+    return _append(obj, "approvals", entry.to_dict())
 
 
 def revocation_patch(obj: Mapping[str, Any], *, approver: str, now: datetime, justification: str) -> Patch:
@@ -133,7 +136,7 @@ def revocation_patch(obj: Mapping[str, Any], *, approver: str, now: datetime, ju
         decided_at=now,
         justification=justification,
     )
-    return _append_approval(obj, entry)
+    return _append(obj, "approvals", entry.to_dict())
 
 
 def suspension_patch(obj: Mapping[str, Any], *, user: str, now: datetime, reason: str) -> Patch:
@@ -165,3 +168,12 @@ def resume_patch(obj: Mapping[str, Any], *, user: str, now: datetime, justificat
     return [_precondition(obj)] + [
         {"op": "add", "path": _pointer("status", "suspension", k), "value": v} for k, v in fields.items()
     ]
+
+
+def retirement_patch(obj: Mapping[str, Any], *, user: str, now: datetime, justification: str) -> Patch:
+    """Retire the system (final): its workloads may not run, and it may then be deleted."""
+    current = _system(obj).status.retirement
+    if current is not None:
+        raise RecordError(f"already retired by {current.retired_by} at {rfc3339(current.retired_at)}")
+    record = Retirement(retired_by=user, retired_at=now, justification=justification)
+    return [_precondition(obj), _set_status(obj, "retirement", record.to_dict())]

@@ -116,18 +116,18 @@ def resumed(suspension: Suspension | None) -> bool:
 
 
 def needs_attention(status: AISystemStatus) -> bool:
-    """Whether the suspension planner has anything to check: an active or a freshly resumed suspension."""
+    """Whether the suspension planner has anything to check: a retirement, an active or a freshly resumed suspension."""
     suspension = status.suspension
-    return suspension is not None and (suspension.active or resumed(suspension))
+    return status.retirement is not None or (suspension is not None and (suspension.active or resumed(suspension)))
 
 
 def to_read(status: AISystemStatus, bound: Iterable[WorkloadRef]) -> list[WorkloadRef]:
     """The workloads whose current replicas `plan` needs: the bound stoppable ones, or the recorded ones on resume."""
     suspension = status.suspension
+    if status.retirement is not None or (suspension is not None and suspension.active):
+        return sorted({ref for ref in bound if stoppable(ref)})
     if suspension is None:
         return []
-    if suspension.active:
-        return sorted({ref for ref in bound if stoppable(ref)})
     if resumed(suspension):
         return [_ref(entry) for entry in suspension.previous_replicas]
     return []
@@ -142,8 +142,11 @@ def plan(
     """What brings the workloads in line with `status.suspension`.
 
     `current` holds the workloads `to_read` found, `pods` the running bare Pods among them (`kept_pod`).
+    A retired system's workloads are stopped for good: nothing is recorded to restore, no resume restores them.
     """
     suspension = status.suspension
+    if status.retirement is not None:
+        return SuspensionPlan(actions=_stops(current))
     if suspension is not None and suspension.active:
         return _enforce(suspension, current, now, pods or {})
     if suspension is not None and resumed(suspension):
@@ -175,8 +178,11 @@ def _enforce(
         record["previousReplicas"] = [e.to_dict() for e in [*suspension.previous_replicas, *new]]
     if suspension.since is None:
         record["since"] = rfc3339(now)
-    actions = tuple(SetReplicas(ref, 0, replicas) for ref, replicas in sorted(current.items()) if replicas > 0)
-    return SuspensionPlan(record={"suspension": record} if record else {}, actions=actions)
+    return SuspensionPlan(record={"suspension": record} if record else {}, actions=_stops(current))
+
+
+def _stops(current: Mapping[WorkloadRef, int]) -> tuple[SetReplicas, ...]:
+    return tuple(SetReplicas(ref, 0, replicas) for ref, replicas in sorted(current.items()) if replicas > 0)
 
 
 def _restore(status: AISystemStatus, suspension: Suspension, current: Mapping[WorkloadRef, int]) -> SuspensionPlan:

@@ -13,7 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aigov.core.config import Config
-from aigov.core.lifecycle import AssessmentState, approval_valid, assessment_state, counted_approvals
+from aigov.core.lifecycle import (
+    AssessmentState,
+    approval_valid,
+    assessment_state,
+    counted_approvals,
+    decisive_assessment,
+)
 from aigov.core.model import AISystem, ApproverDecision, AssessmentStatus, Suspension, rfc3339
 
 
@@ -39,7 +45,7 @@ def summary(obj: Mapping[str, Any], config: Config, now: datetime) -> dict[str, 
     system = AISystem.model_validate(obj)
     status, meta = system.status, system.metadata
     requirement = config.requirement(system.spec.risk_tier)
-    record = status.impact_assessment
+    record = decisive_assessment(status)
     assessment = None
     if record is not None:
         valid = assessment_state(system, requirement, now) == AssessmentState.VALID
@@ -56,9 +62,11 @@ def summary(obj: Mapping[str, Any], config: Config, now: datetime) -> dict[str, 
         "purpose": system.spec.purpose,
         "owner": system.spec.owner.name if system.spec.owner else None,
         "assessment": assessment,
+        "assessments": [entry.to_dict() for entry in status.assessment_records],
         "approvals": approvals,
         "required": {"approvals": requirement.min_approvals, "roles": list(requirement.required_roles)},
         "suspension": status.suspension.to_dict() if status.suspension else None,
+        "retirement": status.retirement.to_dict() if status.retirement else None,
         "boundWorkloads": [w.to_dict() for w in status.bound_workloads],
         "nextExpiry": _time(status.next_expiry),
         "conditions": [c.to_dict() for c in status.conditions],
@@ -145,7 +153,9 @@ def _event_entry(event: Mapping[str, Any]) -> Entry | None:
 def _archived_detail(kind: str, record: Mapping[str, Any]) -> str:
     if record.get("truncated"):
         return f"record of {record.get('size')} bytes, kept as its sha256"
-    if kind in ("spec", "retirement"):
+    if kind == "retirement":
+        return str(record.get("justification") or "")
+    if kind == "spec":
         return f"generation {record.get('generation')}, spec sha256 {str(record.get('specSha256'))[:12]}"
     if kind == "assessment":
         return f"{record.get('status')}, residual risk {record.get('residualRisk', '-')}, {record.get('reference', '')}"
@@ -180,11 +190,11 @@ def timeline(obj: Mapping[str, Any], events: Iterable[Mapping[str, Any]], *, rec
     created = (obj.get("metadata") or {}).get("creationTimestamp")
     if created:
         entries.append(Entry(datetime.fromisoformat(created), "created", "", ""))
-    record = status.impact_assessment if records else None
-    if record is not None:
+    for record in status.assessment_records if records else ():
         detail = ", ".join(
             part
             for part in (
+                f"for tier {record.risk_tier}" if record.risk_tier else "",
                 f"residual risk {record.residual_risk}" if record.residual_risk else "",
                 f"until {rfc3339(record.expires_at)}" if record.expires_at else "",
                 record.reference or "",
@@ -201,6 +211,9 @@ def timeline(obj: Mapping[str, Any], events: Iterable[Mapping[str, Any]], *, rec
     suspensions = (*status.suspension_history, *([status.suspension] if status.suspension else []))
     for suspension in suspensions if records else ():
         entries.extend(_suspension_entries(suspension))
+    if records and status.retirement is not None:
+        retired = status.retirement
+        entries.append(Entry(retired.retired_at, "retired", retired.retired_by, retired.justification))
     ready = next((c for c in status.conditions if c.type == "Ready"), None)
     if ready is not None and status.phase:
         entries.append(Entry(ready.last_transition_time, f"phase {status.phase}", "operator", ready.message))

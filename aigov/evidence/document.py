@@ -19,6 +19,7 @@ from aigov.core import exceptions
 from aigov.core.archive import tombstone, verify
 from aigov.core.config import Config
 from aigov.core.controls import CONTROLS, OBJECTIVES
+from aigov.core.lifecycle import decisive_assessment
 from aigov.core.management_system import current_approval
 from aigov.core.model import AISystem, rfc3339
 from aigov.core.nonconformity import overdue, phase
@@ -53,10 +54,10 @@ def aigov_credit(
     """
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}
-    assessment = status.get("impactAssessment") or {}
+    assessment = governance.get("assessment") or {}
     docs = spec.get("documentation") or {}
     checks = (spec.get("monitoring") or {}).get("checks") or []
-    assessed = (governance.get("assessment") or {}).get("valid") is True
+    assessed = assessment.get("valid") is True
     approved = governance.get("phase") == "Approved"
     done, partial = "implemented", "partial"
     credit: dict[str, tuple[str, str]] = {
@@ -121,9 +122,11 @@ def _system(obj: Mapping[str, Any], collected: Collected, config: Config) -> dic
         "lifecycleStage": ((obj.get("spec") or {}).get("lifecycle") or {}).get("stage"),
         "phase": status.get("phase"),
         "governance": governance,
-        "assessment": status.get("impactAssessment"),
+        "assessment": governance["assessment"],
+        "assessments": governance["assessments"],
         "approvals": status.get("approvals") or [],
         "suspension": status.get("suspension"),
+        "retirement": status.get("retirement"),
         "suspensionHistory": status.get("suspensionHistory") or [],
         "boundWorkloads": status.get("boundWorkloads") or [],
         "labelledWorkloads": workloads,
@@ -140,7 +143,7 @@ def expiring(collected: Collected, config: Config, within: timedelta) -> list[di
     rows: list[dict[str, Any]] = []
     for obj in collected.systems:
         system = AISystem.model_validate(obj)
-        record = system.status.impact_assessment
+        record = decisive_assessment(system.status)
         candidates: list[tuple[str, str, datetime | None]] = []
         if record is not None and record.status == "completed":
             candidates.append(("impact assessment", record.assessor, record.expires_at))

@@ -43,7 +43,7 @@ AISYSTEMS_FAILURE_POLICY = "Ignore"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 # Status fields people write; everything else in status is the operator's.
-HUMAN_STATUS_FIELDS = ("impactAssessment", "approvals", "suspension")
+HUMAN_STATUS_FIELDS = ("impactAssessment", "assessments", "approvals", "suspension", "retirement")
 # Fields of status.suspension that people write when they suspend or resume.
 HUMAN_SUSPENSION_FIELDS = ("active", "since", "reason", "suspendedBy", "resumedAt", "resumedBy", "justification")
 
@@ -204,6 +204,33 @@ def _changed(path: str) -> str:
     return f"object.?status{path} != oldObject.?status{path}"
 
 
+# The latest time OPA represents (nanoseconds since 1970 in an int64): a record expiring later
+# cannot be judged alike by the policies and the operator.
+LATEST_EXPIRY = "2262-04-11T23:47:16Z"
+
+
+def _append_only(name: str, field: str) -> list[tuple[str, str]]:
+    """Variables `old<Name>`, `new<Name>`, `<name>Kept` and `<name>Added` of an append-only status list."""
+    cap = name[0].upper() + name[1:]
+    old, new = f"variables.old{cap}", f"variables.new{cap}"
+    return [
+        (f"old{cap}", f"oldObject.?status.?{field}.orValue([])"),
+        (f"new{cap}", f"object.?status.?{field}.orValue([])"),
+        (f"{name}Kept", f"size({new}) >= size({old}) && {new}.slice(0, size({old})) == {old}"),
+        (f"{name}Added", f"variables.{name}Kept ? {new}.slice(size({old}), size({new})) : []"),
+    ]
+
+
+def _overlong(entry: str, start: str, tier: str, limits: str) -> str:
+    """CEL: `entry` expires further than its tier's maximum after `start`, or past what OPA represents."""
+    expires = f"timestamp(string({entry}.expiresAt))"
+    term = f"duration(string({limits}[?{tier}].orValue(366) * 24) + 'h')"
+    return (
+        f"({entry}.?expiresAt.hasValue() && ({expires} > timestamp('{LATEST_EXPIRY}') || "
+        f"{expires} - timestamp(string({entry}.{start})) > {term}))"
+    )
+
+
 def _record_variables(config: Config) -> list[tuple[str, str]]:
     """(name, CEL) pairs; `violations` collects one message per broken rule."""
     identity = config.identity
@@ -219,27 +246,39 @@ def _record_variables(config: Config) -> list[tuple[str, str]]:
         ("isOperator", f"variables.user in {_cel_list(identity.operator_usernames)}"),
         ("isAssessor", f"variables.groups.exists(g, g in {_cel_list(identity.assessor_groups)})"),
         ("isApprover", f"variables.groups.exists(g, g in {_cel_list(identity.approver_groups)})"),
-        ("assessment", "object.?status.?impactAssessment"),
-        ("assessmentChanged", _changed(".?impactAssessment")),
-        ("oldApprovals", "oldObject.?status.?approvals.orValue([])"),
-        ("newApprovals", "object.?status.?approvals.orValue([])"),
-        (
-            "approvalsKept",
-            "size(variables.newApprovals) >= size(variables.oldApprovals) && "
-            "variables.newApprovals.slice(0, size(variables.oldApprovals)) == variables.oldApprovals",
-        ),
-        (
-            "added",
-            "variables.approvalsKept ? "
-            "variables.newApprovals.slice(size(variables.oldApprovals), size(variables.newApprovals)) : []",
-        ),
+        ("legacyChanged", _changed(".?impactAssessment")),
+        *_append_only("assessments", "assessments"),
+        *_append_only("approvals", "approvals"),
+        ("added", "variables.approvalsAdded"),
         (
             "conflicted",
-            "[object.spec.?owner.?name.orValue(''), object.spec.?owner.?email.orValue(''), "
-            "object.?status.?impactAssessment.?assessor.orValue('')].filter(n, n != '').map(n, n.lowerAscii())",
+            "([object.spec.?owner.?name.orValue(''), object.spec.?owner.?email.orValue(''), "
+            "object.?status.?impactAssessment.?assessor.orValue('')] + "
+            "variables.newAssessments.map(a, a.assessor)).filter(n, n != '').map(n, n.lowerAscii())",
+        ),
+        ("maxApprovalDays", json.dumps({t: r.max_approval_days for t, r in config.tiers.items()})),
+        ("maxAssessmentDays", json.dumps({t: r.max_assessment_days for t, r in config.tiers.items()})),
+        (
+            "overlongApprovals",
+            "variables.added.filter(a, "
+            + _overlong("a", "decidedAt", "object.spec.riskTier", "variables.maxApprovalDays")
+            + ")",
+        ),
+        (
+            "overlongAssessments",
+            "variables.assessmentsAdded.filter(a, "
+            + _overlong("a", "completedAt", "a.?riskTier.orValue(object.spec.riskTier)", "variables.maxAssessmentDays")
+            + ")",
         ),
         ("changedOperatorFields", changed_operator_fields),
         ("suspensionChanged", _changed(".?suspension")),
+        ("retirementChanged", _changed(".?retirement")),
+        (
+            "retirementRecorded",
+            "object.?status.?retirement.?retiredBy.orValue('') == variables.user && "
+            "object.?status.?retirement.?retiredAt.hasValue() && "
+            "object.?status.?retirement.?justification.orValue('') != ''",
+        ),
         (
             "foreignSuspension",
             " || ".join(
@@ -264,7 +303,8 @@ def _record_variables(config: Config) -> list[tuple[str, str]]:
         ("violations", _violations(config)),
         (
             "holdsRecords",
-            "oldObject.?status.?impactAssessment.hasValue() || size(oldObject.?status.?approvals.orValue([])) > 0 "
+            "oldObject.?status.?impactAssessment.hasValue() || size(variables.oldAssessments) > 0 || "
+            "size(variables.oldApprovals) > 0 "
             "|| oldObject.?status.?suspension.hasValue() || "
             "size(oldObject.?status.?suspensionHistory.orValue([])) > 0",
         ),
@@ -276,27 +316,59 @@ def _violations(config: Config) -> str:
     assessors, approvers = ", ".join(identity.assessor_groups), ", ".join(identity.approver_groups)
     rules = [
         (
-            "variables.isOperator && (variables.assessmentChanged || variables.newApprovals != variables.oldApprovals)",
-            "'AIGOV_OPERATOR_FIELD: the aigov operator (' + variables.user + ') may not write impactAssessment "
-            "or approvals; only assessors and approvers record them'",
+            "variables.isOperator && (variables.legacyChanged || variables.newAssessments != variables.oldAssessments "
+            "|| variables.newApprovals != variables.oldApprovals || variables.retirementChanged)",
+            "'AIGOV_OPERATOR_FIELD: the aigov operator (' + variables.user + ') may not write impactAssessment, "
+            "assessments, approvals or retirement; only assessors and approvers record them'",
         ),
         (
             "!variables.isOperator && size(variables.changedOperatorFields) > 0",
             "'AIGOV_OPERATOR_FIELD: status field(s) ' + variables.changedOperatorFields.join(', ') + "
-            "' are written by the aigov operator only; write only impactAssessment, approvals or the "
+            "' are written by the aigov operator only; write only assessments, approvals or the "
             "suspend/resume fields of suspension'",
         ),
         (
-            "!variables.isOperator && variables.assessmentChanged && !variables.isAssessor",
+            "!variables.isOperator && size(variables.assessmentsAdded) > 0 && !variables.isAssessor",
             f"'AIGOV_NOT_ASSESSOR: ' + variables.user + ' is not in an assessor group ({assessors}); "
             "ask an assessor to record the impact assessment'",
         ),
         (
-            "!variables.isOperator && variables.assessmentChanged && variables.assessment.hasValue() && "
-            "variables.assessment.value().assessor != variables.user",
-            "'AIGOV_ASSESSOR_MISMATCH: impactAssessment.assessor is ' + variables.assessment.value().assessor + "
+            "!variables.isOperator && variables.assessmentsAdded.exists(a, a.assessor != variables.user)",
+            "'AIGOV_ASSESSOR_MISMATCH: a new assessments entry names ' + "
+            "variables.assessmentsAdded.filter(a, a.assessor != variables.user)[0].assessor + "
             "' but the request comes from ' + variables.user + '; assessors record their own assessment "
             "(kubectl aigov assess)'",
+        ),
+        (
+            "!variables.isOperator && variables.assessmentsAdded.exists(a, !a.?riskTier.hasValue())",
+            "'AIGOV_ASSESSMENT_TIER_MISSING: a new assessments entry names no riskTier; record the risk tier "
+            "assessed (spec.riskTier, as kubectl aigov assess does)'",
+        ),
+        (
+            "!variables.isOperator && variables.legacyChanged",
+            "'AIGOV_RECORD_IMMUTABLE: status.impactAssessment is read-only (kept from earlier releases); "
+            "append a new entry to status.assessments instead (kubectl aigov assess)'",
+        ),
+        (
+            "!variables.assessmentsKept",
+            "'AIGOV_RECORD_IMMUTABLE: status.assessments is append-only; existing entries cannot be changed, "
+            "reordered or removed (a later entry by the same assessor supersedes theirs)'",
+        ),
+        (
+            "!variables.isOperator && size(variables.overlongApprovals) > 0",
+            "'AIGOV_EXPIRY_TOO_LONG: the approval by ' + variables.overlongApprovals[0].approver + ' expires at ' + "
+            "string(variables.overlongApprovals[0].expiresAt) + ', more than ' + "
+            "string(variables.maxApprovalDays[?object.spec.riskTier].orValue(366)) + ' days (maxApprovalDays of "
+            f"tier ' + object.spec.riskTier + ') after decidedAt, or after {LATEST_EXPIRY}; approve again with a "
+            "shorter --expires'",
+        ),
+        (
+            "!variables.isOperator && size(variables.overlongAssessments) > 0",
+            "'AIGOV_EXPIRY_TOO_LONG: the assessment by ' + variables.overlongAssessments[0].assessor + "
+            "' expires at ' + string(variables.overlongAssessments[0].expiresAt) + ', more than ' + "
+            "string(variables.maxAssessmentDays[?variables.overlongAssessments[0].?riskTier.orValue("
+            "object.spec.riskTier)].orValue(366)) + ' days (maxAssessmentDays of its tier) after completedAt, or "
+            f"after {LATEST_EXPIRY}; assess again with a shorter --expires'",
         ),
         (
             "!variables.approvalsKept",
@@ -311,10 +383,21 @@ def _violations(config: Config) -> str:
             "(kubectl aigov approve)'",
         ),
         (
-            "!variables.isOperator && (size(variables.added) > 0 || variables.suspensionChanged) && "
-            "!variables.isApprover",
+            "!variables.isOperator && (size(variables.added) > 0 || variables.suspensionChanged || "
+            "variables.retirementChanged) && !variables.isApprover",
             f"'AIGOV_NOT_APPROVER: ' + variables.user + ' is not in an approver group ({approvers}); "
-            "only approvers record approvals and suspend or resume a system'",
+            "only approvers record approvals, suspend, resume or retire a system'",
+        ),
+        (
+            "!variables.isOperator && variables.retirementChanged && oldObject.?status.?retirement.hasValue()",
+            "'AIGOV_RECORD_IMMUTABLE: status.retirement is final; a retired system cannot be changed back or "
+            "retired again (create a new AISystem to run the system again)'",
+        ),
+        (
+            "!variables.isOperator && variables.retirementChanged && "
+            "!oldObject.?status.?retirement.hasValue() && !variables.retirementRecorded",
+            "'AIGOV_RETIREMENT_INCOMPLETE: a retirement records who, when and why: retiredBy ' + variables.user + "
+            "', retiredAt and a non-empty justification (kubectl aigov retire NAME --justification \"...\")'",
         ),
         (
             "!variables.isOperator && variables.added.exists(a, a.approver.lowerAscii() in variables.conflicted)",
@@ -358,10 +441,11 @@ def record_policy(config: Config) -> dict[str, Any]:
             },
             {
                 "expression": "request.operation != 'DELETE' || !variables.holdsRecords || "
-                "oldObject.spec.?lifecycle.?stage.orValue('') == 'retired'",
+                "oldObject.?status.?retirement.?retiredBy.orValue('') != ''",
                 "messageExpression": "'AIGOV_RECORDS_RETAINED: AISystem ' + oldObject.metadata.name + ' holds "
-                "governance records (assessment, approvals or suspensions) and is not retired; set "
-                "spec.lifecycle.stage: retired first, so deleting it is a recorded decision (docs/records.md)'",
+                "governance records (assessments, approvals or suspensions) and has not been retired by an "
+                "approver; an approver retires it first (kubectl aigov retire ' + oldObject.metadata.name + "
+                "' --justification \"...\"), so deleting it is a recorded decision (docs/records.md)'",
                 "reason": "Forbidden",
             },
         ],

@@ -11,7 +11,7 @@ from datetime import datetime
 from aigov.core import alertmanager
 from aigov.core.config import Config
 from aigov.core.drift import Cause
-from aigov.core.lifecycle import ApprovalState, counted_approvals, evaluate
+from aigov.core.lifecycle import ApprovalState, counted_approvals, decisive_assessment, evaluate
 from aigov.core.model import AISystem, ApproverDecision, AssessmentStatus, CheckState, ConditionType
 from aigov.telemetry.metrics import CheckSample, SystemSample
 
@@ -48,7 +48,7 @@ def sample(system: AISystem, config: Config, now: datetime) -> SystemSample:
 
 def _expiries(system: AISystem, config: Config, now: datetime) -> tuple[tuple[str, float], ...]:
     found: list[tuple[str, float]] = []
-    record = system.status.impact_assessment
+    record = decisive_assessment(system.status)
     required = config.requirement(system.spec.risk_tier).require_assessment
     if required and record and record.status == AssessmentStatus.COMPLETED and record.expires_at:
         found.append(("assessment", record.expires_at.timestamp()))

@@ -22,7 +22,7 @@ from aigov.core.model import rfc3339
 from aigov.operator.context import REGISTRY
 from aigov.telemetry.decision_log import DecisionLog
 
-RECORD_FIELDS = ("impactAssessment", "approvals", "suspension")
+RECORD_FIELDS = ("impactAssessment", "assessments", "approvals", "suspension", "retirement")
 RECORDS = DecisionLog(logging.getLogger("aigov.records"), "operator")
 _SEEN: dict[str, str] = {}
 """The records' sha256 last logged, by AISystem uid."""

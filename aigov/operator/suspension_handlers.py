@@ -95,6 +95,12 @@ async def _run(
         logger.info(f"suspension recorded: {steps.record}")
     for action in steps.actions:
         await cluster.apply(namespace, action)
+    retirement = system.status.retirement
+    if retirement is not None:
+        _announce(
+            body, "Warning", "WorkloadsStopped", f"retired by {retirement.retired_by}: stopped {_list(steps)}", logger
+        )
+        return
     suspension = system.status.suspension
     assert suspension is not None
     if suspension.active:

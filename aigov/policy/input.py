@@ -21,7 +21,7 @@ from aigov.core import model, workloads
 from aigov.core.config import Config
 from aigov.core.workloads import KINDS, WorkloadKind
 
-POLICY_STATUS_FIELDS = ("impactAssessment", "approvals", "suspension")
+POLICY_STATUS_FIELDS = ("impactAssessment", "assessments", "approvals", "suspension", "retirement")
 """What the policies read of an AISystem's status (all of `approvals`: the latest entry per
 approver counts). `boundWorkloads`, `suspensionHistory`, conditions and the rest stay out of the
 input: a system with 1,000 bound workloads made every decision about it 4x slower.

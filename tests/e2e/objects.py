@@ -98,7 +98,7 @@ def patch_status(
     )  # fmt: skip
 
 
-def assessment(assessor: str, expires_days: float = 365, completed_days: float = -1) -> dict[str, Any]:
+def assessment(assessor: str, expires_days: float = 364, completed_days: float = -1) -> dict[str, Any]:
     """A completed impact assessment record."""
     return {
         "status": "completed",
@@ -127,11 +127,21 @@ def approval(
     return entry
 
 
-def approvals(kube: ControlPlane, namespace: str, name: str) -> list[dict[str, Any]]:
-    """The approvals on record."""
+def approvals(kube: ControlPlane, namespace: str, name: str, field: str = "approvals") -> list[dict[str, Any]]:
+    """The approvals (or another append-only status list) on record."""
     got = json.loads(kube.kubectl("get", "aisystem", name, "-n", namespace, "-o", "json").stdout)
-    entries: list[dict[str, Any]] = got.get("status", {}).get("approvals", [])
+    entries: list[dict[str, Any]] = got.get("status", {}).get(field, [])
     return entries
+
+
+def append_assessment(
+    kube: ControlPlane, namespace: str, name: str, entry: dict[str, Any], user: User
+) -> subprocess.CompletedProcess[str]:
+    """Append `entry` to the assessments as `user`, naming the system's current tier unless it names one."""
+    got = json.loads(kube.kubectl("get", "aisystem", name, "-n", namespace, "-o", "json").stdout)
+    entries = got.get("status", {}).get("assessments", [])
+    record = {"riskTier": got["spec"]["riskTier"], **entry}
+    return patch_status(kube, namespace, name, {"assessments": [*entries, record]}, user)
 
 
 def append_approval(

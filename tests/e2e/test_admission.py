@@ -18,6 +18,7 @@ from tests.e2e.objects import (
     VLLM_PINNED,
     aisystem,
     append_approval,
+    append_assessment,
     apply,
     approval,
     assessment,
@@ -44,7 +45,7 @@ def governed(
 ) -> str:
     """An AISystem with a valid assessment and the approvals its tier needs."""  # fmt: skip
     checked(apply(kube, namespace, aisystem(name, tier, images)))
-    checked(patch_status(kube, namespace, name, {"impactAssessment": assessment("alice")}, people.alice))
+    checked(append_assessment(kube, namespace, name, assessment("alice"), people.alice))
     checked(append_approval(kube, namespace, name, approval("bob", images, role="risk-officer"), people.bob))
     if tier == "high":
         checked(append_approval(kube, namespace, name, approval("carol", images), people.carol))
@@ -115,8 +116,8 @@ def test_missing_records_are_all_listed(kube: ControlPlane, namespace: str) -> N
 
 def test_expired_assessment_is_denied(kube: ControlPlane, people: People, namespace: str) -> None:
     checked(apply(kube, namespace, aisystem("chat")))
-    expired = assessment("alice", expires_days=-1, completed_days=-400)
-    checked(patch_status(kube, namespace, "chat", {"impactAssessment": expired}, people.alice))
+    expired = assessment("alice", expires_days=-1, completed_days=-30)
+    checked(append_assessment(kube, namespace, "chat", expired, people.alice))
     checked(append_approval(kube, namespace, "chat", approval("bob"), people.bob))
     settle()
     denied(apply(kube, namespace, workload("Deployment", "llm", system="chat")), "AIGOV_ASSESSMENT_EXPIRED")
@@ -124,14 +125,14 @@ def test_expired_assessment_is_denied(kube: ControlPlane, people: People, namesp
 
 def test_missing_approval_is_denied(kube: ControlPlane, people: People, namespace: str) -> None:
     checked(apply(kube, namespace, aisystem("chat")))
-    checked(patch_status(kube, namespace, "chat", {"impactAssessment": assessment("alice")}, people.alice))
+    checked(append_assessment(kube, namespace, "chat", assessment("alice"), people.alice))
     settle()
     denied(apply(kube, namespace, workload("Deployment", "llm", system="chat")), "AIGOV_APPROVAL_MISSING")
 
 
 def test_expired_approval_is_denied(kube: ControlPlane, people: People, namespace: str) -> None:
     checked(apply(kube, namespace, aisystem("chat")))
-    checked(patch_status(kube, namespace, "chat", {"impactAssessment": assessment("alice")}, people.alice))
+    checked(append_assessment(kube, namespace, "chat", assessment("alice"), people.alice))
     checked(append_approval(kube, namespace, "chat", approval("bob", expires_days=-1), people.bob))
     settle()
     denied(apply(kube, namespace, workload("Deployment", "llm", system="chat")), "AIGOV_APPROVAL_EXPIRED")
@@ -239,14 +240,14 @@ def test_metrics_count_denials_and_latency(kube: ControlPlane, namespace: str, a
 def test_an_approver_who_assesses_afterwards_does_not_count(kube: ControlPlane, people: People, namespace: str) -> None:
     checked(apply(kube, namespace, aisystem("chat")))
     checked(append_approval(kube, namespace, "chat", approval("dora"), people.dora))
-    checked(patch_status(kube, namespace, "chat", {"impactAssessment": assessment("dora")}, people.dora))
+    checked(append_assessment(kube, namespace, "chat", assessment("dora"), people.dora))
     settle()
     denied(apply(kube, namespace, workload("Deployment", "llm", system="chat")), "AIGOV_APPROVAL_MISSING")
 
 
 def test_an_owner_who_steps_aside_to_approve_does_not_count(kube: ControlPlane, people: People, namespace: str) -> None:
     checked(apply(kube, namespace, aisystem("chat")))
-    checked(patch_status(kube, namespace, "chat", {"impactAssessment": assessment("alice")}, people.alice))
+    checked(append_assessment(kube, namespace, "chat", assessment("alice"), people.alice))
     stand_in = {"name": "Someone Else", "email": "else@example.com"}
     checked(apply(kube, namespace, aisystem("chat", owner=stand_in)))
     checked(append_approval(kube, namespace, "chat", approval(OWNER_EMAIL), people.owner))
@@ -258,7 +259,7 @@ def test_an_owner_who_steps_aside_to_approve_does_not_count(kube: ControlPlane, 
 def test_an_approved_image_outside_spec_images_is_denied(kube: ControlPlane, people: People, namespace: str) -> None:
     other = "vllm/vllm-openai:v0.9.0"
     checked(apply(kube, namespace, aisystem("chat")))
-    checked(patch_status(kube, namespace, "chat", {"impactAssessment": assessment("alice")}, people.alice))
+    checked(append_assessment(kube, namespace, "chat", assessment("alice"), people.alice))
     checked(append_approval(kube, namespace, "chat", approval("bob", (VLLM, other)), people.bob))
     settle()
     message = denied(apply(kube, namespace, workload("Deployment", "llm", image=other, system="chat")))

@@ -13,11 +13,11 @@ from tests.e2e.objects import (
     VLLM_PINNED,
     aisystem,
     append_approval,
+    append_assessment,
     apply,
     approval,
     assessment,
     checked,
-    patch_status,
     settle,
     workload,
 )
@@ -52,7 +52,7 @@ def test_prohibited_system_warns(kube: ControlPlane, namespace: str) -> None:
 
 def test_image_change_warns_until_re_approved(kube: ControlPlane, people: People, namespace: str) -> None:
     checked(apply(kube, namespace, aisystem("chat", "high", images=(VLLM_PINNED,))))
-    checked(patch_status(kube, namespace, "chat", {"impactAssessment": assessment("alice")}, people.alice))
+    checked(append_assessment(kube, namespace, "chat", assessment("alice"), people.alice))
     checked(append_approval(kube, namespace, "chat", approval("bob", (VLLM_PINNED,), "risk-officer"), people.bob))
     checked(append_approval(kube, namespace, "chat", approval("carol", (VLLM_PINNED,)), people.carol))
     settle()

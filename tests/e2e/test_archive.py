@@ -24,11 +24,13 @@ from tests.e2e.objects import (
     OPERATOR,
     aisystem,
     append_approval,
+    append_assessment,
     apply,
     approval,
     assessment,
     checked,
     patch_status,
+    when,
 )
 from tests.polling import eventually
 
@@ -120,16 +122,17 @@ def aigov(user: User, *args: str) -> subprocess.CompletedProcess[str]:
 def test_records_outlive_the_system_in_an_archive_nobody_edits(setup: Setup, people: People, tmp_path: Path) -> None:
     kube, ns = setup.kube, setup.namespace
     checked(apply(kube, ns, aisystem(NAME)))
-    checked(patch_status(kube, ns, NAME, {"impactAssessment": assessment("alice")}, people.alice))
+    checked(append_assessment(kube, ns, NAME, assessment("alice"), people.alice))
     checked(append_approval(kube, ns, NAME, approval("bob"), people.bob))
     uid = setup.uid()
     eventually(lambda: setup.kinds(uid) == ["spec", "assessment", "approval"], what="the records archived")
     assert [e.get("by") for e in setup.entries(uid)] == [None, "alice", "bob"]
 
-    # A restarted operator re-derives the entries from the same records: it appends nothing, only the new spec.
+    # A restarted operator re-derives the entries from the same records: it appends nothing, only the new record.
     setup.operator.stop(timeout=20)
     setup.operator = start_operator(kube, ns, setup.workdir)
-    checked(apply(kube, ns, aisystem(NAME, lifecycle={"stage": "retired"})))
+    retirement = {"retiredBy": "bob", "retiredAt": when(0), "justification": "replaced by chat-v2"}
+    checked(patch_status(kube, ns, NAME, {"retirement": retirement}, people.bob))
     eventually(lambda: setup.kinds(uid) == ["spec", "assessment", "approval", "retirement"], what="the retirement")
 
     checked(kube.kubectl("delete", "aisystem", NAME, "-n", ns, "--timeout=60s", check=False))

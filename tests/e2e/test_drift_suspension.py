@@ -36,11 +36,11 @@ from tests.e2e.objects import (
     OPERATOR,
     aisystem,
     append_approval,
+    append_assessment,
     apply,
     approval,
     assessment,
     checked,
-    patch_status,
     settle,
     workload,
 )
@@ -119,7 +119,7 @@ def setup(
     check = {"name": "psi", "query": exporter.query(case), "comparator": ">", "threshold": 0.25, "for": "5s"}
     monitoring = {"intervalSeconds": INTERVAL, "checks": [check | {"action": "suspend"}]}
     checked(apply(kube, namespace, aisystem(NAME, monitoring=monitoring)))
-    checked(patch_status(kube, namespace, NAME, {"impactAssessment": assessment("alice")}, people.alice))
+    checked(append_assessment(kube, namespace, NAME, assessment("alice"), people.alice))
     checked(append_approval(kube, namespace, NAME, approval("bob"), people.bob))
     settle()
     checked(apply(kube, namespace, workload("Deployment", "api", system=NAME, replicas=2)))
@@ -214,7 +214,7 @@ RUNNING = {"Job": False, "CronJob": False, "InferenceService": None, "DaemonSet"
 def test_a_suspension_stops_every_kind_and_a_resume_restores_it(setup: Setup, people: People) -> None:
     kube, namespace = setup.kube, setup.namespace
     checked(apply(kube, namespace, aisystem(FLEET)))
-    checked(patch_status(kube, namespace, FLEET, {"impactAssessment": assessment("alice")}, people.alice))
+    checked(append_assessment(kube, namespace, FLEET, assessment("alice"), people.alice))
     checked(append_approval(kube, namespace, FLEET, approval("bob"), people.bob))
     settle()
     for kind in EVERY_KIND:

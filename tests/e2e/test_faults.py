@@ -38,6 +38,7 @@ from tests.e2e.objects import (
     OPERATOR,
     aisystem,
     append_approval,
+    append_assessment,
     approval,
     assessment,
     checked,
@@ -89,7 +90,7 @@ def approved_system(f: Faults) -> str:
     namespace = f"faults-{uuid.uuid4().hex[:6]}"
     f.kube.kubectl("create", "namespace", namespace)
     checked(apply_in(f.kube, namespace, aisystem(SYSTEM)))
-    checked(patch_status(f.kube, namespace, SYSTEM, {"impactAssessment": assessment("alice")}, f.alice))
+    checked(append_assessment(f.kube, namespace, SYSTEM, assessment("alice"), f.alice))
     checked(append_approval(f.kube, namespace, SYSTEM, approval("bob"), f.bob))
     return namespace
 

@@ -18,11 +18,11 @@ from tests.e2e.objects import (
     VLLM,
     aisystem,
     append_approval,
+    append_assessment,
     apply,
     approval,
     assessment,
     checked,
-    patch_status,
     settle,
     workload,
 )
@@ -47,7 +47,7 @@ def test_check_and_webhook_agree(
     kube: ControlPlane, people: People, namespace: str, aigov_cluster: Webhook, tmp_path: Path
 ) -> None:
     checked(apply(kube, namespace, aisystem("chat", images=(VLLM,))))
-    checked(patch_status(kube, namespace, "chat", {"impactAssessment": assessment("alice")}, people.alice))
+    checked(append_assessment(kube, namespace, "chat", assessment("alice"), people.alice))
     checked(append_approval(kube, namespace, "chat", approval("bob"), people.bob))
     checked(apply(kube, namespace, aisystem("draft")))
     settle()

@@ -14,6 +14,7 @@ from tests.e2e.objects import (
     OWNER_EMAIL,
     aisystem,
     append_approval,
+    append_assessment,
     apply,
     approval,
     approvals,
@@ -42,20 +43,20 @@ def system(kube: ControlPlane, namespace: str) -> str:
 
 
 def test_assessor_records_own_assessment(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
-    checked(patch_status(kube, namespace, system, {"impactAssessment": assessment("alice")}, people.alice))
+    checked(append_assessment(kube, namespace, system, assessment("alice"), people.alice))
 
 
 def test_assessment_by_non_assessor_is_refused(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
-    result = patch_status(kube, namespace, system, {"impactAssessment": assessment("bob")}, people.bob)
+    result = append_assessment(kube, namespace, system, assessment("bob"), people.bob)
     refused(result, "AIGOV_NOT_ASSESSOR")
 
 
 def test_assessment_naming_someone_else_is_refused(
     kube: ControlPlane, people: People, namespace: str, system: str
 ) -> None:
-    result = patch_status(kube, namespace, system, {"impactAssessment": assessment("dora")}, people.alice)
+    result = append_assessment(kube, namespace, system, assessment("dora"), people.alice)
     message = refused(result, "AIGOV_ASSESSOR_MISMATCH")
-    assert "impactAssessment.assessor is dora but the request comes from alice" in message
+    assert "a new assessments entry names dora but the request comes from alice" in message
 
 
 def test_approver_records_own_approval(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
@@ -80,7 +81,7 @@ def test_owner_cannot_approve(kube: ControlPlane, people: People, namespace: str
 
 
 def test_assessor_cannot_approve(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
-    checked(patch_status(kube, namespace, system, {"impactAssessment": assessment("dora")}, people.dora))
+    checked(append_assessment(kube, namespace, system, assessment("dora"), people.dora))
     refused(append_approval(kube, namespace, system, approval("dora"), people.dora), "AIGOV_SELF_APPROVAL")
 
 
@@ -101,7 +102,7 @@ def test_operator_fields_are_the_operators(kube: ControlPlane, people: People, n
 
 
 def test_operator_never_writes_records(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
-    result = patch_status(kube, namespace, system, {"impactAssessment": assessment(OPERATOR)}, people.operator)
+    result = append_assessment(kube, namespace, system, assessment(OPERATOR), people.operator)
     refused(result, "AIGOV_OPERATOR_FIELD")
     refused(append_approval(kube, namespace, system, approval(OPERATOR), people.operator), "AIGOV_OPERATOR_FIELD")
 
@@ -129,9 +130,8 @@ def test_approver_may_suspend_as_themselves(kube: ControlPlane, people: People, 
 
 
 def test_every_broken_rule_is_reported(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
-    result = patch_status(
-        kube, namespace, system, {"impactAssessment": assessment("alice"), "phase": "Approved"}, people.eve
-    )
+    entry = {**assessment("alice"), "riskTier": "minimal"}
+    result = patch_status(kube, namespace, system, {"assessments": [entry], "phase": "Approved"}, people.eve)
     codes = set(re.findall(r"AIGOV_[A-Z_]+", result.stderr))
     assert codes == {"AIGOV_OPERATOR_FIELD", "AIGOV_NOT_ASSESSOR", "AIGOV_ASSESSOR_MISMATCH"}, result.stderr
 
@@ -189,8 +189,79 @@ def test_a_system_with_records_is_deleted_only_once_retired(
 ) -> None:
     checked(apply(kube, namespace, aisystem("empty")))
     checked(kube.kubectl("delete", "aisystem", "empty", "-n", namespace, "--wait=false", check=False))
-    checked(patch_status(kube, namespace, system, {"impactAssessment": assessment("alice")}, people.alice))
+    checked(append_assessment(kube, namespace, system, assessment("alice"), people.alice))
     result = kube.kubectl("delete", "aisystem", system, "-n", namespace, "--wait=false", check=False)
-    assert "AIGOV_RECORDS_RETAINED" in refused(result, "AIGOV_RECORDS_RETAINED")
+    assert "kubectl aigov retire chat" in refused(result, "AIGOV_RECORDS_RETAINED")
+    # The stage is the spec editor's: it retires the system for admission, but does not make deletion a decision.
     checked(apply(kube, namespace, aisystem(system, lifecycle={"stage": "retired"})))
+    result = kube.kubectl("delete", "aisystem", system, "-n", namespace, "--wait=false", check=False)
+    refused(result, "AIGOV_RECORDS_RETAINED")
+    retirement = {"retiredBy": "bob", "retiredAt": when(0), "justification": "replaced by chat-v2"}
+    checked(patch_status(kube, namespace, system, {"retirement": retirement}, people.bob))
     checked(kube.kubectl("delete", "aisystem", system, "-n", namespace, "--wait=false", check=False))
+
+
+def test_only_an_approver_retires_and_only_once(
+    kube: ControlPlane, people: People, namespace: str, system: str
+) -> None:
+    retirement = {"retiredAt": when(0), "justification": "replaced by chat-v2"}
+    for user, name in ((people.alice, "alice"), (people.eve, "eve")):
+        result = patch_status(kube, namespace, system, {"retirement": {**retirement, "retiredBy": name}}, user)
+        refused(result, "AIGOV_NOT_APPROVER")
+    result = patch_status(kube, namespace, system, {"retirement": {**retirement, "retiredBy": "carol"}}, people.bob)
+    refused(result, "AIGOV_RETIREMENT_INCOMPLETE")
+    empty = {**retirement, "retiredBy": "bob", "justification": ""}
+    result = patch_status(kube, namespace, system, {"retirement": empty}, people.bob)
+    assert result.returncode != 0 and "retirement.justification" in result.stderr, result.stderr
+    checked(patch_status(kube, namespace, system, {"retirement": {**retirement, "retiredBy": "bob"}}, people.bob))
+    refused(patch_status(kube, namespace, system, {"retirement": None}, people.carol), "AIGOV_RECORD_IMMUTABLE")
+    result = patch_status(kube, namespace, system, {"retirement": {**retirement, "retiredBy": "carol"}}, people.carol)
+    refused(result, "AIGOV_RECORD_IMMUTABLE")
+    refused(patch_status(kube, namespace, system, {"retirement": None}, people.operator), "AIGOV_OPERATOR_FIELD")
+
+
+def test_assessments_are_append_only(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
+    """A second assessor can neither replace nor delete a rejection; appending their own keeps it on record."""
+    rejection = {**assessment("alice"), "status": "rejected"}
+    checked(append_assessment(kube, namespace, system, rejection, people.alice))
+    (entry,) = approvals(kube, namespace, system, "assessments")
+    dora = {**assessment("dora"), "riskTier": "minimal"}
+    refused(patch_status(kube, namespace, system, {"assessments": [dora]}, people.dora), "AIGOV_RECORD_IMMUTABLE")
+    refused(patch_status(kube, namespace, system, {"assessments": []}, people.dora), "AIGOV_RECORD_IMMUTABLE")
+    refused(patch_status(kube, namespace, system, {"assessments": None}, people.dora), "AIGOV_RECORD_IMMUTABLE")
+    checked(append_assessment(kube, namespace, system, assessment("dora"), people.dora))
+    assert [e["assessor"] for e in approvals(kube, namespace, system, "assessments")] == ["alice", "dora"]
+    assert approvals(kube, namespace, system, "assessments")[0] == entry
+
+
+def test_the_legacy_assessment_is_read_only(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
+    result = patch_status(kube, namespace, system, {"impactAssessment": assessment("alice")}, people.alice)
+    assert "append a new entry to status.assessments" in refused(result, "AIGOV_RECORD_IMMUTABLE")
+
+
+def test_a_new_assessment_names_its_tier(kube: ControlPlane, people: People, namespace: str, system: str) -> None:
+    refused(patch_status(kube, namespace, system, {"assessments": [assessment("alice")]}, people.alice),
+            "AIGOV_ASSESSMENT_TIER_MISSING")  # fmt: skip
+    checked(append_assessment(kube, namespace, system, assessment("alice"), people.alice))
+    (entry,) = approvals(kube, namespace, system, "assessments")
+    untiered = {k: v for k, v in entry.items() if k != "riskTier"}
+    refused(patch_status(kube, namespace, system, {"assessments": [untiered]}, people.alice), "AIGOV_RECORD_IMMUTABLE")
+
+
+@pytest.mark.parametrize(
+    "case",
+    [("approvals", when(400)), ("approvals", "2300-01-01T00:00:00Z"), ("assessments", when(400))],
+    ids=["approval-400-days", "approval-2300", "assessment-400-days"],
+)
+def test_expiry_is_bounded_when_written(
+    kube: ControlPlane, people: People, namespace: str, system: str, case: tuple[str, str]
+) -> None:
+    field, expires = case
+    if field == "approvals":
+        result = append_approval(kube, namespace, system, {**approval("bob"), "expiresAt": expires}, people.bob)
+    else:
+        result = append_assessment(kube, namespace, system, {**assessment("alice"), "expiresAt": expires}, people.alice)
+    message = refused(result, "AIGOV_EXPIRY_TOO_LONG")
+    assert "366 days" in message and "shorter --expires" in message
+    checked(append_approval(kube, namespace, system, approval("bob", expires_days=300), people.bob))
+    checked(append_assessment(kube, namespace, system, assessment("alice", expires_days=300), people.alice))

@@ -24,11 +24,11 @@ from tests.e2e.objects import (
     VLLM,
     aisystem,
     append_approval,
+    append_assessment,
     apply,
     approval,
     assessment,
     checked,
-    patch_status,
     settle,
     workload,
 )
@@ -74,7 +74,7 @@ def _readyz(webhook: Webhook) -> tuple[int, dict[str, Any]]:
 def test_opa_down_denies_then_admissions_recover(kube: ControlPlane, people: People, dedicated: Dedicated) -> None:
     namespace, webhook = dedicated.namespace, dedicated.webhook
     checked(apply(kube, namespace, aisystem("chat")))
-    checked(patch_status(kube, namespace, "chat", {"impactAssessment": assessment("alice")}, people.alice))
+    checked(append_assessment(kube, namespace, "chat", assessment("alice"), people.alice))
     checked(append_approval(kube, namespace, "chat", approval("bob"), people.bob))
     settle()
     checked(apply(kube, namespace, workload("Deployment", "before", system="chat")))

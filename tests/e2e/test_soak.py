@@ -19,7 +19,15 @@ import pytest
 
 from devkit.devstack import Stack
 from tests.e2e.conftest import own_stack
-from tests.e2e.objects import aisystem, append_approval, apply, approval, assessment, checked, patch_status
+from tests.e2e.objects import (
+    aisystem,
+    append_approval,
+    append_assessment,
+    apply,
+    approval,
+    assessment,
+    checked,
+)
 from tests.e2e.stream import Tally, stream
 
 pytestmark = pytest.mark.cluster
@@ -78,7 +86,7 @@ def test_soak(soak_stack: Stack) -> None:
     namespace = f"soak-{uuid.uuid4().hex[:6]}"
     kube.kubectl("create", "namespace", namespace)
     checked(apply(kube, namespace, aisystem("chat")))
-    checked(patch_status(kube, namespace, "chat", {"impactAssessment": assessment("alice")}, alice))
+    checked(append_assessment(kube, namespace, "chat", assessment("alice"), alice))
     checked(append_approval(kube, namespace, "chat", approval("bob"), bob))
     time.sleep(1)
 

@@ -40,7 +40,7 @@ def assess(user: User, namespace: str, name: str) -> None:
 
 def assessment_on_record(kube: ControlPlane, namespace: str, name: str) -> dict[str, Any]:
     got = json.loads(kube.kubectl("get", "aisystem", name, "-n", namespace, "-o", "json").stdout)
-    record: dict[str, Any] = got["status"]["impactAssessment"]
+    record: dict[str, Any] = got["status"]["assessments"][-1]
     return record
 
 

@@ -387,6 +387,22 @@ def test_a_manual_suspension_records_then_stops_every_kind(
     eventually(lambda: case.get("cronjob", "batch-score")["spec"].get("suspend") is False)
 
 
+def test_a_retired_system_has_its_workloads_stopped_for_good(case: Case, start_operator: StartOperator) -> None:
+    case.apply(system(case.query, hold="1h"), deployment(), statefulset())
+    case.start(start_operator)
+    eventually(lambda: bound(case, 2), what="both workloads bound")
+    retired = {"retiredBy": "bob", "retiredAt": rfc3339(datetime.now(UTC)), "justification": "replaced by bot-v2"}
+    case.write_status({"retirement": retired})
+    eventually(lambda: case.replicas("deployment", "api") == 0 and case.replicas("statefulset", "cache") == 0)
+    stopped = eventually(lambda: case.events().get("WorkloadsStopped"), what="WorkloadsStopped event")
+    assert stopped["message"].startswith("retired by bob: stopped ")
+    eventually(lambda: case.status().get("phase") == "Retired", what="phase Retired")
+    assert "suspension" not in case.status()
+    # Scaled up behind the webhook's back (none here): the recheck stops it again.
+    case.kube.kubectl("scale", "deployment", "api", "--replicas=2", "-n", case.namespace)
+    eventually(lambda: case.replicas("deployment", "api") == 0, timeout=40, what="stopped again")
+
+
 def alert(namespace: str, status: str = "firing") -> dict[str, Any]:
     labels = {"alertname": "ModelDrift", "namespace": namespace, "aisystem": "bot", "severity": "critical"}
     return {

@@ -36,6 +36,11 @@ def assessed(assessor: str = "alice") -> dict[str, Any]:
     return {"status": "completed", "assessor": assessor, "completedAt": EARLIER, "expiresAt": LATER}
 
 
+def listed(assessor: str, status: str = "completed", *, tier: str = "minimal", expires: str = LATER) -> dict[str, Any]:
+    """An entry of `status.assessments` (with the tier assessed, as `aigov assess` writes it)."""
+    return {"status": status, "assessor": assessor, "completedAt": EARLIER, "expiresAt": expires, "riskTier": tier}
+
+
 CASES: dict[str, tuple[dict[str, Any], bool]] = {
     "approved": ({"impactAssessment": assessed(), "approvals": [entry("bob")]}, True),
     "approver later assessed": ({"impactAssessment": assessed("dora"), "approvals": [entry("dora")]}, False),
@@ -57,6 +62,43 @@ CASES: dict[str, tuple[dict[str, Any], bool]] = {
     ),
     "past the year 2262": (
         {"impactAssessment": assessed(), "approvals": [entry("bob", expires="2300-01-01T00:00:00Z")]},
+        False,
+    ),
+    "listed assessment": ({"assessments": [listed("alice")], "approvals": [entry("bob")]}, True),
+    "rejection, then another assessor completes": (
+        {"assessments": [listed("alice", "rejected"), listed("carol")], "approvals": [entry("bob")]},
+        False,
+    ),
+    "rejection withdrawn by its assessor": (
+        {"assessments": [listed("alice", "rejected"), listed("alice")], "approvals": [entry("bob")]},
+        True,
+    ),
+    "legacy rejection, then a listed completion": (
+        {
+            "impactAssessment": assessed() | {"status": "rejected"},
+            "assessments": [listed("carol")],
+            "approvals": [entry("bob")],
+        },
+        False,
+    ),
+    "latest entry for another tier": (
+        {"assessments": [listed("alice"), listed("carol", tier="high")], "approvals": [entry("bob")]},
+        False,
+    ),
+    "earlier assessor approves": (
+        {"assessments": [listed("bob"), listed("carol")], "approvals": [entry("bob")]},
+        False,
+    ),
+    "retired by an approver": (
+        {
+            "assessments": [listed("alice")],
+            "approvals": [entry("bob")],
+            "retirement": {"retiredBy": "bob", "retiredAt": EARLIER, "justification": "replaced"},
+        },
+        False,
+    ),
+    "assessment past the year 2262": (
+        {"assessments": [listed("alice", expires="2300-01-01T00:00:00Z")], "approvals": [entry("bob")]},
         False,
     ),
 }

@@ -103,7 +103,7 @@ def _variants() -> list[dict[str, Any]]:
         {"approvals": [approval, {**approval, "decision": "revoked"}]},
         {"approvals": [{**approval, "expiresAt": "2026-01-03T00:00:00Z"}]},
         {"approvals": [{**approval, "approver": "support-platform@example.com"}]},
-        {"impactAssessment": {**status["impactAssessment"], "expiresAt": "2026-02-01T00:00:00Z"}},
+        {"assessments": [{**status["assessments"][0], "expiresAt": "2026-02-01T00:00:00Z"}]},
     ]
     return [
         {**obj, "metadata": {**obj["metadata"], "managedFields": [{"manager": "kubectl"}]}, "status": status | change}

@@ -63,12 +63,12 @@ def test_suspension_resume_retirement_and_tombstone() -> None:
     archived += new_entries(system(suspensionHistory=[resumed]), archived, T1)
     assert kinds(archived) == ["spec", "suspension", "resume"]
     assert archived[-1]["by"] == "carol"
-    retired = system(suspensionHistory=[resumed])
-    retired["spec"]["lifecycle"] = {"stage": "retired"}
+    retirement = {"retiredBy": "bob", "retiredAt": T1, "justification": "gone"}
+    retired = system(suspensionHistory=[resumed], retirement=retirement)
     archived += new_entries(retired, archived, T1)
     retired["metadata"] |= {"deletionTimestamp": T1, "generation": 2}
     archived += new_entries(retired, archived, T1, deleted=True)
-    assert kinds(archived)[-2:] == ["retirement", "deleted"]
+    assert kinds(archived)[-2:] == ["retirement", "deleted"] and archived[-2]["by"] == "bob"
     assert tombstone(archived) == archived[-1]
     assert new_entries(retired, archived, T1, deleted=True) == []
     assert verify(archived) is None

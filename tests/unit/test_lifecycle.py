@@ -312,3 +312,21 @@ def test_an_approval_beyond_the_tiers_maximum_term_never_counts() -> None:
     }
     ev = evaluate(system(status=records(OK, entry)), CONFIG, NOW)
     assert (ev.phase, ev.approved_count) == (Phase.AWAITING_APPROVAL, 0)
+
+
+def test_a_standing_rejection_blocks_until_its_own_assessor_supersedes_it() -> None:
+    rejected = assessment(status="rejected") | {"assessor": "ann"}
+    dora = assessment() | {"assessor": "dora", "riskTier": "limited"}
+    ev = evaluate(system(status={"assessments": [rejected, dora], "approvals": [approval("bob")]}), CONFIG, NOW)
+    assert ev.phase == Phase.AWAITING_ASSESSMENT
+    assert "the impact assessment by ann was rejected" in ev.message
+    ann = assessment() | {"riskTier": "limited"}
+    status = {"assessments": [rejected, dora, ann], "approvals": [approval("bob")]}
+    assert evaluate(system(status=status), CONFIG, NOW).phase == Phase.APPROVED
+
+
+def test_a_retirement_record_retires_whatever_the_stage() -> None:
+    retired = {"retiredBy": "bob", "retiredAt": at(-1), "justification": "replaced"}
+    ev = evaluate(system(status=records(assessment(), approval("bob"), retirement=retired)), CONFIG, NOW)
+    assert ev.phase == Phase.RETIRED
+    assert ev.message.startswith("retired by bob at ")

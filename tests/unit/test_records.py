@@ -81,14 +81,13 @@ def test_assessment_creates_status_when_there_is_none() -> None:
         expires_in=timedelta(days=365),
     )
     assert patch[1]["path"] == "/status"
-    record = _apply(_system(), patch).status.impact_assessment
-    assert record is not None
+    (record,) = _apply(_system(), patch).status.assessments
     assert (record.assessor, record.status, record.residual_risk) == ("carol", "completed", "low")
     assert record.completed_at == NOW
     assert record.expires_at == NOW + timedelta(days=365)
     assert record.sha256 == SHA.lower()
     assert record.risk_tier == "limited"
-    assert patch[1]["value"]["impactAssessment"]["riskTier"] == "limited"
+    assert patch[1]["value"]["assessments"][0]["riskTier"] == "limited"
 
 
 def test_assessment_records_the_tier_as_read_so_a_reassessment_after_a_tier_change_names_the_new_one() -> None:
@@ -113,14 +112,15 @@ def test_assessment_records_the_tier_as_read_so_a_reassessment_after_a_tier_chan
         residual_risk=ResidualRisk.LOW,
         expires_in=timedelta(days=30),
     )
-    assert patch[1]["value"]["riskTier"] == "minimal"
-    record = _apply(obj, patch).status.impact_assessment
-    assert record is not None
+    assert patch[1] == {"op": "add", "path": "/status/assessments", "value": [patch[1]["value"][0]]}
+    assert patch[1]["value"][0]["riskTier"] == "minimal"
+    (record,) = _apply(obj, patch).status.assessments
     assert record.risk_tier == "minimal"
 
 
-def test_assessment_replaces_an_earlier_one_and_may_be_rejected_without_expiry() -> None:
-    obj = _system({"impactAssessment": {"status": "completed", "assessor": "x", "completedAt": "2025-01-01T00:00:00Z"}})
+def test_assessment_is_appended_after_earlier_ones_and_may_be_rejected_without_expiry() -> None:
+    earlier = {"status": "completed", "assessor": "x", "completedAt": "2025-01-01T00:00:00Z", "riskTier": "limited"}
+    obj = _system({"impactAssessment": earlier, "assessments": [earlier]})
     patch = assessment_patch(
         obj,
         assessor="carol",
@@ -131,10 +131,12 @@ def test_assessment_replaces_an_earlier_one_and_may_be_rejected_without_expiry()
         expires_in=None,
         rejected=True,
     )
-    assert patch[1] == {"op": "add", "path": "/status/impactAssessment", "value": patch[1]["value"]}
-    record = _apply(obj, patch).status.impact_assessment
-    assert record is not None
-    assert (record.status, record.expires_at) == ("rejected", None)
+    assert patch[1] == {"op": "add", "path": "/status/assessments/-", "value": patch[1]["value"]}
+    status = _apply(obj, patch).status
+    assert status.impact_assessment is not None
+    first, record = status.assessments
+    assert first.assessor == "x"
+    assert (record.assessor, record.status, record.expires_at) == ("carol", "rejected", None)
 
 
 def test_completed_assessment_needs_an_expiry() -> None:

@@ -160,3 +160,15 @@ def test_a_bare_pod_is_recorded_with_its_spec_then_deleted_and_recreated_on_resu
     restoring = plan(status(suspension=resumed), {}, T0)
     assert restoring.actions == (SetReplicas(POD, 1, 0),) and restoring.actions[0].pod == kept
     assert restoring.missing == ()
+
+
+RETIRED = {"retiredBy": "bob", "retiredAt": rfc3339(T0), "justification": "replaced"}
+
+
+def test_a_retired_system_has_every_workload_stopped_for_good_even_over_a_resume() -> None:
+    for current in (status(retirement=RETIRED), status(retirement=RETIRED, suspension=RESUMED)):
+        assert needs_attention(current)
+        assert to_read(current, [STS, DEPLOY, ISVC]) == [DEPLOY, STS, ISVC]
+        result = plan(current, {DEPLOY: 3, STS: 0, ISVC: 1}, T0)
+        assert result == SuspensionPlan(actions=(SetReplicas(DEPLOY, 0, 3), SetReplicas(ISVC, 0, 1)))
+    assert not plan(status(retirement=RETIRED), {DEPLOY: 0}, T0)

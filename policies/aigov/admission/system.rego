@@ -1,7 +1,10 @@
 # The AISystem under review and the facts read from its records. Same meaning as
 # aigov/lifecycle.py: an approver's entry that counts is their last one in
 # `status.approvals` (append-only); it is valid when `approved` and unexpired.
-# The assessment is valid when completed, unexpired and not stale (made for
+# The assessments are the legacy `status.impactAssessment` (first) and the
+# append-only `status.assessments`; an assessor's last entry counts. The decisive
+# one is the last rejection among those, else the last entry. The assessment is
+# valid when the decisive one is completed, unexpired and not stale (made for
 # another risk tier than `spec.riskTier`).
 # The violations read `_system`; the facts read `_record`, which is also defined
 # when the AISystem itself is created or updated (aisystem.rego warns about it).
@@ -42,7 +45,37 @@ _day_ns := ((24 * 60) * 60) * 1000000000
 
 _unexpired(record) if time.parse_rfc3339_ns(record.expiresAt) > _now_ns
 
-_assessment := _record.status.impactAssessment
+_legacy_assessment := [record] if {
+	record := _record.status.impactAssessment
+	is_object(record)
+} else := []
+
+_listed_assessments := entries if {
+	entries := _record.status.assessments
+	is_array(entries)
+} else := []
+
+_assessment_entries := array.concat(_legacy_assessment, _listed_assessments)
+
+# Indices of rejections that are their assessor's last entry: a rejection stands
+# until the same assessor records a later entry.
+_standing_rejections := [i |
+	some i, entry in _assessment_entries
+	entry.status == "rejected"
+	not _assessment_superseded(i, entry.assessor)
+]
+
+_assessment_superseded(i, assessor) if {
+	some j, later in _assessment_entries
+	j > i
+	later.assessor == assessor
+}
+
+_assessment := _assessment_entries[max(_standing_rejections)] if {
+	count(_standing_rejections) > 0
+} else := _assessment_entries[count(_assessment_entries) - 1] if {
+	count(_assessment_entries) > 0
+}
 
 _assessment_completed if _assessment.status == "completed"
 
@@ -52,15 +85,22 @@ _assessment_completed if _assessment.status == "completed"
 # (A null `riskTier` is no tier: the API server drops nulls anyway.)
 _assessment_stale if {
 	_assessment_completed
-	_unexpired(_assessment)
+	_assessment_fresh
 	is_string(_assessment.riskTier)
 	_assessment.riskTier != _tier
 }
 
 _assessment_valid if {
 	_assessment_completed
-	_unexpired(_assessment)
+	_assessment_fresh
 	not _assessment_stale
+}
+
+# Unexpired, and expiring within the tier's maximum term from now (an expiry
+# further ahead, or one OPA cannot represent, counts as expired).
+_assessment_fresh if {
+	_unexpired(_assessment)
+	time.parse_rfc3339_ns(_assessment.expiresAt) <= _now_ns + (object.get(_requirement, "maxAssessmentDays", 366) * _day_ns)
 }
 
 _approval_entries := entries if {
@@ -99,11 +139,10 @@ _within_max_term(entry) if {
 }
 
 _barred contains lower(name) if {
-	some name in [
-		object.get(_record, ["spec", "owner", "name"], ""),
-		object.get(_record, ["spec", "owner", "email"], ""),
-		object.get(_record, ["status", "impactAssessment", "assessor"], ""),
-	]
+	some name in array.concat(
+		[object.get(_record, ["spec", "owner", "name"], ""), object.get(_record, ["spec", "owner", "email"], "")],
+		[object.get(entry, "assessor", "") | some entry in _assessment_entries],
+	)
 	is_string(name)
 	name != ""
 }
@@ -147,3 +186,14 @@ _listed_in_spec(image) if {
 _suspended if _system.status.suspension.active == true
 
 _retired if _system.spec.lifecycle.stage == "retired"
+
+_retired if is_object(_system.status.retirement)
+
+# How the system came to be retired; a retirement record is final.
+_retired_how := sprintf("retired by %s at %s", [_system.status.retirement.retiredBy, _system.status.retirement.retiredAt]) if {
+	is_object(_system.status.retirement)
+} else := "spec.lifecycle.stage: retired"
+
+_return_to_service := "" if is_object(_system.status.retirement)
+
+else := ", or return the system to service by changing spec.lifecycle.stage"

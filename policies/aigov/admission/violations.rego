@@ -85,15 +85,15 @@ else := "the aigov configuration does not allow this tier to be deployed"
 
 # METADATA
 # title: Retired system
-# description: The system's life-cycle stage is retired.
+# description: The system was retired by an approver, or its life-cycle stage is retired.
 # custom:
 #   code: AIGOV_RETIRED
 #   control: A.6.2.5
 deny contains _violation(rego.metadata.rule(), message, short) if {
 	_retired
 	message := sprintf(
-		"%s is retired (spec.lifecycle.stage: retired), so its workloads may not run. Delete %s, or return the system to service by changing spec.lifecycle.stage.",
-		[_system_ref, _subject],
+		"%s is retired (%s), so its workloads may not run. Delete %s%s.",
+		[_system_ref, _retired_how, _subject, _return_to_service],
 	)
 	short := sprintf("AISystem %q is retired; its workloads may not run", [_system.metadata.name])
 }
@@ -187,7 +187,7 @@ else := ""
 deny contains _violation(rego.metadata.rule(), message, short) if {
 	_needs_assessment
 	_assessment_completed
-	not _unexpired(_assessment)
+	not _assessment_fresh
 	message := sprintf(
 		"The impact assessment of %s expired at %s. An assessor re-assesses the system: %s",
 		[_system_ref, object.get(_assessment, "expiresAt", "(no expiresAt recorded)"), _assess_command],

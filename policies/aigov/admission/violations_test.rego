@@ -330,3 +330,59 @@ test_every_code_has_a_control_and_a_fix if {
 		contains(v.message, "AISystem \"chat\"")
 	}
 }
+
+# --- append-only assessments: each assessor's last entry counts ----------------------------------
+
+by(assessor, record) := object.union(record, {"assessor": assessor})
+
+with_assessments(entries) := object.union(json.remove(approved, ["status/impactAssessment"]), {"status": {"assessments": entries}})
+
+test_assessments_list_assesses if {
+	decide_create(chat, with_assessments([by("carol", assessed_for("minimal", valid_until))])).allowed
+}
+
+test_rejection_stands_against_another_assessors_completion if {
+	rejected := by("carol", assessment("rejected", valid_until))
+	later := by("dave", assessed_for("minimal", valid_until))
+	d := decide_create(chat, with_assessments([rejected, later]))
+	only(d, "AIGOV_ASSESSMENT_MISSING")
+	contains(message(d, "AIGOV_ASSESSMENT_MISSING"), "(the last one was rejected)")
+}
+
+test_rejection_withdrawn_by_same_assessor if {
+	rejected := by("carol", assessment("rejected", valid_until))
+	later := by("carol", assessed_for("minimal", valid_until))
+	decide_create(chat, with_assessments([rejected, later])).allowed
+}
+
+test_legacy_rejection_stands_against_listed_completion if {
+	system := object.union(approved, {"status": {
+		"impactAssessment": assessment("rejected", valid_until),
+		"assessments": [by("dave", assessed_for("minimal", valid_until))],
+	}})
+	only(decide_create(chat, system), "AIGOV_ASSESSMENT_MISSING")
+}
+
+test_latest_entry_decides_staleness if {
+	old := by("carol", assessed_for("minimal", valid_until))
+	later := by("dave", assessed_for("high", valid_until))
+	only(decide_create(chat, with_assessments([old, later])), "AIGOV_ASSESSMENT_STALE")
+}
+
+test_assessment_beyond_max_term_counts_as_expired if {
+	only(decide_create(chat, with_assessments([by("carol", assessed_for("minimal", "2300-01-01T00:00:00Z"))])), "AIGOV_ASSESSMENT_EXPIRED")
+}
+
+test_any_listed_assessor_may_not_approve if {
+	system := with_assessments([by("alice", assessed_for("minimal", valid_until)), by("carol", assessed_for("minimal", valid_until))])
+	codes(decide_create(chat, system)) == {"AIGOV_APPROVAL_MISSING", "AIGOV_IMAGE_NOT_APPROVED"}
+	decide_create(chat, with_assessments([by("carol", assessed_for("minimal", valid_until))])).allowed
+}
+
+test_retired_by_an_approver if {
+	retirement := {"retiredBy": "bob", "retiredAt": "2025-12-01T00:00:00Z", "justification": "replaced"}
+	d := decide_create(chat, object.union(approved, {"status": {"retirement": retirement}}))
+	only(d, "AIGOV_RETIRED")
+	contains(message(d, "AIGOV_RETIRED"), "retired by bob at 2025-12-01T00:00:00Z")
+	not contains(message(d, "AIGOV_RETIRED"), "return the system to service")
+}

@@ -1,4 +1,4 @@
-"""`aigov assess|approve|revoke|suspend|resume` as distinct users against the real API server."""
+"""`aigov assess|approve|revoke|suspend|resume|retire` as distinct users against the real API server."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_assess_records_the_calling_user(people: People, governed_namespace: str
         "--expires", "365d", "--residual-risk", "medium",
     )  # fmt: skip
     assert (result.exit_code, result.stdout) == (0, "aisystem.aigov.io/chat assessed by carol\n")
-    record = get(people.kube, ns, "chat")["status"]["impactAssessment"]
+    (record,) = get(people.kube, ns, "chat")["status"]["assessments"]
     assert record["assessor"] == "carol"
     assert record["status"] == "completed"
     assert (record["reference"], record["sha256"], record["residualRisk"]) == (
@@ -68,7 +68,7 @@ def test_rejected_assessment(people: People, governed_namespace: str) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
-    assert printed == get(people.kube, governed_namespace, "chat")["status"]["impactAssessment"]
+    assert [printed] == get(people.kube, governed_namespace, "chat")["status"]["assessments"]
     assert (printed["status"], printed["assessor"], "expiresAt" in printed) == ("rejected", "carol", False)
 
 
@@ -83,7 +83,7 @@ def test_assess_by_a_non_assessor_is_refused(people: People, governed_namespace:
     assert result.stderr.startswith("Error from server (Forbidden): ")
     assert "AIGOV_NOT_ASSESSOR: alice is not in an assessor group" in result.stderr
     assert "Traceback" not in result.output
-    assert "impactAssessment" not in get(people.kube, governed_namespace, "chat").get("status", {})
+    assert "assessments" not in get(people.kube, governed_namespace, "chat").get("status", {})
 
 
 def test_approvals_append_a_snapshot_of_the_images(people: People, governed_namespace: str) -> None:
@@ -269,3 +269,34 @@ def test_missing_system_and_unreachable_server_exit_1(people: People, governed_n
     nothing = run(None, None, "status", "--kubeconfig", str(tmp_path / "absent"))
     assert nothing.exit_code == 1
     assert nothing.stderr.startswith(f"error: kubeconfig {tmp_path / 'absent'} does not exist")
+
+
+def test_assess_appends_and_keeps_earlier_assessments(people: People, governed_namespace: str) -> None:
+    apply(people.kube, system("chat"), namespace=governed_namespace)
+    rejected = run(
+        people.carol, governed_namespace, "assess", "chat", "--reference", "https://d/x", "--sha256", SHA,
+        "--residual-risk", "high", "--rejected",
+    )  # fmt: skip
+    assert rejected.exit_code == 0, rejected.output
+    _assess(people, governed_namespace)
+    entries = get(people.kube, governed_namespace, "chat")["status"]["assessments"]
+    assert [(e["assessor"], e["status"]) for e in entries] == [("carol", "rejected"), ("carol", "completed")]
+
+
+def test_retire_is_an_approvers_record_and_permits_the_delete(people: People, governed_namespace: str) -> None:
+    ns = governed_namespace
+    apply(people.kube, system("chat"), namespace=ns)
+    _assess(people, ns)
+    refused = people.kube.kubectl("delete", "aisystem", "chat", "-n", ns, "--wait=false", check=False)
+    assert "AIGOV_RECORDS_RETAINED" in refused.stderr
+    by_assessor = run(people.carol, ns, "retire", "chat", "--justification", "replaced by chat-v2")
+    assert by_assessor.exit_code == 1
+    assert "AIGOV_NOT_APPROVER: carol is not in an approver group" in by_assessor.stderr
+    result = run(people.bob, ns, "retire", "chat", "--justification", "replaced by chat-v2")
+    assert (result.exit_code, result.stdout) == (0, "aisystem.aigov.io/chat retired by bob\n")
+    record = get(people.kube, ns, "chat")["status"]["retirement"]
+    assert (record["retiredBy"], record["justification"]) == ("bob", "replaced by chat-v2")
+    again = run(people.alice, ns, "retire", "chat", "--justification", "again")
+    assert again.exit_code == 1
+    assert "already retired by bob" in again.output
+    people.kube.kubectl("delete", "aisystem", "chat", "-n", ns, "--wait=false")

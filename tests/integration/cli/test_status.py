@@ -200,3 +200,31 @@ def test_kubectl_plugin(people: People, governed_namespace: str) -> None:
     )  # fmt: skip
     assert refused.returncode == 1
     assert refused.stderr.startswith("Error from server (Forbidden):")
+
+
+def test_status_and_history_show_every_assessment_and_the_retirement(people: People, governed_namespace: str) -> None:
+    ns = governed_namespace
+    apply(people.kube, system("chat"), namespace=ns)
+    steps = [
+        (people.carol, ["assess", "chat", "--reference", "https://d/fria", "--sha256", SHA, "--residual-risk", "high",
+                        "--rejected"]),
+        (people.carol, ["assess", "chat", "--reference", "https://d/fria2", "--sha256", SHA, "--expires", "365d",
+                        "--residual-risk", "low"]),
+        (people.bob, ["retire", "chat", "--justification", "replaced by chat-v2"]),
+    ]  # fmt: skip
+    for user, args in steps:
+        result = run(user, ns, *args)
+        assert result.exit_code == 0, result.output
+    out = run(people.ivan, ns, "status", "chat").stdout
+    assert "Assessments (append-only; each assessor's last entry counts)" in out
+    assert [line.split()[:2] for line in out.splitlines() if line.startswith("carol")] == [
+        ["carol", "rejected"],
+        ["carol", "completed"],
+    ]
+    assert "by bob: replaced by chat-v2" in out
+    entries = json.loads(run(people.ivan, ns, "history", "chat", "-o", "json").stdout)
+    assert [(e["what"], e["actor"]) for e in entries][1:] == [
+        ("assessment rejected", "carol"),
+        ("assessment completed", "carol"),
+        ("retired", "bob"),
+    ]
