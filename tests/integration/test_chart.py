@@ -28,7 +28,7 @@ from aigov.cli.main import app
 from aigov.core.config import Config, Identity
 from aigov.core.workloads import WorkloadKind
 from aigov.install import admission as registration
-from aigov.install import namespace_policy
+from aigov.install import namespace_policy, prefilter
 from aigov.policy import bundle as policy_bundle
 from aigov.policy import input as policy_input
 from aigov.policy.bundle import read_bundle
@@ -177,6 +177,21 @@ def test_admission_objects_are_what_registration_renders(helm_env: dict[str, str
     assert ns_binding["spec"] == namespace_policy.binding()["spec"] | {"policyName": ns_policy["metadata"]["name"]}
     rendered = yaml.safe_load(one(docs, "ConfigMap", "gov-aigov-config")["data"]["config.yaml"])
     assert Config.model_validate(rendered) == config
+
+
+def test_prefilter_is_rendered_only_for_the_detection_it_was_generated_from(helm_env: dict[str, str]) -> None:
+    """A changed detection, kinds table or system label would make the chart's pre-filter skip workloads the
+    policies deny: the chart then sends every workload (the operator-safety condition stays)."""
+
+    def conditions(*sets: str) -> list[str]:
+        vwc = one(render(helm_env, *sets), "ValidatingWebhookConfiguration", "aigov")
+        hook = next(h for h in vwc["webhooks"] if h["name"] == registration.WORKLOADS_WEBHOOK)
+        return [c["name"] for c in hook["matchConditions"]]
+
+    generated = [c["name"] for c in prefilter.match_conditions(Config())]
+    assert conditions() == ["not-operator-safety-write", *generated]
+    for changed in ("config.detection.imagePatterns={mymodel*}", "config.systemLabel=example.com/system"):
+        assert conditions(changed) == ["not-operator-safety-write"]
 
 
 def _sample(kind: WorkloadKind) -> Doc:
