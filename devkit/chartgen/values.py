@@ -105,6 +105,11 @@ class Webhook(_Pod):
         default_factory=lambda: ["kube-system"],
         description="Namespaces the webhook never sees, besides the release namespace (always excluded).",
     )
+    selftest_namespace: str = Field(
+        default="default",
+        description="Namespace where `helm test` dry-runs one ungoverned AI Deployment (denied) and one ordinary "
+        "Deployment (admitted); it must exist and be enforced.",
+    )
     port: int = Field(default=8443, ge=1, le=65535, description="HTTPS port of the webhook container.")
     metrics_port: int = Field(default=9090, ge=1, le=65535, description="Plain-HTTP /metrics port.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Webhook log level.")

@@ -194,6 +194,24 @@ def test_prefilter_is_rendered_only_for_the_detection_it_was_generated_from(helm
         assert conditions(changed) == ["not-operator-safety-write"]
 
 
+def test_helm_test_hook_runs_the_selftest_with_rights_to_dry_run_deployments_only(helm_env: dict[str, str]) -> None:
+    docs = render(helm_env, "webhook.selftestNamespace=ml")
+    pod = one(docs, "Pod", "aigov-selftest")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    assert pod["metadata"]["namespace"] == "aigov-system"
+    container = pod["spec"]["containers"][0]
+    assert container["args"] == ["selftest", "--namespace", "ml"]
+    assert pod["spec"]["serviceAccountName"] == "aigov-selftest"
+    role = one(docs, "Role", "aigov-selftest")
+    assert role["metadata"]["namespace"] == "ml"
+    assert role["rules"] == [{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["create"]}]
+    binding = one(docs, "RoleBinding", "aigov-selftest")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "aigov-selftest", "namespace": "aigov-system"}]
+    for doc in (role, binding, one(docs, "ServiceAccount", "aigov-selftest")):
+        assert doc["metadata"]["annotations"]["helm.sh/hook"] == "test"
+        assert int(doc["metadata"]["annotations"]["helm.sh/hook-weight"]) < 0, "created before the Pod"
+
+
 def _sample(kind: WorkloadKind) -> Doc:
     """An object of `kind` running vLLM in every pod spec and container the table names (`*`: a one-item list)."""
     obj: Doc = {"apiVersion": kind.api_group_version, "kind": kind.kind, "metadata": {"name": "x"}, "spec": {}}

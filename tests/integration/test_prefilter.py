@@ -142,9 +142,9 @@ def _denied(opa: OpaServer, namespace: str, objects: list[dict[str, Any]]) -> se
     return {r.manifest.obj["metadata"]["name"] for r in results if not r.decision.allowed}
 
 
-def _corpus_objects() -> tuple[list[dict[str, Any]], set[str]]:
-    """The corpus workloads renamed `c-N` (names must be unique here), and the names of the ordinary ones."""
-    objects, ordinary = [], set()
+def _corpus_objects() -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The corpus workloads renamed `c-N` (names must be unique here), and the ordinary ones' names (-> refs)."""
+    objects, ordinary = [], {}
     for index, entry in enumerate(corpus.load()):
         if not check.is_workload(entry.obj, Config()):
             continue
@@ -153,7 +153,7 @@ def _corpus_objects() -> tuple[list[dict[str, Any]], set[str]]:
         obj["metadata"]["name"] = f"c-{index}"
         objects.append(obj)
         if entry.label == "ordinary":
-            ordinary.add(obj["metadata"]["name"])
+            ordinary[obj["metadata"]["name"]] = entry.ref
     return objects, ordinary
 
 
@@ -169,7 +169,8 @@ def _fixtures() -> list[dict[str, Any]]:
 def test_prefilter_sends_everything_the_policies_deny(
     aigov_crds: ControlPlane, opa: OpaServer, recorder: Recorder, probe_namespace: str, tmp_path: Path
 ) -> None:
-    objects, ordinary = _corpus_objects()
+    objects, refs = _corpus_objects()
+    ordinary = set(refs)
     objects += _fixtures()
     corpus.install_crds(aigov_crds, objects)
     _dry_run(aigov_crds, probe_namespace, objects)
@@ -187,6 +188,7 @@ def test_prefilter_sends_everything_the_policies_deny(
     fraction = len(kept_away) / len(ordinary_reached)
     (tmp_path / "fraction.txt").write_text(f"{len(kept_away)}/{len(ordinary_reached)} = {fraction:.3f}\n")
     print(f"pre-filter: {len(kept_away)} of {len(ordinary_reached)} ordinary corpus workloads not sent")
+    print("sent:", [refs[n] for n in sorted(ordinary_reached & sent)])
     assert fraction >= 0.5
 
 
