@@ -192,6 +192,17 @@ def test_prefilter_sends_everything_the_policies_deny(
     assert fraction >= 0.5
 
 
+def test_prefilter_always_sends_ephemeral_containers(
+    aigov_crds: ControlPlane, recorder: Recorder, probe_namespace: str
+) -> None:
+    kube, ns = aigov_crds, probe_namespace
+    kube.kubectl("create", "-n", ns, "-f", "-", input=json.dumps(workload("Pod", "web", NGINX)))
+    assert "web" not in recorder.names("/filtered")
+    debug = {"spec": {"ephemeralContainers": [{"name": "debug", "image": "busybox:1.37"}]}}
+    kube.kubectl("patch", "-n", ns, "pod", "web", "--subresource=ephemeralcontainers", "-p", json.dumps(debug))
+    assert "web" in recorder.names("/filtered", "UPDATE", "ephemeralcontainers")
+
+
 def test_prefilter_sends_relabels_and_rising_scale_only(
     aigov_crds: ControlPlane, recorder: Recorder, probe_namespace: str
 ) -> None:
