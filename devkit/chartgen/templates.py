@@ -63,7 +63,6 @@ _SUBSTITUTIONS = {
     f"{_S}ASSESSORS": '{{ join ", " .Values.config.identity.assessorGroups }}',
     f"{_S}APPROVERS": '{{ join ", " .Values.config.identity.approverGroups }}',
     f"{_S}EXCLUDED_LIST": '{{ include "aigov.excludedNamespaces" . }}',
-    f"{_S}FAILURE_POLICY": "{{ .Values.webhook.failurePolicy }}",
     f"{_S}TIMEOUT": "{{ .Values.webhook.timeoutSeconds }}",
     **_EXCEPTION_SUBSTITUTIONS,
     **_NAMES,
@@ -135,7 +134,7 @@ def _template_webhooks(vwc: Doc) -> Doc:
     excluded = sorted([f"{_S}EXCLUDED", f"{_S}NAMESPACE"])
     for webhook in vwc["webhooks"]:
         if webhook["name"] != registration.AISYSTEMS_WEBHOOK:
-            webhook["failurePolicy"] = f"{_S}FAILURE_POLICY"
+            webhook["failurePolicy"] = "Ignore"  # until a replica is ready and arms it (aigov.webhook.arming)
         webhook["timeoutSeconds"] = f"{_S}TIMEOUT"
         for expression in webhook["namespaceSelector"]["matchExpressions"]:
             if expression["values"] == excluded:
@@ -337,7 +336,7 @@ def rbac_template() -> str:
     webhook, operator = f"{_S}NAME-webhook", f"{_S}NAME-operator"
     namespaced_tls, cluster_tls = self_managed_tls_rules()
     return (
-        _grant("ClusterRole", webhook, rbac.webhook_rules(), webhook)
+        _grant("ClusterRole", webhook, rbac.webhook_rules(configuration=f"{_S}NAME"), webhook)
         + "{{- if not .Values.tls.certManager.enabled }}\n"
         + _grant("Role", f"{_S}NAME-webhook-tls", namespaced_tls, webhook)
         + _grant("ClusterRole", f"{_S}NAME-webhook-tls", cluster_tls, webhook)

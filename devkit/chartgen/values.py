@@ -92,7 +92,8 @@ class Webhook(_Pod):
         default="Fail",
         description=(
             "What the API server does when the webhook cannot answer a workload: `Fail` denies. "
-            "AISystems only get warnings, so their hook always ignores failures."
+            "Installed as `Ignore` and set by the first ready replica, so the hook never fails closed before "
+            "one answers. AISystems only get warnings, so their hook always ignores failures."
         ),
     )
     timeout_seconds: int = Field(

@@ -251,10 +251,24 @@ async def test_the_kinds_aigov_check_judges_are_the_kinds_the_chart_registers(
     assert len(judged) == len(config.kinds), "every kind in the table is judged"
 
 
-def test_failure_policy_value_applies_to_the_workloads_hook_only(helm_env: dict[str, str]) -> None:
-    vwc = one(render(helm_env), "ValidatingWebhookConfiguration", "aigov")
+@pytest.mark.parametrize("policy", ["Fail", "Ignore"])
+def test_workloads_hooks_install_failing_open_and_a_ready_replica_sets_the_value(
+    helm_env: dict[str, str], policy: str
+) -> None:
+    docs = render(helm_env, f"webhook.failurePolicy={policy}")
+    vwc = one(docs, "ValidatingWebhookConfiguration", "aigov")
     policies = {hook["name"]: hook["failurePolicy"] for hook in vwc["webhooks"]}
-    assert policies == {"workloads.aigov.io": "Fail", "aisystems.aigov.io": "Ignore"}
+    assert policies == {
+        "workloads.aigov.io": "Ignore",
+        "strict-workloads.aigov.io": "Ignore",
+        "aisystems.aigov.io": "Ignore",
+    }
+    webhook = next(
+        c
+        for c in one(docs, "Deployment", "aigov-webhook")["spec"]["template"]["spec"]["containers"]
+        if c["name"] == "webhook"
+    )
+    assert {"--arm-webhook-configuration=aigov", f"--arm-failure-policy={policy}"} <= set(webhook["args"])
 
 
 def test_opa_serves_the_bundle_the_aigov_image_writes(helm_env: dict[str, str], tmp_path: Path) -> None:
