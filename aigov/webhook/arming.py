@@ -4,9 +4,11 @@ A fail-closed hook registered before any replica answers refuses the workloads i
 is sent during an install. The chart therefore renders the workloads' entries with
 `failurePolicy: Ignore`, and each replica, once ready (OPA holds its bundle, caches
 synced) for `settle` seconds, so that the Service has it among its endpoints,
-patches them to the configured policy (`Fail` by default). Its RBAC allows `get`
-and `patch` of that one configuration (`resourceNames`). Helm's three-way merge
-keeps the armed value on upgrade; GitOps tools ignore the field (docs/install.md).
+patches them to the configured policy (`Fail` by default), and checks again every
+`recheck` seconds while ready: `helm upgrade` puts the rendered `Ignore` back (its
+three-way merge resets fields the chart renders). Its RBAC allows `get` and
+`patch` of that one configuration (`resourceNames`); GitOps tools ignore the
+field (docs/install.md).
 """
 
 from __future__ import annotations
@@ -51,21 +53,23 @@ async def arm_when_ready(
     *,
     settle: float = 10.0,
     interval: float = 2.0,
+    recheck: float = 30.0,
 ) -> None:
-    """Once `ready` has held for `settle` seconds, set the workloads' entries of `name` to `failure_policy`.
+    """While `ready` has held for `settle` seconds, keep the workloads' entries of `name` at `failure_policy`.
 
-    Retries until the configuration says so (errors are logged, never raised): a missing configuration or
-    a refused patch leaves the hook as installed, failing open, and the webhook serving.
+    Runs until cancelled; errors are logged, never raised: a missing configuration or a refused patch leaves
+    the hook as installed, failing open, and the webhook serving.
     """
     since: float | None = None
     while True:
+        pause = interval
         if not await ready():
             since = None
         elif since is None:
             since = time.monotonic()
         elif time.monotonic() - since >= settle and await _armed(kube, name, failure_policy):
-            return
-        await asyncio.sleep(interval)
+            pause = recheck
+        await asyncio.sleep(pause)
 
 
 async def _armed(kube: KubeReader, name: str, failure_policy: str) -> bool:

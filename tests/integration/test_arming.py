@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -24,6 +26,13 @@ USER = "aigov-arming-webhook"
 def _policies(kube: ControlPlane, name: str) -> dict[str, str]:
     vwc = json.loads(kube.kubectl("get", "validatingwebhookconfiguration", name, "-o", "json").stdout)
     return {hook["name"]: hook["failurePolicy"] for hook in vwc["webhooks"]}
+
+
+async def _until(check: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 20
+    while not check():
+        assert time.monotonic() < deadline, "not armed in time"
+        await asyncio.sleep(0.3)
 
 
 async def test_a_ready_replica_arms_only_its_own_configuration(aigov_crds: ControlPlane) -> None:
@@ -48,20 +57,20 @@ async def test_a_ready_replica_arms_only_its_own_configuration(aigov_crds: Contr
     async def readiness() -> bool:
         return ready.is_set()
 
+    armed = {"workloads.aigov.io": "Fail", "strict-workloads.aigov.io": "Fail", "aisystems.aigov.io": "Ignore"}
     reader = await KubeReader.connect(user.kubeconfig)
+    task = asyncio.create_task(arm_when_ready(reader, NAME, "Fail", readiness, settle=1.0, interval=0.2, recheck=1.0))
     try:
-        task = asyncio.create_task(arm_when_ready(reader, NAME, "Fail", readiness, settle=1.0, interval=0.2))
         await asyncio.sleep(2)
-        assert not task.done()
         assert set(_policies(kube, NAME).values()) == {"Ignore"}, "not armed before a replica is ready"
         ready.set()
-        await asyncio.wait_for(task, 20)
+        await _until(lambda: _policies(kube, NAME) == armed)
+        # `helm upgrade` renders Ignore again: the ready replica arms it again
+        reset = [{"op": "replace", "path": "/webhooks/0/failurePolicy", "value": "Ignore"}]
+        kube.kubectl("patch", "validatingwebhookconfiguration", NAME, "--type=json", "-p", json.dumps(reset))
+        await _until(lambda: _policies(kube, NAME) == armed)
     finally:
+        task.cancel()
         await reader.close()
-    assert _policies(kube, NAME) == {
-        "workloads.aigov.io": "Fail",
-        "strict-workloads.aigov.io": "Fail",
-        "aisystems.aigov.io": "Ignore",
-    }
     assert set(_policies(kube, f"{NAME}-other").values()) == {"Ignore"}
     kube.kubectl("delete", "validatingwebhookconfiguration", NAME, f"{NAME}-other")

@@ -465,7 +465,7 @@ def test_install_then_upgrade_keeps_runtime_tls_and_applies_changes(
 
     # what the TLS sidecar writes at run time, which an upgrade must leave alone
     bundle = base64.b64encode(b"runtime-ca").decode()
-    patch = [{"op": "add", "path": f"/webhooks/{i}/clientConfig/caBundle", "value": bundle} for i in (0, 1)]
+    patch = [{"op": "add", "path": f"/webhooks/{i}/clientConfig/caBundle", "value": bundle} for i in (0, 1, 2)]
     kube.kubectl("patch", "validatingwebhookconfiguration", fullname, "--type=json", "-p", json.dumps(patch))
     secret_data = {"data": {"tls.crt": base64.b64encode(b"runtime-cert").decode()}}
     kube.kubectl("patch", "secret", f"{fullname}-webhook-tls", "-n", namespace, "-p", json.dumps(secret_data))
