@@ -1,13 +1,19 @@
-"""`aigov selftest` (the chart's `helm test`) against the real API server with aigov's webhook registered."""
+"""`aigov selftest` (the chart's `helm test`) and the webhook arming its configuration, against the real API server."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
+from aigov.core.config import Config
+from aigov.install.admission import Registration, UrlClient, webhook_configuration
+from aigov.install.rbac import webhook_cluster_role
 from devkit.devcluster import ControlPlane
-from devkit.devstack import AIGOV, Webhook
+from devkit.devstack import AIGOV, WEBHOOK_USER, Webhook, apply, grant_webhook, start_webhook, user_binding
 
 pytestmark = pytest.mark.cluster
 
@@ -34,3 +40,35 @@ def test_selftest_fails_clearly_where_enforcement_is_off(
         result.stderr
     )
     assert "Traceback" not in result.stderr
+
+
+def test_a_started_webhook_arms_its_configuration_once_ready(kube: ControlPlane, tmp_path: Path) -> None:
+    """The chart's flow: the configuration installed failing open, the webhook process arming it once ready."""
+    name = "aigov-armed"
+    vwc = webhook_configuration(
+        Registration(UrlClient("https://127.0.0.1:9", b"ca"), failure_policy="Ignore"), Config()
+    )
+    for hook in vwc["webhooks"]:  # selects no namespace: harmless to the other tests
+        hook["namespaceSelector"] = {"matchLabels": {"aigov-armed-test": "none"}}
+    role = webhook_cluster_role(f"{WEBHOOK_USER}-armed", configuration=name)
+    apply(kube, vwc | {"metadata": {"name": name}}, role, user_binding(f"{WEBHOOK_USER}-armed", WEBHOOK_USER))
+    grant_webhook(kube)
+    webhook = start_webhook(kube, tmp_path, "--arm-webhook-configuration", name)
+    try:
+        deadline = time.monotonic() + 60
+        while _policies(kube, name)["workloads.aigov.io"] != "Fail":
+            assert time.monotonic() < deadline, f"not armed:\n{webhook.server.log_tail()}"
+            time.sleep(1)
+    finally:
+        webhook.stop()
+    assert _policies(kube, name) == {
+        "workloads.aigov.io": "Fail",
+        "strict-workloads.aigov.io": "Fail",
+        "aisystems.aigov.io": "Ignore",
+    }
+    kube.kubectl("delete", "validatingwebhookconfiguration", name)
+
+
+def _policies(kube: ControlPlane, name: str) -> dict[str, str]:
+    vwc = json.loads(kube.kubectl("get", "validatingwebhookconfiguration", name, "-o", "json").stdout)
+    return {hook["name"]: hook["failurePolicy"] for hook in vwc["webhooks"]}
