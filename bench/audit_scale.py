@@ -22,25 +22,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from aigov.cli.selftest import deployment
 from devkit.devcluster import ControlPlane, run_opa
 
 REPO = Path(__file__).resolve().parents[1]
 NAMESPACES = 10
 BATCH = 250
-
-
-def deployment(name: str, image: str) -> dict[str, Any]:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "labels": labels},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "main", "image": image}]}},
-        },
-    }
 
 
 def populate(kube: ControlPlane, total: int, start: int) -> None:

@@ -11,6 +11,7 @@ should be denied with AIGOV_UNGOVERNED (recall), an `ordinary` one admitted
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,13 +21,16 @@ from typing import Any
 import yaml
 
 from aigov.cli import check, manifests
+from aigov.core import workloads
 from aigov.core.config import Config
 from aigov.policy.bundle import read_bundle
+from devkit.devcluster import ControlPlane
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "corpus"
 NAMESPACE = "corpus"
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 UNGOVERNED = "AIGOV_UNGOVERNED"
+BUILT_IN_GROUPS = {"", "apps", "batch"}
 RECALL_TARGET = 0.97
 FALSE_POSITIVE_LIMIT = 0.01
 
@@ -148,3 +152,40 @@ def by_project(verdicts: Sequence[Verdict]) -> dict[str, Score]:
     """The score of each project, in name order."""
     projects = sorted({v.entry.project for v in verdicts})
     return {p: score([v for v in verdicts if v.entry.project == p]) for p in projects}
+
+
+def _crd(group: str, kind: str, versions: list[str]) -> dict[str, Any]:
+    entry = workloads.find(Config().kinds, group, kind)
+    assert entry is not None
+    schema = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{entry.resource}.{group}"},
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": {"kind": kind, "plural": entry.resource, "listKind": f"{kind}List"},
+            "versions": [
+                {"name": v, "served": True, "storage": i == 0, "schema": schema} for i, v in enumerate(versions)
+            ],
+        },
+    }
+
+
+def install_crds(kube: ControlPlane, objects: Sequence[dict[str, Any]]) -> None:
+    """A minimal CRD (`x-kubernetes-preserve-unknown-fields`) for each custom kind of `objects`, serving the
+    versions they use; kinds already defined are left alone."""
+    versions: dict[tuple[str, str], list[str]] = {}
+    for obj in objects:
+        group, version = workloads.split_api_version(obj["apiVersion"])
+        if group not in BUILT_IN_GROUPS:
+            seen = versions.setdefault((group, obj["kind"]), [])
+            seen.extend([version] if version not in seen else [])
+    for (group, kind), served in versions.items():
+        crd = _crd(group, kind, served)
+        name = crd["metadata"]["name"]
+        if kube.kubectl("get", "crd", name, check=False).returncode == 0:
+            continue
+        kube.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(crd))
+        kube.kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{name}")

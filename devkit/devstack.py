@@ -126,8 +126,9 @@ class Webhook:
         self.opa.server.stop()
 
 
-def start_webhook(cluster: ControlPlane, workdir: Path) -> Webhook:
-    """Start OPA (the shipped bundle, as in the chart) and `aigov webhook` as `aigov-webhook`; return once ready.
+def start_webhook(cluster: ControlPlane, workdir: Path, *flags: str) -> Webhook:
+    """Start OPA (the shipped bundle, as in the chart) and `aigov webhook` as `aigov-webhook` (with `flags`);
+    return once ready.
 
     The user needs the webhook's ClusterRole (`grant_webhook`).
     """
@@ -141,7 +142,7 @@ def start_webhook(cluster: ControlPlane, workdir: Path) -> Webhook:
         [
             AIGOV, "webhook", "--cert", cert, "--key", key, "--host", LOOPBACK, "--port", str(port),
             "--metrics-host", LOOPBACK, "--metrics-port", str(metrics_port), "--opa-url", opa.url,
-            "--kubeconfig", cluster.user(WEBHOOK_USER).kubeconfig,
+            "--kubeconfig", cluster.user(WEBHOOK_USER).kubeconfig, *flags,
         ],
         workdir,
     )  # fmt: skip

@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from aigov import __version__
-from aigov.cli import audit, check, crd, evidence, exception, log, nc, operator, records, status, webhook
+from aigov.cli import audit, check, crd, evidence, exception, log, nc, operator, records, selftest, status, webhook
 
 PLUGIN = "kubectl-aigov"
 SERVER_COMMANDS = ("webhook", "operator", "audit-server", "crd")
@@ -105,6 +105,7 @@ audit.register(app)
 log.register(app)
 crd.register(app)
 nc.register(app)
+selftest.register(app)
 
 
 def cli() -> Any:

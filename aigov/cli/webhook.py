@@ -44,8 +44,20 @@ def webhook(  # noqa: PLR0917 (every parameter is a command-line option)
         int, typer.Option(min=1, help="Largest AdmissionReview body accepted; larger ones get HTTP 413.")
     ] = MAX_BODY_BYTES,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "INFO",
+    arm_webhook_configuration: Annotated[
+        str | None,
+        typer.Option(
+            help="Once ready, set the workloads' entries of this ValidatingWebhookConfiguration to "
+            "--arm-failure-policy (the chart installs them failing open)."
+        ),
+    ] = None,
+    arm_failure_policy: Annotated[
+        str, typer.Option(help="The failurePolicy --arm-webhook-configuration sets: Fail or Ignore.")
+    ] = "Fail",
 ) -> None:
     """Run the aigov admission webhook until SIGINT/SIGTERM."""
+    if arm_failure_policy not in ("Fail", "Ignore"):
+        raise typer.BadParameter("Fail or Ignore", param_hint="--arm-failure-policy")
     logging.basicConfig(
         level=log_level.upper(), stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
@@ -67,6 +79,8 @@ def webhook(  # noqa: PLR0917 (every parameter is a command-line option)
         kubeconfig=kubeconfig,
         policy_dir=policy_dir,
         max_body_bytes=max_body_bytes,
+        arm_configuration=arm_webhook_configuration,
+        arm_failure_policy=arm_failure_policy,
     )
     asyncio.run(serve(settings))
 

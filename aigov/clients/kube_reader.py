@@ -75,7 +75,7 @@ class KubeReader:
         path: str,
         query: Sequence[tuple[str, str]],
         *,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
         content_type: str = "application/json",
         limits: aiohttp.ClientTimeout | None = None,
     ) -> Any:
@@ -165,6 +165,12 @@ class KubeReader:
             "PATCH", path, query, document=document, content_type="application/apply-patch+yaml", seconds=seconds
         )
 
+    async def json_patch(self, path: str, operations: Sequence[Mapping[str, Any]], seconds: float = 30.0) -> None:
+        """Apply a JSON patch (RFC 6902; a failed `test` operation is a KubeReadError 422) to the object at `path`."""
+        await self._write(
+            "PATCH", path, [], document=operations, content_type="application/json-patch+json", seconds=seconds
+        )
+
     async def create(self, path: str, document: Mapping[str, Any], seconds: float = 30.0) -> None:
         """Create `document` in the collection at `path` (KubeReadError 409 when it exists)."""
         await self._write("POST", path, [], document=document, content_type="application/json", seconds=seconds)
@@ -179,7 +185,7 @@ class KubeReader:
         path: str,
         query: Sequence[tuple[str, str]],
         *,
-        document: Mapping[str, Any] | None,
+        document: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None,
         content_type: str,
         seconds: float,
     ) -> None:

@@ -4,7 +4,10 @@ Both the local setup (tests, `make demo`) and the Helm chart render them from
 here, from the same `Config`:
 
 - `ValidatingWebhookConfiguration` ``aigov``: workloads go to ``/validate``, failing
-  closed (`Registration.failure_policy`); AISystems to ``/validate-aisystem``, which only
+  closed (`Registration.failure_policy`), only when they can matter: the pre-filter
+  (`prefilter`, CEL `matchConditions`) keeps ordinary workloads away from the webhook;
+  in strict namespaces (``aigov.io/scope=ai``, whose labels CEL cannot see) a second
+  entry sends every workload. AISystems go to ``/validate-aisystem``, which only
   warns and so ignores failures: an outage must not block editing them. kube-system,
   aigov's own namespace and namespaces labelled ``aigov.io/enforcement=off`` are left alone.
 - `ValidatingAdmissionPolicy` ``aigov-record-integrity`` and its binding: the
@@ -30,13 +33,14 @@ from typing import Any
 from aigov.core.config import ENFORCEMENT_LABEL, GROUP, PLURAL, Config, EnforcementMode
 from aigov.core.model import AISystemStatus, Suspension
 from aigov.core.workloads import StopMethod, WorkloadKind
-from aigov.install import vap
+from aigov.install import prefilter, vap
 
 NAME = "aigov"
 POLICY_NAME = "aigov-record-integrity"
 WORKLOADS_PATH = "/validate"
 AISYSTEMS_PATH = "/validate-aisystem"
 WORKLOADS_WEBHOOK = f"workloads.{GROUP}"
+STRICT_WORKLOADS_WEBHOOK = f"strict-workloads.{GROUP}"
 AISYSTEMS_WEBHOOK = f"{PLURAL}.{GROUP}"
 # The AISystem hook only warns (policies/aigov/admission/aisystem.rego).
 AISYSTEMS_FAILURE_POLICY = "Ignore"
@@ -126,7 +130,14 @@ def _rules(groups: Iterable[tuple[str, tuple[str, ...]]]) -> list[dict[str, Any]
 
 
 def _webhook(
-    name: str, reg: Registration, path: str, rules: list[dict[str, Any]], skip: str, *, failure_policy: str
+    name: str,
+    reg: Registration,
+    path: str,
+    rules: list[dict[str, Any]],
+    conditions: list[dict[str, str]],
+    *,
+    failure_policy: str,
+    namespaces: Iterable[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     excluded = sorted({*reg.excluded_namespaces, reg.aigov_namespace})
     return {
@@ -142,9 +153,10 @@ def _webhook(
             "matchExpressions": [
                 {"key": NAMESPACE_NAME_LABEL, "operator": "NotIn", "values": excluded},
                 {"key": ENFORCEMENT_LABEL, "operator": "NotIn", "values": [EnforcementMode.OFF.value]},
+                *namespaces,
             ]
         },
-        "matchConditions": [{"name": "not-operator-safety-write", "expression": skip}],
+        "matchConditions": conditions,
     }
 
 
@@ -166,11 +178,15 @@ def _stop_fields(kinds: Iterable[WorkloadKind]) -> list[str]:
 
 
 def webhook_configuration(reg: Registration, config: Config) -> dict[str, Any]:
-    """The ValidatingWebhookConfiguration for workloads and AISystems."""
+    """The ValidatingWebhookConfiguration: workloads (pre-filtered, and unfiltered in strict namespaces), AISystems."""
     operator = f"request.userInfo.username in {_cel_list(config.identity.operator_usernames)}"
     stops = " || ".join(
         ["(has(object.spec) && has(object.spec.replicas) && object.spec.replicas == 0)", *_stop_fields(config.kinds)]
     )
+    safety = [{"name": "not-operator-safety-write", "expression": f"!({operator} && ({stops}))"}]
+    rules = _rules(reviewed_resources(config.kinds).items())
+    d = config.detection
+    strict = {"key": d.strict_namespace_label, "operator": "In", "values": [d.strict_namespace_value]}
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingWebhookConfiguration",
@@ -180,16 +196,26 @@ def webhook_configuration(reg: Registration, config: Config) -> dict[str, Any]:
                 WORKLOADS_WEBHOOK,
                 reg,
                 WORKLOADS_PATH,
-                _rules(reviewed_resources(config.kinds).items()),
-                f"!({operator} && ({stops}))",
+                rules,
+                [*safety, *prefilter.match_conditions(config)],
                 failure_policy=reg.failure_policy,
+                namespaces=[strict | {"operator": "NotIn"}],
+            ),
+            _webhook(
+                STRICT_WORKLOADS_WEBHOOK,
+                reg,
+                WORKLOADS_PATH,
+                rules,
+                safety,
+                failure_policy=reg.failure_policy,
+                namespaces=[strict],
             ),
             _webhook(
                 AISYSTEMS_WEBHOOK,
                 reg,
                 AISYSTEMS_PATH,
                 _rules([(GROUP, (PLURAL,))]),
-                f"!({operator})",
+                [{"name": "not-operator-safety-write", "expression": f"!({operator})"}],
                 failure_policy=AISYSTEMS_FAILURE_POLICY,
             ),
         ],

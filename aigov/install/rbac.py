@@ -24,6 +24,7 @@ from aigov.core.management_system import MS_PLURAL
 from aigov.core.nonconformity import NC_PLURAL
 from aigov.core.suspension import STOP_METHODS
 from aigov.core.workloads import KINDS, StopMethod, WorkloadKind
+from aigov.install.admission import NAME as WEBHOOK_CONFIGURATION
 
 OPERATOR_NAME = "aigov-operator"
 WEBHOOK_NAME = "aigov-webhook"
@@ -82,9 +83,12 @@ def operator_rules(clusterwide: bool = True) -> list[dict[str, Any]]:
     ]
 
 
-def webhook_rules(kinds: Iterable[WorkloadKind] = KINDS) -> list[dict[str, Any]]:
+def webhook_rules(
+    kinds: Iterable[WorkloadKind] = KINDS, configuration: str = WEBHOOK_CONFIGURATION
+) -> list[dict[str, Any]]:
     """What the webhook reads: AISystems, AIGovExceptions and namespaces (its list+watch caches), and GET
-    on every kind with a `scale` subresource, to resolve a scale request to the workload's system."""
+    on every kind with a `scale` subresource, to resolve a scale request to the workload's system; and its
+    own webhook configuration, which it arms once ready (`aigov.webhook.arming`)."""
     scaled: dict[str, set[str]] = defaultdict(set)
     for kind in kinds:
         if kind.scale:
@@ -94,6 +98,10 @@ def webhook_rules(kinds: Iterable[WorkloadKind] = KINDS) -> list[dict[str, Any]]
         _rule(GROUP, [EXCEPTION_PLURAL], ["list", "watch"]),
         _rule("", ["namespaces"], ["get", "list", "watch"]),
         *(_rule(group, sorted(resources), ["get"]) for group, resources in sorted(scaled.items())),
+        {
+            **_rule("admissionregistration.k8s.io", ["validatingwebhookconfigurations"], ["get", "patch"]),
+            "resourceNames": [configuration],
+        },
     ]
 
 
@@ -133,9 +141,11 @@ def audit_cluster_role(name: str = AUDIT_NAME, kinds: Iterable[WorkloadKind] = K
     return _component_role(name, "audit", audit_rules(kinds))
 
 
-def webhook_cluster_role(name: str = WEBHOOK_NAME, kinds: Iterable[WorkloadKind] = KINDS) -> dict[str, Any]:
+def webhook_cluster_role(
+    name: str = WEBHOOK_NAME, kinds: Iterable[WorkloadKind] = KINDS, configuration: str = WEBHOOK_CONFIGURATION
+) -> dict[str, Any]:
     """The webhook's ClusterRole (`webhook_rules`)."""
-    return _component_role(name, "webhook", webhook_rules(kinds))
+    return _component_role(name, "webhook", webhook_rules(kinds, configuration))
 
 
 def cluster_role(name: str = OPERATOR_NAME, clusterwide: bool = True) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from aigov.policy.opa import PolicyClient
 from aigov.telemetry.metrics import POLICY_BUNDLE_INFO
 from aigov.webhook.admission import Admission
 from aigov.webhook.app import MAX_BODY_BYTES, create_app
+from aigov.webhook.arming import arm_when_ready
 from aigov.webhook.cache import ClusterCache
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,8 @@ class Settings:
     kubeconfig: Path | None = None
     policy_dir: Path | None = None
     max_body_bytes: int = MAX_BODY_BYTES
+    arm_configuration: str | None = None
+    arm_failure_policy: str = "Fail"
 
 
 async def serve(settings: Settings) -> None:
@@ -119,6 +122,13 @@ async def serve(settings: Settings) -> None:
                 asyncio.create_task(cache.run(), name="cache"),
                 asyncio.create_task(tls.follow(), name="tls"),
             ]
+            if settings.arm_configuration:
+
+                async def ready() -> bool:
+                    return (await readiness())[0] is None
+
+                arm = arm_when_ready(kube, settings.arm_configuration, settings.arm_failure_policy, ready)
+                background.append(asyncio.create_task(arm, name="arm"))
             try:
                 await uvicorn.Server(config).serve()
             finally:

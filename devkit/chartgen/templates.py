@@ -8,6 +8,7 @@ sentinel left over is a bug, so rendering fails on one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -67,7 +68,6 @@ _SUBSTITUTIONS = {
     f"{_S}ASSESSORS": '{{ join ", " .Values.config.identity.assessorGroups }}',
     f"{_S}APPROVERS": '{{ join ", " .Values.config.identity.approverGroups }}',
     f"{_S}EXCLUDED_LIST": '{{ include "aigov.excludedNamespaces" . }}',
-    f"{_S}FAILURE_POLICY": "{{ .Values.webhook.failurePolicy }}",
     f"{_S}TIMEOUT": "{{ .Values.webhook.timeoutSeconds }}",
     **_EXCEPTION_SUBSTITUTIONS,
     **_NAMES,
@@ -140,7 +140,7 @@ def _template_webhooks(vwc: Doc) -> Doc:
     excluded = sorted([f"{_S}EXCLUDED", f"{_S}NAMESPACE"])
     for webhook in vwc["webhooks"]:
         if webhook["name"] != registration.AISYSTEMS_WEBHOOK:
-            webhook["failurePolicy"] = f"{_S}FAILURE_POLICY"
+            webhook["failurePolicy"] = "Ignore"  # until a replica is ready and arms it (aigov.webhook.arming)
         webhook["timeoutSeconds"] = f"{_S}TIMEOUT"
         for expression in webhook["namespaceSelector"]["matchExpressions"]:
             if expression["values"] == excluded:
@@ -156,6 +156,35 @@ CERT_MANAGER_ANNOTATION = (
 )
 
 
+PREFILTER_VALUES = ("detection", "extraKinds", "systemLabel")
+"""The values the pre-filter is generated from: it is rendered only while they keep their defaults."""
+
+
+def _go_json(value: Any) -> str:
+    """`value` as Helm's `toJson` writes it (sorted keys, no spaces, HTML characters escaped)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def prefilter_guard() -> str:
+    """A template condition: the pre-filter's values are the defaults it was generated from."""
+    defaults = Config().model_dump(mode="json", by_alias=True)
+    digest = hashlib.sha256(_go_json({k: defaults[k] for k in PREFILTER_VALUES}).encode()).hexdigest()
+    picked = " ".join(f'"{k}"' for k in PREFILTER_VALUES)
+    return f'eq (pick .Values.config {picked} | toJson | sha256sum) "{digest}"'
+
+
+def _guard_prefilter(text: str) -> str:
+    """Wrap the workloads' pre-filter conditions in `prefilter_guard`: with a changed detection, kinds table or
+    system label the chart's pre-filter would be stale (no longer a superset), so every workload is sent."""
+    lines = text.split("\n")
+    first = next(i for i, line in enumerate(lines) if line.startswith("  - name: ") and "scale-not-down" in line)
+    last = next(i for i in range(first, len(lines)) if lines[i].startswith("- name: "))
+    lines[last:last] = ["  {{- end }}"]
+    lines[first:first] = ["  {{- if " + prefilter_guard() + " }}"]
+    return "\n".join(lines)
+
+
 def admission() -> str:
     """templates/admission.yaml: the record-integrity policy and binding, then the webhook configuration."""
     config, reg = _sentinel_config(), _sentinel_registration()
@@ -166,7 +195,7 @@ def admission() -> str:
         [
             _object(registration.record_policy(config), f"{_S}POLICY"),
             _object(binding, f"{_S}POLICY"),
-            _object(vwc, f"{_S}NAME", CERT_MANAGER_ANNOTATION),
+            _guard_prefilter(_object(vwc, f"{_S}NAME", CERT_MANAGER_ANNOTATION)),
         ]
     )
 
@@ -323,7 +352,7 @@ def rbac_template() -> str:
     webhook, operator = f"{_S}NAME-webhook", f"{_S}NAME-operator"
     namespaced_tls, cluster_tls = self_managed_tls_rules()
     return (
-        _grant("ClusterRole", webhook, rbac.webhook_rules(), webhook)
+        _grant("ClusterRole", webhook, rbac.webhook_rules(configuration=f"{_S}NAME"), webhook)
         + "{{- if not .Values.tls.certManager.enabled }}\n"
         + _grant("Role", f"{_S}NAME-webhook-tls", namespaced_tls, webhook)
         + _grant("ClusterRole", f"{_S}NAME-webhook-tls", cluster_tls, webhook)

@@ -92,7 +92,8 @@ class Webhook(_Pod):
         default="Fail",
         description=(
             "What the API server does when the webhook cannot answer a workload: `Fail` denies. "
-            "AISystems only get warnings, so their hook always ignores failures."
+            "Installed as `Ignore` and set by the first ready replica, so the hook never fails closed before "
+            "one answers. AISystems only get warnings, so their hook always ignores failures."
         ),
     )
     timeout_seconds: int = Field(
@@ -104,6 +105,11 @@ class Webhook(_Pod):
     excluded_namespaces: list[str] = Field(
         default_factory=lambda: ["kube-system"],
         description="Namespaces the webhook never sees, besides the release namespace (always excluded).",
+    )
+    selftest_namespace: str = Field(
+        default="default",
+        description="Namespace where `helm test` dry-runs one ungoverned AI Deployment (denied) and one ordinary "
+        "Deployment (admitted); it must exist and be enforced.",
     )
     port: int = Field(default=8443, ge=1, le=65535, description="HTTPS port of the webhook container.")
     metrics_port: int = Field(default=9090, ge=1, le=65535, description="Plain-HTTP /metrics port.")

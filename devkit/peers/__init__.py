@@ -11,7 +11,7 @@ so they do the same work as aigov's Rego (docs/detection.md lists the signals):
 - `ungoverned_policies`: ValidatingAdmissionPolicies (CEL, in the API server)
   for the built-in kinds with one pod spec (every signal, strict namespaces
   through `namespaceObject`) and the serving/training kinds. Globs become RE2
-  expressions (`*` stays inside one `/` segment, `**` crosses them).
+  expressions as in the webhook's pre-filter (`aigov.install.prefilter`).
 
 `start_gatekeeper` runs Gatekeeper's manager (built by hack/peers) against a
 `ControlPlane` on loopback, registered with a `url:` webhook and its own TLS pair.
@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ import httpx
 
 from aigov.core.config import ENFORCEMENT_LABEL, Config, EnforcementMode
 from aigov.core.workloads import Role, WorkloadKind
+from aigov.install.prefilter import any_glob, any_image, any_regex, matches
 from devkit import binaries
 from devkit.devcluster import LOOPBACK, ControlPlane, OpaServer, Server, free_port, wait_until
 from devkit.devstack import apply, write_serving_pair
@@ -140,48 +140,6 @@ def gatekeeper_constraint(config: Config, selector: Selector | None = None) -> d
     }
 
 
-def glob_regex(patterns: tuple[str, ...]) -> str:
-    """An RE2 alternation of OPA `glob.match(pattern, ["/"], value)` patterns (`*`, `**` and `?` only)."""
-
-    def one(pattern: str) -> str:
-        parts = re.split(r"(\*\*|\*|\?)", pattern)
-        wild = {"**": ".*", "*": "[^/]*", "?": "[^/]"}
-        return "".join(wild.get(part, re.escape(part)) for part in parts)
-
-    return "(?:" + "|".join(one(p) for p in patterns) + ")"
-
-
-def image_regex(patterns: tuple[str, ...]) -> str:
-    """Matches a lower-cased image reference whose repository, or any trailing part of its path, matches a glob.
-
-    As images.rego: the registry host and organisation do not matter
-    (`harbor.corp/hub/vllm/vllm-openai:v1` matches `vllm*`), the tag may be part of the match or not.
-    """
-    return rf"^(?:[^@]*/)?{glob_regex(patterns)}(?::[\w][\w.-]*)?(?:@.*)?$"
-
-
-def _cel(regex: str) -> str:
-    """`regex` as a CEL raw string literal."""
-    return f"r'''{regex}'''"
-
-
-def _matches(value: str, regex: str | None) -> str:
-    """CEL: `value` matches `regex`; false for an empty pattern list (None)."""
-    return f"{value}.matches({_cel(regex)})" if regex else "false"
-
-
-def _any_regex(patterns: tuple[str, ...]) -> str | None:
-    return "|".join(f"(?:{p})" for p in patterns) or None
-
-
-def _any_glob(patterns: tuple[str, ...]) -> str | None:
-    return f"^{glob_regex(patterns)}$" if patterns else None
-
-
-def _any_image(patterns: tuple[str, ...]) -> str | None:
-    return image_regex(patterns) if patterns else None
-
-
 def _label_check(config: Config, label_paths: tuple[str, ...]) -> str:
     checks = [f"object.{path.replace('.', '.?')}[?'{config.system_label}'].orValue('') != ''" for path in label_paths]
     return " || ".join(f"({check})" for check in checks)
@@ -224,31 +182,31 @@ def _detection_variables(config: Config, spec: str) -> list[tuple[str, str]]:
     """
     d = config.detection
     image, line = "c.image.lowerAscii()", "(c.?command.orValue([]) + c.?args.orValue([])).join(' ')"
-    probe_image = _matches(image, _any_image(d.accelerator_probe_images))
-    probe = f"((has(c.image) && {probe_image}) || {_matches(line, _any_regex(d.accelerator_probe_commands))})"
+    probe_image = matches(image, any_image(d.accelerator_probe_images))
+    probe = f"((has(c.image) && {probe_image}) || {matches(line, any_regex(d.accelerator_probe_commands))})"
     accelerator = " || ".join(
-        f"c.?resources.?{section}.orValue({{}}).exists(k, {_matches('k', _any_glob(d.accelerator_resources))})"
+        f"c.?resources.?{section}.orValue({{}}).exists(k, {matches('k', any_glob(d.accelerator_resources))})"
         for section in ("limits", "requests")
     )
     claim = "r.?resourceClaimTemplateName.orValue(r.?resourceClaimName.orValue(r.name))"
     value = "e.?value.orValue('')"
     runtime_class = f"{spec}.?runtimeClassName.orValue('')"
     reason = f"object.metadata.?annotations[?'{d.not_ai_reason_annotation}'].orValue('').trim() != ''"
-    engine = _matches(image, _any_image(d.image_patterns))
-    excluded = _matches(image, _any_image(d.excluded_image_patterns))
+    engine = matches(image, any_image(d.image_patterns))
+    excluded = matches(image, any_image(d.excluded_image_patterns))
     signals = [
         f"variables.relevant.exists(c, has(c.image) && {engine} && !{excluded})",
-        f"variables.relevant.exists(c, {_matches(line, _any_regex(d.command_patterns + d.model_patterns))})",
-        f"variables.containers.exists(c, c.?env.orValue([]).exists(e, {_matches('e.name', _any_glob(d.model_env))}"
-        f" || {_matches(value, _any_regex(d.model_patterns))}))",
+        f"variables.relevant.exists(c, {matches(line, any_regex(d.command_patterns + d.model_patterns))})",
+        f"variables.containers.exists(c, c.?env.orValue([]).exists(e, {matches('e.name', any_glob(d.model_env))}"
+        f" || {matches(value, any_regex(d.model_patterns))}))",
         f"variables.containers.exists(c, !{probe} && ({accelerator}))",
         f"variables.working && {spec}.?resourceClaims.orValue([]).exists(r, "
-        f"{_matches(claim, _any_glob(d.resource_claim_patterns))})",
-        f"variables.working && {_matches(runtime_class, _any_glob(d.runtime_classes))}",
+        f"{matches(claim, any_glob(d.resource_claim_patterns))})",
+        f"variables.working && {matches(runtime_class, any_glob(d.runtime_classes))}",
         f"variables.containers.exists(c, !{probe} && c.?env.orValue([]).exists(e, e.name in {list(d.accelerator_env)}"
         f" && !({value}.lowerAscii() in ['', 'void', 'none'])))",
     ]
-    ignored = _matches(image, _any_image(d.ignored_image_patterns))
+    ignored = matches(image, any_image(d.ignored_image_patterns))
     strict = (
         f"namespaceObject.metadata.?labels[?'{d.strict_namespace_label}'].orValue('') == '{d.strict_namespace_value}'"
     )

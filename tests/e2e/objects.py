@@ -59,6 +59,15 @@ def workload(kind: str, name: str, image: str = VLLM, system: str | None = None,
     return {"apiVersion": api_version, "kind": kind, "metadata": meta, "spec": spec}
 
 
+def declared_not_ai(kind: str, name: str) -> dict[str, Any]:
+    """An object the webhook's pre-filter sends (an engine image) and the policies admit: declared not AI, with a
+    reason. Ordinary objects no longer reach the webhook at all."""
+    obj = workload(kind, name, image=VLLM)
+    obj["metadata"]["labels"]["aigov.io/not-ai"] = "true"
+    obj["metadata"]["annotations"] = {"aigov.io/not-ai-reason": "a client of a model served elsewhere"}
+    return obj
+
+
 def aisystem(name: str, tier: str = "minimal", images: tuple[str, ...] = (VLLM,), **spec: Any) -> dict[str, Any]:
     """An AISystem owned by OWNER_EMAIL."""
     return {

@@ -1,8 +1,8 @@
 """Parity on the corpus: for a sample of tests/corpus objects, the live webhook (through a real API server)
 and `aigov check` reach the same decision with the same codes.
 
-Custom kinds get a minimal CRD (`x-kubernetes-preserve-unknown-fields`) serving the versions the
-sample uses. Objects the API server rejects before admission (placeholder names such as `${JOB_ID}`,
+Custom kinds get a minimal CRD (`corpus.install_crds`) serving the versions the sample uses.
+Objects the API server rejects before admission (placeholder names such as `${JOB_ID}`,
 invalid upstream specs) are not compared; they must stay a small part of the sample.
 """
 
@@ -27,7 +27,6 @@ pytestmark = pytest.mark.cluster
 
 EVERY = 6
 """Every sixth corpus object: about a hundred, across every project and kind."""
-BUILT_IN_GROUPS = {"", "apps", "batch"}
 
 
 def _sample() -> list[dict[str, Any]]:
@@ -38,41 +37,6 @@ def _sample() -> list[dict[str, Any]]:
         if workloads.of_object(Config().kinds, obj):
             objects.append(obj)
     return objects
-
-
-def _crd(group: str, kind: str, versions: list[str]) -> dict[str, Any]:
-    entry = workloads.find(Config().kinds, group, kind)
-    assert entry is not None
-    schema = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{entry.resource}.{group}"},
-        "spec": {
-            "group": group,
-            "scope": "Namespaced",
-            "names": {"kind": kind, "plural": entry.resource, "listKind": f"{kind}List"},
-            "versions": [
-                {"name": v, "served": True, "storage": i == 0, "schema": schema} for i, v in enumerate(versions)
-            ],
-        },
-    }
-
-
-def _install_crds(kube: ControlPlane, objects: list[dict[str, Any]]) -> None:
-    versions: dict[tuple[str, str], list[str]] = {}
-    for obj in objects:
-        group, version = workloads.split_api_version(obj["apiVersion"])
-        if group not in BUILT_IN_GROUPS:
-            seen = versions.setdefault((group, obj["kind"]), [])
-            seen.extend([version] if version not in seen else [])
-    for (group, kind), served in versions.items():
-        crd = _crd(group, kind, served)
-        name = crd["metadata"]["name"]
-        if kube.kubectl("get", "crd", name, check=False).returncode == 0:
-            continue
-        kube.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(crd))
-        kube.kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{name}")
 
 
 def _live(kube: ControlPlane, namespace: str, obj: dict[str, Any]) -> tuple[bool, set[str]] | None:
@@ -89,7 +53,7 @@ def test_webhook_and_check_agree_on_corpus_objects(
     kube: ControlPlane, namespace: str, aigov_cluster: Webhook, tmp_path: Path
 ) -> None:
     objects = _sample()
-    _install_crds(kube, objects)
+    corpus.install_crds(kube, objects)
     manifests = tmp_path / "sample.yaml"
     manifests.write_text(yaml.safe_dump_all(objects))
     report = subprocess.run(

@@ -11,7 +11,7 @@ import pytest
 
 from devkit.devcluster import ControlPlane
 from devkit.devstack import Webhook
-from tests.e2e.objects import NGINX, apply, workload
+from tests.e2e.objects import apply, declared_not_ai, workload
 from tests.polling import eventually
 
 pytestmark = [pytest.mark.cluster]
@@ -34,7 +34,7 @@ def test_verify_passes_the_webhooks_log_and_finds_every_kind_of_tampering(
     before = len(_chained(log))
     for n in range(4):
         apply(kube, namespace, workload("Deployment", f"denied-{n}"))
-        apply(kube, namespace, workload("Deployment", f"web-{n}", image=NGINX))
+        apply(kube, namespace, declared_not_ai("Deployment", f"web-{n}"))
     eventually(lambda: len(_chained(log)) >= before + 8, what="eight more decision lines")
     lines = log.read_text().splitlines()
     chained = _chained(log)

@@ -29,6 +29,7 @@ from tests.e2e.objects import (
     approval,
     assessment,
     checked,
+    declared_not_ai,
     settle,
     workload,
 )
@@ -127,7 +128,7 @@ def test_rotated_certificate_is_served_without_restart(kube: ControlPlane, dedic
         time.sleep(0.2)
     webhook.server.check_alive()  # same process
     dedicated.register(kube)  # the new CA bundle: the API server must now handshake with the new pair
-    checked(apply(kube, dedicated.namespace, workload("Deployment", "web", image=NGINX)))
+    checked(apply(kube, dedicated.namespace, declared_not_ai("Deployment", "web")))
     webhook.wait_ready(5)
 
 

@@ -28,7 +28,7 @@ from aigov.cli.main import app
 from aigov.core.config import Config, Identity
 from aigov.core.workloads import WorkloadKind
 from aigov.install import admission as registration
-from aigov.install import namespace_policy
+from aigov.install import namespace_policy, prefilter
 from aigov.policy import bundle as policy_bundle
 from aigov.policy import input as policy_input
 from aigov.policy.bundle import read_bundle
@@ -179,6 +179,39 @@ def test_admission_objects_are_what_registration_renders(helm_env: dict[str, str
     assert Config.model_validate(rendered) == config
 
 
+def test_prefilter_is_rendered_only_for_the_detection_it_was_generated_from(helm_env: dict[str, str]) -> None:
+    """A changed detection, kinds table or system label would make the chart's pre-filter skip workloads the
+    policies deny: the chart then sends every workload (the operator-safety condition stays)."""
+
+    def conditions(*sets: str) -> list[str]:
+        vwc = one(render(helm_env, *sets), "ValidatingWebhookConfiguration", "aigov")
+        hook = next(h for h in vwc["webhooks"] if h["name"] == registration.WORKLOADS_WEBHOOK)
+        return [c["name"] for c in hook["matchConditions"]]
+
+    generated = [c["name"] for c in prefilter.match_conditions(Config())]
+    assert conditions() == ["not-operator-safety-write", *generated]
+    for changed in ("config.detection.imagePatterns={mymodel*}", "config.systemLabel=example.com/system"):
+        assert conditions(changed) == ["not-operator-safety-write"]
+
+
+def test_helm_test_hook_runs_the_selftest_with_rights_to_dry_run_deployments_only(helm_env: dict[str, str]) -> None:
+    docs = render(helm_env, "webhook.selftestNamespace=ml")
+    pod = one(docs, "Pod", "aigov-selftest")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    assert pod["metadata"]["namespace"] == "aigov-system"
+    container = pod["spec"]["containers"][0]
+    assert container["args"] == ["selftest", "--namespace", "ml"]
+    assert pod["spec"]["serviceAccountName"] == "aigov-selftest"
+    role = one(docs, "Role", "aigov-selftest")
+    assert role["metadata"]["namespace"] == "ml"
+    assert role["rules"] == [{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["create"]}]
+    binding = one(docs, "RoleBinding", "aigov-selftest")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "aigov-selftest", "namespace": "aigov-system"}]
+    for doc in (role, binding, one(docs, "ServiceAccount", "aigov-selftest")):
+        assert doc["metadata"]["annotations"]["helm.sh/hook"] == "test"
+        assert int(doc["metadata"]["annotations"]["helm.sh/hook-weight"]) < 0, "created before the Pod"
+
+
 def _sample(kind: WorkloadKind) -> Doc:
     """An object of `kind` running vLLM in every pod spec and container the table names (`*`: a one-item list)."""
     obj: Doc = {"apiVersion": kind.api_group_version, "kind": kind.kind, "metadata": {"name": "x"}, "spec": {}}
@@ -218,10 +251,24 @@ async def test_the_kinds_aigov_check_judges_are_the_kinds_the_chart_registers(
     assert len(judged) == len(config.kinds), "every kind in the table is judged"
 
 
-def test_failure_policy_value_applies_to_the_workloads_hook_only(helm_env: dict[str, str]) -> None:
-    vwc = one(render(helm_env), "ValidatingWebhookConfiguration", "aigov")
+@pytest.mark.parametrize("policy", ["Fail", "Ignore"])
+def test_workloads_hooks_install_failing_open_and_a_ready_replica_sets_the_value(
+    helm_env: dict[str, str], policy: str
+) -> None:
+    docs = render(helm_env, f"webhook.failurePolicy={policy}")
+    vwc = one(docs, "ValidatingWebhookConfiguration", "aigov")
     policies = {hook["name"]: hook["failurePolicy"] for hook in vwc["webhooks"]}
-    assert policies == {"workloads.aigov.io": "Fail", "aisystems.aigov.io": "Ignore"}
+    assert policies == {
+        "workloads.aigov.io": "Ignore",
+        "strict-workloads.aigov.io": "Ignore",
+        "aisystems.aigov.io": "Ignore",
+    }
+    webhook = next(
+        c
+        for c in one(docs, "Deployment", "aigov-webhook")["spec"]["template"]["spec"]["containers"]
+        if c["name"] == "webhook"
+    )
+    assert {"--arm-webhook-configuration=aigov", f"--arm-failure-policy={policy}"} <= set(webhook["args"])
 
 
 def test_opa_serves_the_bundle_the_aigov_image_writes(helm_env: dict[str, str], tmp_path: Path) -> None:
@@ -419,7 +466,7 @@ def test_install_then_upgrade_keeps_runtime_tls_and_applies_changes(
 
     # what the TLS sidecar writes at run time, which an upgrade must leave alone
     bundle = base64.b64encode(b"runtime-ca").decode()
-    patch = [{"op": "add", "path": f"/webhooks/{i}/clientConfig/caBundle", "value": bundle} for i in (0, 1)]
+    patch = [{"op": "add", "path": f"/webhooks/{i}/clientConfig/caBundle", "value": bundle} for i in (0, 1, 2)]
     kube.kubectl("patch", "validatingwebhookconfiguration", fullname, "--type=json", "-p", json.dumps(patch))
     secret_data = {"data": {"tls.crt": base64.b64encode(b"runtime-cert").decode()}}
     kube.kubectl("patch", "secret", f"{fullname}-webhook-tls", "-n", namespace, "-p", json.dumps(secret_data))

@@ -9,6 +9,7 @@ import pytest
 
 from aigov.core.config import Config, Identity
 from aigov.core.workloads import KINDS
+from aigov.install import prefilter
 from aigov.install.admission import (
     POLICY_NAME,
     Registration,
@@ -89,10 +90,42 @@ def test_timeout_and_exclusions() -> None:
         assert hook["sideEffects"] == "None"
         assert hook["timeoutSeconds"] == 5
         assert hook["admissionReviewVersions"] == ["v1"]
-        assert hook["namespaceSelector"]["matchExpressions"] == [
+        assert hook["namespaceSelector"]["matchExpressions"][:2] == [
             {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["governance", "kube-system"]},
             {"key": "aigov.io/enforcement", "operator": "NotIn", "values": ["off"]},
         ]
+
+
+def test_strict_namespaces_get_every_workload_and_others_the_prefilter() -> None:
+    hooks = _hooks(Registration(UrlClient("https://127.0.0.1:1", CA)))
+    filtered, strict = hooks["workloads.aigov.io"], hooks["strict-workloads.aigov.io"]
+    assert filtered["namespaceSelector"]["matchExpressions"][2] == {
+        "key": "aigov.io/scope",
+        "operator": "NotIn",
+        "values": ["ai"],
+    }
+    assert strict["namespaceSelector"]["matchExpressions"][2] == {
+        "key": "aigov.io/scope",
+        "operator": "In",
+        "values": ["ai"],
+    }
+    assert strict["rules"] == filtered["rules"]
+    assert [c["name"] for c in strict["matchConditions"]] == ["not-operator-safety-write"]
+    assert filtered["matchConditions"][0] == strict["matchConditions"][0]
+    assert len(filtered["matchConditions"]) <= prefilter.MAX_MATCH_CONDITIONS
+
+
+def test_prefilter_lets_serving_kinds_through_and_reads_every_label_path() -> None:
+    conditions = prefilter.match_conditions(Config())
+    text = " ".join(c["expression"] for c in conditions)
+    serving = [k for k in Config().kinds if k.ai_by_kind]
+    assert serving and all(f'"{k.group}/{k.kind}"' not in text for k in serving)
+    for kind in Config().kinds:
+        if not kind.ai_by_kind:
+            assert f'"{kind.group}/{kind.kind}"' in text
+            for path in kind.label_paths():
+                assert path.split(".")[-2] in text
+    assert "oldObject" in text
 
 
 def test_operator_is_exempt_only_for_safety_writes() -> None:
