@@ -3,7 +3,8 @@
 A real OPA with aigov's policies loaded (as the webhook loads them). For each
 case of devkit.loadgen.CASES the input document the webhook would build
 (`aigov.policy.input.build`: the ~8 KB review, the AISystem for the governed
-case, the namespace, the config, the time) is POSTed N times, sequentially, on
+case, the namespace, the time; the configuration is bundle data) is POSTed N
+times, sequentially, on
 one keep-alive connection to `/v1/data/aigov/admission/decision?metrics=true`:
 the client round trip, and `timer_rego_query_eval_ns` from OPA's answer (the
 Rego evaluation alone). Compare with bench/webhook_peers.py to see how much of a
@@ -23,7 +24,6 @@ from typing import Any
 
 import httpx
 
-from aigov.core.config import Config
 from aigov.policy.input import Namespace, build
 from aigov.policy.opa import PACKAGE, RULE
 from devkit.devcluster import run_opa
@@ -37,7 +37,7 @@ def document(case: str) -> dict[str, Any]:
     """The policy input of `case`, as the webhook builds it."""
     obj, status = aisystem("support-chatbot", NAMESPACE)
     system = obj | {"status": status} if case == "governed" else None
-    return build(review(case, NAMESPACE)["request"], system, Namespace(NAMESPACE), Config(), datetime.now(UTC))
+    return build(review(case, NAMESPACE)["request"], system, Namespace(NAMESPACE), datetime.now(UTC))
 
 
 def measure(url: str, queries: int) -> dict[str, Any]:

@@ -206,7 +206,6 @@ class Round:
             request,
             self.aisystems.get((name, system)) if system else None,
             policy_input.Namespace(name, labels),
-            config,
             self.now,
             exceptions=self.exceptions.get(name, ()),
         )

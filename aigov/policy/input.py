@@ -1,9 +1,10 @@
 """The one builder of the policy input, shared by the webhook and `aigov check`.
 
 Pure: no I/O. `build` wraps an AdmissionReview v1 request, unchanged, with the
-AISystem it names, the namespace, the configuration and the time, which is all
-`data.aigov.admission.decision` reads (contract: policies/README.md), plus the
-namespace's AIGovExceptions.
+AISystem it names, the namespace and the time, which is all
+`data.aigov.admission.decision` reads of its input (contract: policies/README.md),
+plus the namespace's AIGovExceptions. The configuration is not input: OPA holds
+it as bundle data (`data.aigov.config`, `aigov.policy.bundle`).
 `system_ref` says which AISystem a request names, so every caller resolves it
 the same way; `admission_request` turns a manifest (or, for the audit, an object
 already stored) into the dry-run CREATE request the API server would send.
@@ -52,7 +53,6 @@ def build(
     request: dict[str, Any],
     aisystem: dict[str, Any] | None,
     namespace: Namespace,
-    config: Config,
     now: datetime,
     *,
     left: dict[str, Any] | None = None,
@@ -69,7 +69,6 @@ def build(
         "aisystem": policy_view(aisystem),
         **({"leftAISystem": policy_view(left)} if left is not None else {}),
         "namespace": {"name": namespace.name, "labels": dict(namespace.labels)},
-        "config": config.policy_data(),
         "now": rfc3339(now),
         "exceptions": [dict(exc) for exc in exceptions],
     }
