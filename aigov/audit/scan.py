@@ -208,6 +208,7 @@ class Round:
             policy_input.Namespace(name, labels),
             self.now,
             exceptions=self.exceptions.get(name, ()),
+            extra_kinds=(kind,) if unreviewed else (),
         )
         async with self._slots:
             decision = await self.decider.decide(document)

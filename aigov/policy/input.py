@@ -57,12 +57,15 @@ def build(
     *,
     left: dict[str, Any] | None = None,
     exceptions: Sequence[Mapping[str, Any]] = (),
+    extra_kinds: Sequence[WorkloadKind] = (),
 ) -> dict[str, Any]:
     """The input document of `data.aigov.admission.decision`.
 
     `left` is the AISystem an UPDATE relabels the workload away from (`left_system_ref`), if any:
     sent as `leftAISystem`. Both AISystems are sent as `policy_view`s. `exceptions`: the AIGovException
     objects of the request's namespace, as stored (metadata, spec, status); the policies decide which are honoured.
+    `extra_kinds`: kinds to judge beyond the configured table, which OPA holds as bundle data (the audit's
+    unreviewed kinds), sent as `extraKinds`.
     """
     return {
         "request": request,
@@ -71,6 +74,7 @@ def build(
         "namespace": {"name": namespace.name, "labels": dict(namespace.labels)},
         "now": rfc3339(now),
         "exceptions": [dict(exc) for exc in exceptions],
+        **({"extraKinds": [kind.policy_data() for kind in extra_kinds]} if extra_kinds else {}),
     }
 
 

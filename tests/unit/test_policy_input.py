@@ -51,6 +51,8 @@ def test_build_wraps_the_request_unchanged() -> None:
         "exceptions": [exception],
     }
     assert build(request, system, namespace, NOW)["exceptions"] == []
+    pool = WorkloadKind(group="example.com", version="v1", kind="ModelPool", resource="modelpools")
+    assert build(request, system, namespace, NOW, extra_kinds=[pool])["extraKinds"] == [pool.policy_data()]
     assert document["request"] is request
     json.dumps(document)
 

@@ -6,3 +6,11 @@
 package aigov.admission
 
 _config := data.aigov.config
+
+# The kinds table, plus the kinds the audit judges beyond it (input.extraKinds: CRDs that embed pod
+# templates and that the webhook does not review; aigov.audit.scan). The webhook never sends them.
+_kinds := array.concat(_config.kinds, _extra_kinds)
+
+_extra_kinds := input.extraKinds if is_array(input.extraKinds)
+
+else := []

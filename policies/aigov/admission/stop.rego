@@ -15,7 +15,7 @@ _new := input.request.object
 _old := input.request.oldObject
 
 _stop_info := info if {
-	some info in _config.kinds
+	some info in _kinds
 	info.group == input.request.kind.group
 	info.kind == input.request.kind.kind
 }

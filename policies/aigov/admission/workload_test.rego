@@ -166,6 +166,17 @@ test_image_patterns_are_configuration if {
 	codes(decide_config(review(create(deployment({}, [container("example.com/models/m:1")])), null), cfg)) == {"AIGOV_UNGOVERNED"}
 }
 
+# The audit judges a kind beyond the table (an unreviewed CRD) by sending it as input.extraKinds.
+test_extra_kinds_from_the_input_are_judged if {
+	deployment_kind := [k | some k in data.testdata.config.kinds; k.kind == "Deployment"][0]
+	pool_kind := object.union(deployment_kind, {"group": "example.com", "kind": "ModelPool"})
+	pool := object.union(deployment({}, [container(vllm)]), {"apiVersion": "example.com/v1", "kind": "ModelPool"})
+	request := object.union(create(pool), {"kind": {"group": "example.com", "version": "v1", "kind": "ModelPool"}})
+	decide(review(request, null)).allowed
+	codes(decide(object.union(review(request, null), {"extraKinds": [pool_kind]}))) == {"AIGOV_UNGOVERNED"}
+	decide(object.union(review(request, null), {"extraKinds": "not a list"})).allowed
+}
+
 # --- kinds from the table (data.aigov.config.kinds): wrappers judged by the pod specs they embed ---------
 
 leader_worker_set(labels, containers) := {
