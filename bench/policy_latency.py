@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aigov.core.config import Config
 from aigov.policy.input import Namespace, admission_request, build
 from aigov.policy.opa import PolicyClient
 from devkit.devcluster import run_opa
@@ -89,7 +88,6 @@ async def measure(url: str, queries: int) -> list[float]:
         admission_request(deployment(), "lending"),
         aisystem(),
         Namespace("lending"),
-        Config(),
         datetime(2026, 6, 1, tzinfo=UTC),
     )
     async with PolicyClient(url) as client:

@@ -39,7 +39,7 @@ def one_input(data: bytes) -> None:
         policy_input.admission_request(obj, "fuzz")
     aisystem = obj if request["kind"]["kind"] == "AISystem" else None
     namespace = policy_input.Namespace(request.get("namespace") or "")
-    orjson.dumps(policy_input.build(request, aisystem, namespace, CONFIG, NOW))
+    orjson.dumps(policy_input.build(request, aisystem, namespace, NOW))
 
 
 def main() -> None:

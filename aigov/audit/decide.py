@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from aigov.core.config import Config
 from aigov.policy.bundle import PolicyError, read_bundle
 from aigov.policy.opa import AdmissionDecision, PolicyClient
 
@@ -26,13 +27,13 @@ class Decider(Protocol):
 
 @asynccontextmanager
 async def policy_session(
-    url: str, opa_timeout: float, policy_dir: Path | None, attempts: int = 30
+    url: str, opa_timeout: float, policy_dir: Path | None, config: Config, attempts: int = 30
 ) -> AsyncIterator[Decider]:
-    """A decider over OPA at `url` once it serves the aigov bundle this process ships (checked every 2 s).
+    """A decider over OPA at `url` once it serves the bundle this process ships with `config` (checked every 2 s).
 
     OPA loads the bundle itself, read-only (as beside the webhook); the audit only waits for it.
     """
-    async with PolicyClient(url, opa_timeout, bundle=read_bundle(policy_dir)) as policy:
+    async with PolicyClient(url, opa_timeout, bundle=read_bundle(policy_dir, config)) as policy:
         for attempt in range(1, attempts + 1):
             reason = await policy.unready_reason()
             if reason is None:

@@ -206,9 +206,9 @@ class Round:
             request,
             self.aisystems.get((name, system)) if system else None,
             policy_input.Namespace(name, labels),
-            config,
             self.now,
             exceptions=self.exceptions.get(name, ()),
+            extra_kinds=(kind,) if unreviewed else (),
         )
         async with self._slots:
             decision = await self.decider.decide(document)

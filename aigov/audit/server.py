@@ -89,7 +89,9 @@ async def serve(settings: Settings) -> None:
     watches = [asyncio.create_task(_follow(kube, path, changed), name=path) for path in WATCHED]
     loop = asyncio.get_running_loop()
     try:
-        async with policy_session(settings.opa_url, settings.opa_timeout, settings.policy_dir) as decider:
+        async with policy_session(
+            settings.opa_url, settings.opa_timeout, settings.policy_dir, settings.config
+        ) as decider:
             modes: dict[str, str] | None = None
             while True:
                 started = loop.time()

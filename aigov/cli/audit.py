@@ -137,7 +137,7 @@ def run(  # noqa: PLR0917 (every parameter is a command-line option)
     async def once() -> dict[str, object]:
         kube = await KubeReader.connect(kubeconfig)
         try:
-            async with policy_session(opa_url, 5.0, policy_dir) as decider:
+            async with policy_session(opa_url, 5.0, policy_dir, loaded) as decider:
                 found = await run_once(kube, decider, loaded, options)
         finally:
             await kube.close()

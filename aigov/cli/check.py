@@ -3,7 +3,8 @@
 Each workload in the manifests becomes the CREATE request the API server would
 send, built by the same `aigov.policy.input` as the webhook's and decided by a
 real OPA (`--opa-url`, else one started for the run from `--opa-binary`,
-`$AIGOV_OPA` or PATH, serving the bundle shipped in the package). Input with no
+`$AIGOV_OPA` or PATH, serving the bundle shipped in the package with the
+`--config` configuration as its data). Input with no
 workload is an error unless `--allow-empty` (a failed `helm template` piped in
 must not pass). Exit codes (docs/cli.md): 0 all allowed, 1 any denied, 2 bad
 input or usage, 3 cannot decide (no policies, no OPA).
@@ -138,7 +139,7 @@ async def decide_all(
         if reason is not None:
             raise OpaUnavailableError(
                 f"OPA unavailable: {reason}. An OPA for aigov serves the shipped bundle: "
-                "`python -m aigov.policy.bundle --out DIR` then `opa run --server --bundle DIR`"
+                "`python -m aigov.policy.bundle --out DIR --config FILE` then `opa run --server --bundle DIR`"
             )
         results = []
         for manifest, namespace in workloads:
@@ -149,7 +150,6 @@ async def decide_all(
                 request,
                 aisystem,
                 policy_input.Namespace(namespace, namespace_labels),
-                config,
                 now,
                 exceptions=(exceptions or {}).get(namespace, ()),
             )
@@ -219,7 +219,7 @@ def run(
         skipped = len(documents) - len(workloads)
         results: list[Result] = []
         if workloads:
-            bundle = read_bundle()
+            bundle = read_bundle(config=config)
             with opa_server(opa_url, opa_binary, bundle) as url:
                 results = asyncio.run(
                     decide_all(
@@ -281,7 +281,10 @@ def check(
     ] = False,
     opa_url: Annotated[
         str | None,
-        typer.Option("--opa-url", help="Use this OPA server (serving the aigov bundle) instead of starting one."),
+        typer.Option(
+            "--opa-url",
+            help="Use this OPA server (serving the aigov bundle written with this --config) instead of starting one.",
+        ),
     ] = None,
     opa_binary: Annotated[
         Path | None,

@@ -27,7 +27,10 @@ def webhook(  # noqa: PLR0917 (every parameter is a command-line option)
     ] = "0.0.0.0",
     metrics_port: Annotated[int, typer.Option(help="Plain-HTTP port for /metrics.")] = 9090,
     opa_url: Annotated[
-        str, typer.Option(help="OPA server holding the aigov policy bundle (readiness compares its sha256).")
+        str,
+        typer.Option(
+            help="OPA server holding the aigov policy bundle written with this configuration (readiness: sha256)."
+        ),
     ] = "http://127.0.0.1:8181",
     opa_timeout: Annotated[float, typer.Option(help="Seconds one OPA decision may take.")] = 1.0,
     kubeconfig: Annotated[

@@ -1,6 +1,6 @@
 """aigov's configuration: one place for every number and pattern that decides.
 
-The Rego policies receive `policy_data()` as `input.config`; the operator's
+The Rego policies read `policy_data()` as bundle data, `data.aigov.config` (aigov.policy.bundle); the operator's
 phase computation reads the same `TierRequirement`s. Defaults are built in and
 a YAML file (``--config`` / ``AIGOV_CONFIG``) may override any of them.
 """
@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
+from aigov.core.globs import any_of, glob_regex
 from aigov.core.workloads import KINDS, WorkloadKind
 
 GROUP = "aigov.io"
@@ -74,6 +75,13 @@ class TierRequirement(_Camel):
         description="an assessment expiring further ahead than this from now counts as expired; the record "
         "policy refuses one expiring further than this after it was completed",
     )
+
+
+GLOB_LISTS = (
+    "image_patterns", "excluded_image_patterns", "ignored_image_patterns", "accelerator_probe_images",
+    "model_env", "accelerator_resources", "resource_claim_patterns", "runtime_classes",
+)  # fmt: skip
+"""The `Detection` fields that are glob lists: the policies match each as one regex (`Detection.glob_regex`)."""
 
 
 class Detection(_Camel):
@@ -258,6 +266,17 @@ class Detection(_Camel):
         default="aigov.io/not-ai-reason", description="required with the not-AI label: why the workload is not AI"
     )
 
+    @field_validator(*GLOB_LISTS)
+    @classmethod
+    def _globs_translate(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            glob_regex(pattern)  # GlobError, a ValueError: reported as this field's validation error
+        return patterns
+
+    def glob_regex(self) -> dict[str, str]:
+        """Each glob list (camelCase name) as one anchored regex: the policies' `config.detection.globRegex`."""
+        return {to_camel(name): any_of(getattr(self, name)) for name in GLOB_LISTS}
+
 
 def _default_role_groups() -> dict[str, tuple[str, ...]]:
     return {"risk-officer": ("aigov:risk-officers",)}
@@ -322,7 +341,7 @@ def _default_tiers() -> dict[RiskTier, TierRequirement]:
 
 
 class Config(_Camel):
-    """Everything that decides, handed to Rego as `input.config`."""
+    """Everything that decides, handed to Rego as `data.aigov.config` (bundle data)."""
 
     system_label: str = SYSTEM_LABEL
     enforcement_label: str = ENFORCEMENT_LABEL
@@ -350,7 +369,7 @@ class Config(_Camel):
             return TierRequirement(deployable=False, min_approvals=0)
 
     def policy_data(self) -> dict[str, Any]:
-        """The JSON object the policies read as `input.config`: `kinds` holds the whole table.
+        """The JSON object the policies read as `data.aigov.config`: `kinds` holds the whole table.
 
         Built once per Config (the model is frozen; ~1 ms of CPU each time otherwise):
         the same object on every call, so callers must not modify it.
@@ -361,6 +380,7 @@ class Config(_Camel):
     def _policy_data(self) -> dict[str, Any]:
         data = self.model_dump(mode="json", by_alias=True, exclude={"extra_kinds"})
         data["kinds"] = [kind.policy_data() for kind in self.kinds]
+        data["detection"]["globRegex"] = self.detection.glob_regex()
         return data
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:

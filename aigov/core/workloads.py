@@ -3,7 +3,7 @@
 Pure: no API calls. `KINDS` says, for every kind aigov reviews, where its pod
 specs and system labels sit, whether it has a `scale` subresource, how a
 suspension stops it and whether the kind itself makes it an AI workload. The
-policy input (`Config.policy_data()["kinds"]`), the webhook registration, RBAC,
+policies' data (`Config.policy_data()["kinds"]`), the webhook registration, RBAC,
 the operator's binding and suspension, and the evidence collector all read it,
 so a kind is either reviewed everywhere or nowhere. A platform team adds kinds
 with `Config.extra_kinds`.
@@ -127,7 +127,7 @@ class WorkloadKind(BaseModel):
         return None
 
     def policy_data(self) -> dict[str, Any]:
-        """The entry of `input.config.kinds`: paths split into segments between wildcards, as the Rego reads them."""
+        """The entry of `data.aigov.config.kinds`: paths split into segments between wildcards, as Rego reads them."""
         return {
             "group": self.group,
             "kind": self.kind,

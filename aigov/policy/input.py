@@ -1,9 +1,10 @@
 """The one builder of the policy input, shared by the webhook and `aigov check`.
 
 Pure: no I/O. `build` wraps an AdmissionReview v1 request, unchanged, with the
-AISystem it names, the namespace, the configuration and the time, which is all
-`data.aigov.admission.decision` reads (contract: policies/README.md), plus the
-namespace's AIGovExceptions.
+AISystem it names, the namespace and the time, which is all
+`data.aigov.admission.decision` reads of its input (contract: policies/README.md),
+plus the namespace's AIGovExceptions. The configuration is not input: OPA holds
+it as bundle data (`data.aigov.config`, `aigov.policy.bundle`).
 `system_ref` says which AISystem a request names, so every caller resolves it
 the same way; `admission_request` turns a manifest (or, for the audit, an object
 already stored) into the dry-run CREATE request the API server would send.
@@ -52,26 +53,28 @@ def build(
     request: dict[str, Any],
     aisystem: dict[str, Any] | None,
     namespace: Namespace,
-    config: Config,
     now: datetime,
     *,
     left: dict[str, Any] | None = None,
     exceptions: Sequence[Mapping[str, Any]] = (),
+    extra_kinds: Sequence[WorkloadKind] = (),
 ) -> dict[str, Any]:
     """The input document of `data.aigov.admission.decision`.
 
     `left` is the AISystem an UPDATE relabels the workload away from (`left_system_ref`), if any:
     sent as `leftAISystem`. Both AISystems are sent as `policy_view`s. `exceptions`: the AIGovException
     objects of the request's namespace, as stored (metadata, spec, status); the policies decide which are honoured.
+    `extra_kinds`: kinds to judge beyond the configured table, which OPA holds as bundle data (the audit's
+    unreviewed kinds), sent as `extraKinds`.
     """
     return {
         "request": request,
         "aisystem": policy_view(aisystem),
         **({"leftAISystem": policy_view(left)} if left is not None else {}),
         "namespace": {"name": namespace.name, "labels": dict(namespace.labels)},
-        "config": config.policy_data(),
         "now": rfc3339(now),
         "exceptions": [dict(exc) for exc in exceptions],
+        **({"extraKinds": [kind.policy_data() for kind in extra_kinds]} if extra_kinds else {}),
     }
 
 

@@ -22,7 +22,6 @@ import orjson
 from opa_client.opa_async import AsyncOpaClient
 from pydantic import ValidationError
 
-from aigov.core.config import Config
 from aigov.policy import input as policy_input
 from aigov.policy.bundle import Bundle, PolicyError, read_bundle
 from aigov.policy.decision import UNAVAILABLE, UNAVAILABLE_CONTROL, AdmissionDecision, Violation
@@ -50,7 +49,7 @@ def _probe_input() -> dict[str, Any]:
     """A DELETE review: defined, and allowed, exactly when the policies are loaded."""
     request = {"uid": "aigov-readiness-probe", "operation": "DELETE", "namespace": "default", "name": "probe"}
     namespace = policy_input.Namespace("default")
-    return policy_input.build(request, None, namespace, Config(), datetime.now(UTC))
+    return policy_input.build(request, None, namespace, datetime.now(UTC))
 
 
 class PolicyClient:

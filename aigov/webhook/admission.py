@@ -97,7 +97,6 @@ class Admission:
             request,
             aisystem,
             policy_input.Namespace(name, labels),
-            self._config,
             datetime.now(UTC),
             left=left,
             exceptions=self._cluster.namespace_exceptions(name) if name else (),

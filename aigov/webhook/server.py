@@ -5,8 +5,9 @@ The TLS pair is read from files and followed: a watcher re-runs
 Secret), so new handshakes get the new certificate without a restart; a
 half-written pair is skipped until it loads. Alongside the server run the
 AISystem and namespace watches. OPA loads the policy bundle from disk itself
-(the chart's init container writes it from this image); the webhook only
-requires, for readiness, that OPA holds the bundle it ships (same sha256), and
+(the chart's init container writes it from this image and the ConfigMap); the
+webhook only requires, for readiness, that OPA holds the bundle it ships with
+its configuration (same sha256), and
 exports that bundle as `aigov_policy_bundle_info`.
 """
 
@@ -95,7 +96,7 @@ class Settings:
 async def serve(settings: Settings) -> None:
     """Run the webhook until SIGINT or SIGTERM."""
     tls = ReloadingTLS(settings.cert, settings.key)
-    bundle = read_bundle(settings.policy_dir)
+    bundle = read_bundle(settings.policy_dir, settings.config)
     POLICY_BUNDLE_INFO.labels(version=bundle.version, sha256=bundle.sha256).set(1)
     log.info("policy bundle %s (sha256 %s) from %s", bundle.version, bundle.sha256, settings.policy_dir or policy_dir())
     metrics_server, _ = start_http_server(settings.metrics_port, addr=settings.metrics_host)

@@ -63,7 +63,7 @@ def test_gatekeeper_template_flags_exactly_what_aigov_flags_as_ungoverned(tmp_pa
             flagged = {"aigov": 0, "gatekeeper": 0}
             for obj in objects:
                 request = admission_request(obj, "team")
-                document = build(request, None, Namespace("team"), config, now)
+                document = build(request, None, Namespace("team"), now)
                 decision = client.post(f"/v1/data/{PACKAGE.replace('.', '/')}/{RULE}", json={"input": document})
                 found = decision.json()["result"]["violations"]
                 codes = {v["code"] for v in found}

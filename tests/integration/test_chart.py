@@ -25,7 +25,7 @@ import yaml
 from typer.main import get_command
 
 from aigov.cli.main import app
-from aigov.core.config import Config, Identity
+from aigov.core.config import Config, Identity, parse_config
 from aigov.core.workloads import WorkloadKind
 from aigov.install import admission as registration
 from aigov.install import namespace_policy, prefilter
@@ -240,7 +240,7 @@ async def test_the_kinds_aigov_check_judges_are_the_kinds_the_chart_registers(
     async with PolicyClient(opa.url) as client:
         for kind in config.kinds:
             request = policy_input.admission_request(_sample(kind), "ml", config.kinds)
-            document = policy_input.build(request, None, policy_input.Namespace("ml"), config, datetime.now(UTC))
+            document = policy_input.build(request, None, policy_input.Namespace("ml"), datetime.now(UTC))
             decision = await client.decide(document)
             if [v.code for v in decision.violations] == ["AIGOV_UNGOVERNED"]:
                 judged.add((kind.group, kind.resource))
@@ -283,11 +283,20 @@ def test_opa_serves_the_bundle_the_aigov_image_writes(helm_env: dict[str, str], 
     out = writer["args"][0].removeprefix("--out=")
     assert opa["args"][opa["args"].index("--bundle") + 1] == out
     assert "--authorization=basic" in opa["args"]
-    assert {m["name"] for m in writer["volumeMounts"]} == {m["name"] for m in opa["volumeMounts"]} == {"bundle"}
+    assert {m["name"] for m in writer["volumeMounts"]} == {"bundle", "config"}
+    assert {m["name"] for m in opa["volumeMounts"]} == {"bundle"}
     assert all(m["readOnly"] for m in opa["volumeMounts"])
-    # The chart's commands, run for real: the writer, then OPA with the chart's arguments on a loopback port.
+    # The chart's commands, run for real: the writer with the chart's ConfigMap, then OPA with the chart's
+    # arguments on a loopback port.
+    config_map = one(docs, "ConfigMap", "aigov-config")["data"]["config.yaml"]
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(config_map)
+    assert writer["args"][1] == "--config=/etc/aigov/config/config.yaml"
     local = tmp_path / "bundle" / "aigov"
-    subprocess.run([sys.executable, "-m", "aigov.policy.bundle", f"--out={local}"], check=True, capture_output=True)
+    written = [f"--out={local}", f"--config={config_file}"]
+    subprocess.run([sys.executable, "-m", "aigov.policy.bundle", *written], check=True, capture_output=True)
+    shipped = read_bundle(config=parse_config(config_map, "the chart's ConfigMap"))
+    assert json.loads((local / "data.json").read_text()) == shipped.data
     port = free_port()
     args = [
         f"--addr=127.0.0.1:{port}" if a.startswith("--addr=") else str(local) if a == out else a for a in opa["args"]
@@ -298,7 +307,7 @@ def test_opa_serves_the_bundle_the_aigov_image_writes(helm_env: dict[str, str], 
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
             wait_until(server, client, "/health", 30)
             manifests = client.get("/v1/data/system/bundles").json()["result"]
-            assert [m["manifest"]["revision"] for m in manifests.values()] == [read_bundle().sha256]
+            assert [m["manifest"]["revision"] for m in manifests.values()] == [shipped.sha256]
             assert client.put("/v1/policies/evil.rego", content="package aigov.admission\n").status_code == 401
     finally:
         server.stop()

@@ -197,6 +197,26 @@ def test_starts_its_own_opa() -> None:
     assert [r["allowed"] for r in json.loads(result.stdout)] == [True, False, True, False, True]
 
 
+def test_its_own_opa_holds_the_given_configuration(opa: OpaServer, tmp_path: Path) -> None:
+    """--config reaches the policies as bundle data: the local OPA is started with it, and an OPA holding
+    another configuration (the shared one, built-in) is refused rather than judging with the wrong one."""
+    config = tmp_path / "aigov.yaml"
+    config.write_text("defaultEnforcement: warn\n")
+    own = [WORKLOADS, "--aisystems", RECORDS, "--now", IN_FORCE, "-o", "json", "--config", str(config)]
+    result = subprocess.run(
+        [str(AIGOV), "check", *own, "--opa-binary", str(binaries.find("opa"))],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    decisions = json.loads(result.stdout)
+    assert [r["allowed"] for r in decisions] == [True] * 5
+    assert {r["mode"] for r in decisions} == {"warn"}
+    code, _, err = check(opa, *own)
+    assert code == 3
+    assert "not the policy bundle this aigov ships" in err
+    assert "--config FILE" in err
+
+
 def test_cluster_aisystems(opa: OpaServer, aigov_crds: ControlPlane, namespace: str) -> None:
     aigov_crds.kubectl("apply", "-n", namespace, "-f", str(SAMPLES / "minimal-chatbot.yaml"))
     cluster = ["--cluster", "--kubeconfig", str(aigov_crds.kubeconfig)]

@@ -277,7 +277,7 @@ def test_the_input_builder_is_total_on_hostile_manifests() -> None:
     @given(obj=(json_values | mutated(UNGOVERNED["request"]["object"])).filter(lambda v: isinstance(v, dict)))
     def build(obj: Any) -> None:
         request = policy_input.admission_request(obj, "ml")
-        document = policy_input.build(request, None, policy_input.Namespace("ml"), Config(), datetime.now(UTC))
+        document = policy_input.build(request, None, policy_input.Namespace("ml"), datetime.now(UTC))
         orjson.dumps(document)
         policy_input.system_ref(request, Config())
 

@@ -133,7 +133,7 @@ async def client(opa: OpaServer) -> AsyncIterator[PolicyClient]:
 @pytest.mark.parametrize(("status", "may_run"), CASES.values(), ids=CASES.keys())
 async def test_phase_and_decision_agree(client: PolicyClient, status: dict[str, Any], may_run: bool) -> None:
     record = system(status)
-    document = build(admission_request(deployment(), "ml"), record, Namespace("ml"), Config(), NOW)
+    document = build(admission_request(deployment(), "ml"), record, Namespace("ml"), NOW)
     decision = await client.decide(document)
     phase = evaluate(AISystem.model_validate(record), Config(), NOW).phase
     assert decision.allowed is may_run, decision.violations

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from aigov.core.config import Config
+from aigov.core.config import Config, EnforcementMode
 from aigov.policy.bundle import POLICY_DIR_ENV, Bundle, PolicyError, policy_dir, read_bundle
 from aigov.policy.input import Namespace, admission_request, build
 from aigov.policy.opa import UNAVAILABLE, AdmissionDecision, PolicyClient
@@ -54,7 +57,7 @@ APPROVED = {
 
 def _input(labels: dict[str, str], system: dict[str, Any] | None, mode: str | None = None) -> dict[str, Any]:
     namespace = Namespace("ml", {"aigov.io/enforcement": mode} if mode else {})
-    return build(admission_request(_deployment(labels), "ml"), system, namespace, Config(), NOW)
+    return build(admission_request(_deployment(labels), "ml"), system, namespace, NOW)
 
 
 @pytest.fixture
@@ -118,7 +121,7 @@ async def test_the_trimmed_aisystem_yields_the_same_decisions(client: PolicyClie
     for system in _variants():
         for case in loadgen.CASES:
             request = admission_request(loadgen.deployment(case), "bench")
-            document = build(request, system, Namespace("bench"), Config(), now)
+            document = build(request, system, Namespace("bench"), now)
             assert len(document["aisystem"]["status"]) == 3
             trimmed, full = await client.decide(document), await client.decide(document | {"aisystem": system})
             assert trimmed == full, (case, system["status"])
@@ -163,6 +166,65 @@ async def test_other_bundle_is_not_ready(tmp_path: Path) -> None:
             assert f"sha256 {policy_client.bundle.sha256}" in reason
     finally:
         server.server.stop()
+
+
+async def test_bundle_with_another_configuration_is_not_ready(tmp_path: Path) -> None:
+    """The configuration is bundle data inside the sha256: OPA holding other settings makes the webhook unready."""
+    other = Config(default_enforcement=EnforcementMode.WARN)
+    assert read_bundle(config=other).sha256 != read_bundle().sha256
+    assert read_bundle(config=other).modules == read_bundle().modules
+    server = start_opa(tmp_path / "opa", bundle=read_bundle(config=other))
+    try:
+        async with PolicyClient(server.url) as policy_client:
+            reason = await policy_client.unready_reason()
+            assert reason is not None
+            assert read_bundle(config=other).sha256 in reason
+        async with PolicyClient(server.url, bundle=read_bundle(config=other)) as policy_client:
+            assert await policy_client.unready_reason() is None
+            # the decision follows the configuration OPA holds, though the input carries none
+            decision = await policy_client.decide(_input({}, None))
+            assert "config" not in _input({}, None)
+            assert decision.allowed
+            assert [v.code for v in decision.violations] == ["AIGOV_UNGOVERNED"]
+    finally:
+        server.server.stop()
+
+
+async def test_bundle_without_configuration_decides_nothing(tmp_path: Path) -> None:
+    """An OPA holding the policies but no data.aigov.config answers undefined: a deny, never an allow."""
+    shipped = read_bundle()
+    bare = Bundle(shipped.modules, shipped.sha256)
+    server = start_opa(tmp_path / "opa", bundle=bare)
+    try:
+        async with PolicyClient(server.url, bundle=bare) as policy_client:
+            _assert_unavailable(await policy_client.decide(_input({}, None)), "undefined")
+            assert "undefined" in str(await policy_client.unready_reason())
+    finally:
+        server.server.stop()
+
+
+def test_bundle_command_writes_the_configuration(tmp_path: Path) -> None:
+    """`python -m aigov.policy.bundle --config FILE` (the chart's init container) writes that configuration."""
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text("defaultEnforcement: warn\n")
+    out = tmp_path / "bundle"
+    run = subprocess.run(
+        [sys.executable, "-m", "aigov.policy.bundle", f"--out={out}", f"--config={config_file}"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    expected = read_bundle(config=Config(default_enforcement=EnforcementMode.WARN))
+    assert expected.sha256 in run.stdout
+    assert json.loads((out / "data.json").read_text()) == {"aigov": {"config": expected.data["aigov"]["config"]}}
+    assert json.loads((out / ".manifest").read_text())["revision"] == expected.sha256
+    config_file.write_text("defaultEnforcement: sometimes\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "aigov.policy.bundle", f"--out={out}", f"--config={config_file}"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert f"error: configuration {config_file} is invalid: defaultEnforcement" in run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def test_broken_bundle_names_the_file(tmp_path: Path) -> None:

@@ -42,16 +42,17 @@ def test_build_wraps_the_request_unchanged() -> None:
     system = {"metadata": {"name": "chat"}}
     exception = {"metadata": {"name": "pilot"}, "spec": {"system": "chat"}}
     namespace = Namespace("ml", {"aigov.io/enforcement": "warn"})
-    document = build(request, system, namespace, CONFIG, NOW, exceptions=[exception])
+    document = build(request, system, namespace, NOW, exceptions=[exception])
     assert document == {
         "request": request,
         "aisystem": system,
         "namespace": {"name": "ml", "labels": {"aigov.io/enforcement": "warn"}},
-        "config": CONFIG.policy_data(),
         "now": "2026-01-31T12:00:00Z",
         "exceptions": [exception],
     }
-    assert build(request, system, namespace, CONFIG, NOW)["exceptions"] == []
+    assert build(request, system, namespace, NOW)["exceptions"] == []
+    pool = WorkloadKind(group="example.com", version="v1", kind="ModelPool", resource="modelpools")
+    assert build(request, system, namespace, NOW, extra_kinds=[pool])["extraKinds"] == [pool.policy_data()]
     assert document["request"] is request
     json.dumps(document)
 
@@ -90,14 +91,14 @@ def test_the_aisystem_is_sent_without_what_the_policies_do_not_read() -> None:
             "conditions": [],
         },
     }
-    document = build(admission_request(_deployment(), "ml"), system, Namespace("ml"), CONFIG, NOW, left=system)
+    document = build(admission_request(_deployment(), "ml"), system, Namespace("ml"), NOW, left=system)
     for sent in (document["aisystem"], document["leftAISystem"]):
         assert sent["metadata"] == {"name": "chat", "namespace": "ml"}
         assert sent["spec"] == system["spec"]
         assert sent["status"] == {k: system["status"][k] for k in ("approvals", "impactAssessment", "suspension")}
     assert system["status"]["boundWorkloads"], "the caller's object is not modified"
     odd = {"metadata": "not an object", "status": ["neither"]}
-    assert build(admission_request(_deployment(), "ml"), odd, Namespace("ml"), CONFIG, NOW)["aisystem"] == odd
+    assert build(admission_request(_deployment(), "ml"), odd, Namespace("ml"), NOW)["aisystem"] == odd
 
 
 def test_every_status_field_the_policies_read_is_sent() -> None:

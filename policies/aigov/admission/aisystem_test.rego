@@ -26,7 +26,7 @@ test_unpinned_images_of_a_high_risk_system if {
 test_pinning_follows_the_tier_configuration if {
 	aisystem_warnings(write_review("CREATE", aisystem({}, {}), {})) == []
 	cfg := json.patch(data.testdata.config, [{"op": "replace", "path": "/tiers/minimal/requirePinnedImages", "value": true}])
-	d := decide(object.union(write_review("UPDATE", aisystem({}, {}), {}), {"config": cfg}))
+	d := decide_config(write_review("UPDATE", aisystem({}, {}), {}), cfg)
 	d.warnings == ["vllm/vllm-openai:v0.6.0 is not pinned by digest: workloads using it will be denied (AIGOV_IMAGE_NOT_PINNED)"]
 }
 
@@ -120,7 +120,7 @@ test_no_stale_warning if {
 
 	# A new tier that needs no assessment, or may never run (AIGOV_PROHIBITED says it).
 	cfg := object.union(data.testdata.config, {"tiers": {"minimal": {"requireAssessment": false}}})
-	decide(object.union(update_review(assessed_high, lowered), {"config": cfg})).warnings == []
+	decide_config(update_review(assessed_high, lowered), cfg).warnings == []
 	prohibited := object.union(assessed_high, {"spec": {"riskTier": "prohibited"}})
 	aisystem_warnings(update_review(assessed_high, prohibited)) == [
 		"riskTier \"prohibited\" may never run: workloads referencing this AISystem will be denied (AIGOV_PROHIBITED)",

@@ -21,15 +21,15 @@ decision := {"allowed": true, "mode": "off", "violations": [], "waived": [], "wa
 
 _input_ok if {
 	is_string(input.request.operation)
-	is_object(input.config)
+	is_object(_config)
 	time.parse_rfc3339_ns(input.now)
 }
 
 # The enforcement mode: the namespace label, else the configured default.
 mode := label if {
-	label := _namespace_labels[input.config.enforcementLabel]
+	label := _namespace_labels[_config.enforcementLabel]
 	label in _modes
-} else := input.config.defaultEnforcement
+} else := _config.defaultEnforcement
 
 _namespace_labels := object.get(input.namespace, "labels", {})
 
@@ -53,9 +53,9 @@ _warnings contains _truncate(text) if some text in _expiry_warnings
 
 _warnings contains _truncate(sprintf(
 	"namespace label %s=%s is not one of enforce, warn, audit, off; using %s",
-	[input.config.enforcementLabel, label, mode],
+	[_config.enforcementLabel, label, mode],
 )) if {
-	label := _namespace_labels[input.config.enforcementLabel]
+	label := _namespace_labels[_config.enforcementLabel]
 	not label in _modes
 }
 
@@ -83,7 +83,7 @@ _expiry_warnings contains sprintf("AISystem %q: approval by %s expires %s; renew
 }
 
 _expires_soon(record) if {
-	time.parse_rfc3339_ns(record.expiresAt) <= _now_ns + (input.config.warningWindowDays * _day_ns)
+	time.parse_rfc3339_ns(record.expiresAt) <= _now_ns + (_config.warningWindowDays * _day_ns)
 }
 
 _date(timestamp) := time.format([time.parse_rfc3339_ns(timestamp), "UTC", "2006-01-02"])

@@ -39,7 +39,7 @@ test_default_mode_from_config if {
 
 test_default_mode_is_configurable if {
 	cfg := object.union(data.testdata.config, {"defaultEnforcement": "audit"})
-	d := decide(object.union(review(create(ungoverned_vllm), null), {"config": cfg}))
+	d := decide_config(review(create(ungoverned_vllm), null), cfg)
 	d.mode == "audit"
 	d.allowed
 }
@@ -140,9 +140,14 @@ test_non_workload_kind_not_judged if {
 	d.violations == []
 }
 
+# An OPA without the configuration data (a bundle not written by aigov.policy.bundle) decides nothing.
+test_no_configuration_no_decision if {
+	not data.aigov.admission.decision with input as review(create(ungoverned_vllm), null)
+	not decide_config(review(create(ungoverned_vllm), null), "enforce")
+}
+
 test_malformed_input_has_no_decision if {
-	not decide({"request": {}, "config": data.testdata.config, "now": now})
-	not decide(object.remove(review(create(ungoverned_vllm), null), ["config"]))
+	not decide({"request": {}, "now": now})
 	not decide(object.union(review(create(ungoverned_vllm), null), {"now": "yesterday"}))
 }
 
@@ -177,7 +182,7 @@ test_no_expiry_warnings_with_a_zero_window if {
 		"approvals": [approval("alice", "ml-lead", "approved", expiring, [vllm])],
 	})
 	cfg := object.union(data.testdata.config, {"warningWindowDays": 0})
-	d := decide(object.union(review(create(deployment(governed, [container(vllm)])), system), {"config": cfg}))
+	d := decide_config(review(create(deployment(governed, [container(vllm)])), system), cfg)
 	d.warnings == []
 }
 

@@ -2,10 +2,11 @@
 # config.detection (aigov.core.config.Detection) and names its evidence in the
 # AIGOV_UNGOVERNED message; docs/detection.md lists them. The heuristics read
 # only the containers and pod specs the kinds table yields (no walk). violations.rego
-# and decision.rego read this file, so it refers to neither (no cycle between files).
+# and decision.rego read this file, so it refers to neither (no cycle between files);
+# it reads the configuration through config.rego.
 package aigov.admission
 
-_detection := input.config.detection
+_detection := _config.detection
 
 # An AI workload: a strict namespace, a serving or training kind, or evidence
 # from its containers that no not-AI declaration overrides.
@@ -49,8 +50,8 @@ _signals contains sprintf("image %s", [container.image]) if {
 	some container in _table_containers
 	not _ignored(container)
 	is_string(container.image)
-	_image_matches(_detection.imagePatterns, container.image)
-	not _image_matches(_detection.excludedImagePatterns, container.image)
+	_image_matches("imagePatterns", container.image)
+	not _image_matches("excludedImagePatterns", container.image)
 }
 
 # Command: a serving or training engine in a container's command and args, or in a kind's command field.
@@ -70,7 +71,7 @@ _signals contains sprintf("model reference %q", [_clip(match)]) if {
 _signals contains sprintf("model reference env %s", [env.name]) if {
 	some container in _table_containers
 	some env in container.env
-	_glob_any(_detection.modelEnv, env.name)
+	_glob_any("modelEnv", env.name)
 }
 
 _signals contains sprintf("model reference storageUri %s", [_clip(container.storageUri)]) if {
@@ -89,19 +90,19 @@ _accelerators contains name if {
 	not _probe(container)
 	some section in ["limits", "requests"]
 	some name, _ in container.resources[section]
-	_glob_any(_detection.acceleratorResources, name)
+	_glob_any("acceleratorResources", name)
 }
 
 _signals contains sprintf("DRA resource claim %s", [name]) if {
 	some spec in _working_pod_specs
 	some claim in spec.resourceClaims
 	name := _claim_name(claim)
-	_glob_any(_detection.resourceClaimPatterns, name)
+	_glob_any("resourceClaimPatterns", name)
 }
 
 _signals contains sprintf("runtime class %s", [spec.runtimeClassName]) if {
 	some spec in _working_pod_specs
-	_glob_any(_detection.runtimeClasses, spec.runtimeClassName)
+	_glob_any("runtimeClasses", spec.runtimeClassName)
 }
 
 _signals contains sprintf("env %s", [env.name]) if {
@@ -125,7 +126,7 @@ _working_pod_specs contains spec if {
 	not _probe(container)
 }
 
-_probe(container) if _image_matches(_detection.acceleratorProbeImages, container.image)
+_probe(container) if _image_matches("acceleratorProbeImages", container.image)
 
 _probe(container) if {
 	some pattern in _detection.acceleratorProbeCommands

@@ -5,6 +5,7 @@ import data.aigov.admission
 # The evidence aigov finds in a Deployment with `containers` (and pod-spec `extra` fields).
 evidence_of(containers, extra) := evidence if {
 	evidence := admission._ai_evidence with input as review(create(deployment_with(containers, extra)), null)
+		with data.aigov.config as data.testdata.config
 }
 
 deployment_with(containers, extra) := object.union(deployment({}, containers), {"spec": {"template": {"spec": extra}}})

@@ -11,7 +11,7 @@ _hour_ns := (60 * 60) * 1000000000
 
 # Never waived, whatever the configuration says.
 _exc_never_waivable := {"AIGOV_PROHIBITED", "AIGOV_POLICY_UNAVAILABLE"} | {code |
-	some code in input.config.exceptions.neverWaivable
+	some code in _config.exceptions.neverWaivable
 }
 
 _exc_all := object.get(input, "exceptions", [])
@@ -22,9 +22,9 @@ _exc_created_ns(exc) := time.parse_rfc3339_ns(exc.metadata.creationTimestamp)
 
 _exc_break_glass(exc) if object.get(exc.spec, "breakGlass", false) == true
 
-_exc_max_ns(exc) := input.config.exceptions.breakGlassHours * _hour_ns if _exc_break_glass(exc)
+_exc_max_ns(exc) := _config.exceptions.breakGlassHours * _hour_ns if _exc_break_glass(exc)
 
-else := input.config.exceptions.maxDays * _day_ns
+else := _config.exceptions.maxDays * _day_ns
 
 _exc_expiry_ns(exc) := min({time.parse_rfc3339_ns(exc.spec.expiresAt), _exc_created_ns(exc) + _exc_max_ns(exc)})
 

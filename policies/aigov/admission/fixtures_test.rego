@@ -1,6 +1,6 @@
 # Builders shared by the tests: workloads of every kind, AISystems in every
-# state, and the review input around them (default configuration from
-# policies/testdata/config.json, which a Python test keeps equal to aigov.config).
+# state, and the review input around them. `decide` sets the bundle data data.aigov.config to
+# policies/testdata/config.json (a Python test keeps it equal to aigov.config); `decide_config` to another.
 package aigov.admission_test
 
 import data.aigov.admission
@@ -177,12 +177,14 @@ review_in(req, system, namespace_labels) := {
 	"request": req,
 	"aisystem": system,
 	"namespace": {"name": "ml", "labels": namespace_labels},
-	"config": data.testdata.config,
 	"now": now,
 }
 
-decide(input_document) := decision if {
-	decision := admission.decision with input as input_document
+decide(input_document) := decide_config(input_document, data.testdata.config)
+
+# The decision for `input_document` with the configuration `cfg` as OPA's bundle data.
+decide_config(input_document, cfg) := decision if {
+	decision := admission.decision with input as input_document with data.aigov.config as cfg
 }
 
 codes(decision) := {v.code | some v in decision.violations}

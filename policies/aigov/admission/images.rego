@@ -19,18 +19,18 @@ _normalised(ref) := concat(":", [img.repository, img.tag]) if {
 	img.tag != ""
 } else := _image(ref).repository
 
-_glob_any(patterns, value) if {
-	some pattern in patterns
-	glob.match(pattern, ["/"], value)
-}
+# `value` matches one of the globs of the detection list named `list` (config.detection[list]),
+# tested as the one regex aigov.core.globs compiled from them (config.detection.globRegex[list]):
+# one regex.match instead of a glob.match per pattern, several times faster.
+_glob_any(list, value) if regex.match(_config.detection.globRegex[list], value)
 
-# `ref` matches one of the image globs (config.detection): the lower-cased
+# `ref` matches one of the image globs of the detection list `list`: the lower-cased
 # normalised reference, or any trailing part of its repository path (registry
 # host removed), with or without the tag. So `vllm*` matches
 # `registry:5000/mirror/vllm/vllm-openai:v1` and `nim/**` matches `nvcr.io/nim/meta/llama3`.
-_image_matches(patterns, ref) if {
+_image_matches(list, ref) if {
 	some candidate in _image_candidates(ref)
-	_glob_any(patterns, candidate)
+	_glob_any(list, candidate)
 }
 
 _image_candidates(ref) := {lower(_normalised(ref))} | {candidate |
@@ -58,7 +58,7 @@ _registry_host(part) if contains(part, ":")
 
 _registry_host("localhost")
 
-_ignored_image(ref) if _image_matches(input.config.detection.ignoredImagePatterns, ref)
+_ignored_image(ref) if _image_matches("ignoredImagePatterns", ref)
 
 _pinned(ref) if startswith(_image(ref).digest, "sha256:")
 

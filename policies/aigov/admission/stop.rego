@@ -5,8 +5,8 @@
 # Deployment controller's scale-downs of ReplicaSets (replicas plus its
 # `deployment.kubernetes.io/*` annotations) and `kubectl scale --replicas=0`
 # after a revoke included. The stop fields come from the kinds table
-# (aigov.core.workloads, sent as input.config.kinds).
-# Self-contained (reads only the input): workload.rego uses `_stop_update`, and
+# (aigov.core.workloads, bundle data data.aigov.config.kinds).
+# Self-contained (reads only the input and config.rego): workload.rego uses `_stop_update`, and
 # the webhook loads modules one by one, so the two must not refer to each other.
 package aigov.admission
 
@@ -15,7 +15,7 @@ _new := input.request.object
 _old := input.request.oldObject
 
 _stop_info := info if {
-	some info in input.config.kinds
+	some info in _kinds
 	info.group == input.request.kind.group
 	info.kind == input.request.kind.kind
 }

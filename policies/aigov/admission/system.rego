@@ -36,7 +36,7 @@ _tier := object.get(_record, ["spec", "riskTier"], "")
 
 # Unknown tiers are not deployable.
 _requirement := requirement if {
-	requirement := input.config.tiers[_tier]
+	requirement := _config.tiers[_tier]
 } else := {"deployable": false, "requireAssessment": true, "minApprovals": 0, "requiredRoles": []}
 
 _now_ns := time.parse_rfc3339_ns(input.now)

@@ -11,7 +11,7 @@ _violation(metadata, message, short) := {
 	"short": short,
 }
 
-_label := input.config.systemLabel
+_label := _config.systemLabel
 
 _namespace := input.request.namespace
 

@@ -141,8 +141,7 @@ test_assessment_rejected if {
 
 test_assessment_not_required_by_tier if {
 	cfg := object.union(data.testdata.config, {"tiers": {"minimal": {"requireAssessment": false}}})
-	inp := object.union(review(create(chat), json.remove(approved, ["status/impactAssessment"])), {"config": cfg})
-	decide(inp).allowed
+	decide_config(review(create(chat), json.remove(approved, ["status/impactAssessment"])), cfg).allowed
 }
 
 test_assessment_expired if {
@@ -202,7 +201,7 @@ test_exactly_one_assessment_code if {
 test_stale_assessment_not_reported_when_the_tier_needs_none if {
 	cfg := object.union(data.testdata.config, {"tiers": {"minimal": {"requireAssessment": false}}})
 	system := with_status(approved, {"impactAssessment": assessed_for("high", valid_until)})
-	decide(object.union(review(create(chat), system), {"config": cfg})).allowed
+	decide_config(review(create(chat), system), cfg).allowed
 	prohibited := object.union(system, {"spec": {"riskTier": "prohibited"}})
 	only(decide_create(chat, prohibited), "AIGOV_PROHIBITED")
 }

@@ -39,10 +39,10 @@ _kind := input.request.kind.kind
 
 _group := input.request.kind.group
 
-# The kinds-table entry of the object under review (aigov.core.workloads, sent as input.config.kinds):
+# The kinds-table entry of the object under review (aigov.core.workloads, bundle data data.aigov.config.kinds):
 # where its pod specs and labels sit, how it stops, and whether the kind alone makes it AI.
 _kind_info := info if {
-	some info in input.config.kinds
+	some info in _kinds
 	info.group == _group
 	info.kind == _kind
 }
@@ -136,7 +136,7 @@ _label_paths := _kind_info.labels if _kind_info
 else := [[["metadata", "labels"]]]
 
 _label_value(labels) := value if {
-	value := labels[input.config.systemLabel]
+	value := labels[_config.systemLabel]
 	is_string(value)
 	value != ""
 }

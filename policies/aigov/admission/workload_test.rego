@@ -73,7 +73,7 @@ test_inference_service_model_resources_count_as_accelerators if {
 		"model": {"modelFormat": {"name": "sklearn"}, "resources": {"limits": {"nvidia.com/gpu": 1}}},
 		"transformer": {"resources": {"requests": {"amd.com/gpu": 1}}},
 	}}})
-	admission._accelerators == {"nvidia.com/gpu", "amd.com/gpu"} with input as review(create(isvc), null)
+	admission._accelerators == {"nvidia.com/gpu", "amd.com/gpu"} with input as review(create(isvc), null) with data.aigov.config as data.testdata.config
 }
 
 seldon(labels) := {
@@ -101,7 +101,7 @@ test_label_on_cronjob_job_template if {
 
 test_object_label_wins_over_template_label if {
 	d := object.union(deployment({system_label: "other"}, [container(vllm)]), {"spec": {"template": {"metadata": {"labels": governed}}}})
-	admission._system_name == "other" with input as review(create(d), null)
+	admission._system_name == "other" with input as review(create(d), null) with data.aigov.config as data.testdata.config
 }
 
 test_empty_label_is_no_label if {
@@ -151,18 +151,33 @@ test_ignored_sidecar_not_detected_nor_checked if {
 }
 
 test_ignored_sidecar_matching_a_serving_pattern_is_ignored if {
-	cfg := object.union(data.testdata.config, {"detection": {"ignoredImagePatterns": ["vllm/**"]}})
-	inp := object.union(review(create(deployment({}, [container(vllm)])), null), {"config": cfg})
-	decide(inp).allowed
+	cfg := object.union(data.testdata.config, {"detection": {
+		"ignoredImagePatterns": ["vllm/**"],
+		"globRegex": {"ignoredImagePatterns": `(?s)^(?:vllm/.*)$`},
+	}})
+	decide_config(review(create(deployment({}, [container(vllm)])), null), cfg).allowed
 }
 
 test_image_patterns_are_configuration if {
-	cfg := object.union(data.testdata.config, {"detection": {"imagePatterns": ["example.com/models/*"]}})
-	inp := object.union(review(create(deployment({}, [container("example.com/models/m:1")])), null), {"config": cfg})
-	codes(decide(inp)) == {"AIGOV_UNGOVERNED"}
+	cfg := object.union(data.testdata.config, {"detection": {
+		"imagePatterns": ["example.com/models/*"],
+		"globRegex": {"imagePatterns": `(?s)^(?:example\.com/models/[^/]*)$`},
+	}})
+	codes(decide_config(review(create(deployment({}, [container("example.com/models/m:1")])), null), cfg)) == {"AIGOV_UNGOVERNED"}
 }
 
-# --- kinds from the table (input.config.kinds): wrappers judged by the pod specs they embed ---------
+# The audit judges a kind beyond the table (an unreviewed CRD) by sending it as input.extraKinds.
+test_extra_kinds_from_the_input_are_judged if {
+	deployment_kind := [k | some k in data.testdata.config.kinds; k.kind == "Deployment"][0]
+	pool_kind := object.union(deployment_kind, {"group": "example.com", "kind": "ModelPool"})
+	pool := object.union(deployment({}, [container(vllm)]), {"apiVersion": "example.com/v1", "kind": "ModelPool"})
+	request := object.union(create(pool), {"kind": {"group": "example.com", "version": "v1", "kind": "ModelPool"}})
+	decide(review(request, null)).allowed
+	codes(decide(object.union(review(request, null), {"extraKinds": [pool_kind]}))) == {"AIGOV_UNGOVERNED"}
+	decide(object.union(review(request, null), {"extraKinds": "not a list"})).allowed
+}
+
+# --- kinds from the table (data.aigov.config.kinds): wrappers judged by the pod specs they embed ---------
 
 leader_worker_set(labels, containers) := {
 	"apiVersion": "leaderworkerset.x-k8s.io/v1",
