@@ -6,9 +6,11 @@ subprocess (standalone). The AISystems carry realistic statuses
 two past suspensions, three bound workloads) written through the status
 subresource, without a phase. At each size the operator is started fresh over
 all the systems created so far; measured: the seconds until every AISystem has
-its phase, then, after a short settle, the operator's resident memory and CPU
-(utime + stime from /proc, as % of one core) over an idle window, sampled every
-few seconds so the JSON shows both over time.
+its phase; then, once the operator's log has been quiet for a while (the work
+that follows the phases, such as archiving resumed suspensions and opening their
+nonconformities, is done), its resident memory and CPU (utime + stime from
+/proc, as % of one core) over an idle window, sampled every few seconds so the
+JSON shows both over time.
 
     python bench/operator_scale.py [--quick] [--sizes 10,1000,10000] [--window 60]
 """
@@ -61,9 +63,21 @@ def start_operator(cluster: ControlPlane, workdir: Path, name: str) -> Server:
     return operator
 
 
-def idle(pid: int, settle: float, window: float, step: float) -> dict[str, Any]:
+def quiet(operator: Server, seconds: float, limit: float = 1800) -> float:
+    """Wait until the operator has logged nothing for `seconds`; how long that took."""
+    started = time.monotonic()
+    size, since = -1, started
+    while time.monotonic() - since < seconds and time.monotonic() - started < limit:
+        operator.check_alive()
+        now = operator.log_path.stat().st_size
+        if now != size:
+            size, since = now, time.monotonic()
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
+def idle(pid: int, window: float, step: float) -> dict[str, Any]:
     """RSS (MiB) and CPU (% of one core) over an idle window, overall and per sample."""
-    time.sleep(settle)
     start_cpu, started = cpu_seconds(pid), time.monotonic()
     timeline: list[dict[str, float]] = []
     last_cpu, last = start_cpu, started
@@ -102,7 +116,8 @@ def run(sizes: list[int], window: float, settle: float, step: float, workdir: Pa
                     time.sleep(1)
                 phased = time.monotonic() - started
                 found = {"create_s": round(created, 1), "all_phases_s": round(phased, 1)}
-                found |= idle(operator.process.pid, settle, window, step)
+                found["quiet_after_s"] = round(quiet(operator, settle), 1)
+                found |= idle(operator.process.pid, window, step)
             finally:
                 operator.stop(timeout=30)
             results["sizes"][str(size)] = found
