@@ -4,7 +4,9 @@ Everything real, on loopback: etcd + kube-apiserver and `aigov operator` as a
 subprocess (standalone). The AISystems carry realistic statuses
 (devkit.loadgen.aisystem: an assessment, an approval, conditions, a current and
 two past suspensions, three bound workloads) written through the status
-subresource, without a phase. At each size the operator is started fresh over
+subresource, without a phase (with `--settled` also without the current, resumed
+suspension, as the operator leaves a status once it archived that: less work at
+the start, the same idle state). At each size the operator is started fresh over
 all the systems created so far; measured: the seconds until every AISystem has
 its phase; then, once the operator's log has been quiet for a while (the work
 that follows the phases, such as archiving resumed suspensions and opening their
@@ -12,7 +14,7 @@ nonconformities, is done), its resident memory and CPU (utime + stime from
 /proc, as % of one core) over an idle window, sampled every few seconds so the
 JSON shows both over time.
 
-    python bench/operator_scale.py [--quick] [--sizes 10,1000,10000] [--window 60]
+    python bench/operator_scale.py [--quick] [--settled] [--sizes 10,1000,10000] [--window 60]
 """
 
 from __future__ import annotations
@@ -97,8 +99,9 @@ def idle(pid: int, window: float, step: float) -> dict[str, Any]:
     }
 
 
-def run(sizes: list[int], window: float, settle: float, step: float, workdir: Path) -> dict[str, Any]:
-    results: dict[str, Any] = {"window_s": window, "sizes": {}}
+def run(sizes: list[int], window: float, settle: float, step: float, workdir: Path, *, settled: bool) -> dict[str, Any]:
+    results: dict[str, Any] = {"window_s": window, "settled": settled, "sizes": {}}
+    without = ("phase", "suspension") if settled else ("phase",)
     with ControlPlane(workdir / "controlplane") as cluster:
         install_crds(cluster)
         admin = Admin(cluster)
@@ -106,7 +109,7 @@ def run(sizes: list[int], window: float, settle: float, step: float, workdir: Pa
         have = 0
         for size in sizes:
             started = time.monotonic()
-            create_systems(cluster, NAMESPACE, have, size, phase=False)
+            create_systems(cluster, NAMESPACE, have, size, without)
             created, have = time.monotonic() - started, max(have, size)
             operator = start_operator(cluster, workdir, f"operator-{size}")
             try:
@@ -129,6 +132,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smoke run: 10 and 30 systems, a 4 s window")
     parser.add_argument("--sizes", default="10,1000,10000")
+    parser.add_argument("--settled", action="store_true", help="statuses with the resumed suspension archived")
     parser.add_argument("--window", type=float, default=60.0, help="seconds of idle sampling per size")
     args = parser.parse_args()
     sizes, window, settle, step = [int(s) for s in args.sizes.split(",")], args.window, 10.0, 5.0
@@ -136,8 +140,9 @@ def main() -> None:
         sizes, window, settle, step = [10, 30], 4.0, 1.0, 1.0
     started = machine()
     with tempfile.TemporaryDirectory(prefix="aigov-bench-") as workdir:
-        results = run(sizes, window, settle, step, Path(workdir))
-    print(f"results: {save('operator_scale', results, args.quick, started)}")
+        results = run(sizes, window, settle, step, Path(workdir), settled=args.settled)
+    name = "operator_scale_settled" if args.settled else "operator_scale"
+    print(f"results: {save(name, results, args.quick, started)}")
 
 
 if __name__ == "__main__":
