@@ -18,6 +18,7 @@ from contextlib import suppress
 from aigov.core.binding import SystemKey
 
 RETRY_SECONDS = 5.0
+"""How soon a round is retried after a transient failure."""
 
 
 class ExpiryQueue:

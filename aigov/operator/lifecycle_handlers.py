@@ -36,10 +36,8 @@ from aigov.core.reconcile import ReconcilePlan, plan
 from aigov.operator.bound_workloads import INDEX
 from aigov.operator.cluster import WorkloadScaler
 from aigov.operator.context import REGISTRY, OperatorContext, context
+from aigov.operator.expiry_queue import RETRY_SECONDS
 from aigov.operator.monitoring import monitoring
-
-_RETRY_SECONDS = 5.0
-"""How soon a round is retried after a transient API failure (unreachable, 429, 5xx); refusals wait for a change."""
 
 _LOG = logging.getLogger(__name__)
 _LOGGING = kopf.OperatorSettings()
@@ -94,11 +92,11 @@ async def round_of(
         logger.error(f"cannot evaluate: the object does not match the AISystem model: {exc}")
     except kubernetes.client.ApiException as exc:
         logger.warning(f"status write refused ({exc.status} {exc.reason}): {exc.body}")
-        if exc.status == 429 or exc.status >= 500:
-            return min(resync or _RETRY_SECONDS, _RETRY_SECONDS)
+        if exc.status == 429 or exc.status >= 500:  # transient; refusals wait for a change
+            return RETRY_SECONDS
     except urllib3.exceptions.HTTPError as exc:
         logger.warning(f"status write failed, retrying: {exc}")
-        return _RETRY_SECONDS
+        return RETRY_SECONDS
     return resync
 
 
