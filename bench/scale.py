@@ -20,7 +20,6 @@ import argparse
 import ssl
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,24 +27,22 @@ import httpx
 
 from devkit.devcluster import ControlPlane
 from devkit.devstack import Webhook
-from devkit.loadgen import CASES, Admin, aisystem, machine, percentiles, review, rss_mib, save, start_aigov
+from devkit.loadgen import (
+    CASES,
+    Admin,
+    aisystem,
+    create_systems,
+    machine,
+    percentiles,
+    review,
+    rss_mib,
+    save,
+    start_aigov,
+)
 
 NAMESPACE = "bench"
 SYSTEM = "support-chatbot"
 EXPECTED = {"allowed": True, "denied": False, "governed": True}
-THREADS = 4
-
-
-def create_systems(cluster: ControlPlane, start: int, stop: int) -> None:
-    """AISystems `sys-<start>` .. `sys-<stop - 1>` with their statuses, from a few threads."""
-
-    def batch(indices: range) -> None:
-        admin = Admin(cluster)
-        for i in indices:
-            admin.aisystem(*aisystem(f"sys-{i:05d}", NAMESPACE))
-
-    with ThreadPoolExecutor(THREADS) as pool:
-        list(pool.map(batch, (range(start + t, stop, THREADS) for t in range(THREADS))))
 
 
 def measure(webhook: Webhook, requests: int) -> dict[str, Any]:
@@ -91,7 +88,7 @@ def run(sizes: list[int], bound: int, requests: int, workdir: Path) -> dict[str,
             have = 1
             for size in sizes:
                 started = time.monotonic()
-                create_systems(cluster, have, size)
+                create_systems(cluster, NAMESPACE, have, size)
                 created = time.monotonic() - started
                 have = max(have, size)
                 settle(webhook, 60)

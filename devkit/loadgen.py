@@ -20,6 +20,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -252,6 +253,12 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process `pid` has used, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def save(name: str, results: dict[str, Any], quick: bool, started: dict[str, Any]) -> Path:
     """Write `bench/results/<name>.json` (quick runs go to a temporary `<name>.quick.json`, not committed)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -339,6 +346,19 @@ class Admin:
         path = f"/apis/aigov.io/v1alpha1/namespaces/{obj['metadata']['namespace']}/aisystems"
         created = self.send("POST", path, obj).json()
         self.send("PUT", f"{path}/{obj['metadata']['name']}/status", created | {"status": status})
+
+
+def create_systems(cluster: ControlPlane, namespace: str, start: int, stop: int, without: tuple[str, ...] = ()) -> None:
+    """AISystems `sys-<start>` .. `sys-<stop - 1>` with their statuses (less the fields `without`), from 4 threads."""
+
+    def batch(indices: range) -> None:
+        admin = Admin(cluster)
+        for i in indices:
+            obj, status = aisystem(f"sys-{i:05d}", namespace)
+            admin.aisystem(obj, {k: v for k, v in status.items() if k not in without})
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(batch, (range(start + t, stop, 4) for t in range(4))))
 
 
 def start_aigov(cluster: ControlPlane, workdir: Path) -> Webhook:

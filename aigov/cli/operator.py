@@ -37,8 +37,12 @@ def operator(
         str | None, typer.Option(help="Serve a liveness probe here, e.g. http://127.0.0.1:8080/healthz.")
     ] = None,
     resync: Annotated[
-        float, typer.Option(min=1.0, help="Re-evaluate every AISystem at least this often, in seconds.")
-    ] = 30.0,
+        float,
+        typer.Option(
+            min=0.0,
+            help="Also re-read every AISystem at least this often, in seconds; 0: only on changes and expiries.",
+        ),
+    ] = 0.0,
     config: Annotated[Path | None, typer.Option(help="aigov configuration file (YAML); default $AIGOV_CONFIG.")] = None,
     prometheus_url: Annotated[
         str | None,

@@ -101,6 +101,8 @@ class Evaluation:
     next_expiry: datetime | None
     observed_generation: int | None
     expiring: tuple[Expiring, ...]
+    next_warning: datetime | None = None
+    """When the earliest expiry not yet within the warning window enters it."""
 
     @property
     def message(self) -> str:
@@ -282,6 +284,7 @@ def evaluate(system: AISystem, config: Config, now: datetime) -> Evaluation:
         next_expiry=min(expiries, default=None),
         observed_generation=system.metadata.generation,
         expiring=_expiring(facts, record if facts.assessment == AssessmentState.VALID else None, now, window),
+        next_warning=min((e - window for e in expiries if e > now + window), default=None),
     )
 
 

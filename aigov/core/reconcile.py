@@ -36,12 +36,17 @@ class ReconcilePlan:
     events: tuple[Announcement, ...]
     evaluation: Evaluation
 
-    def seconds_until_due(self, now: datetime, resync_seconds: float) -> float:
-        """How long until the outcome may change by time alone: the next expiry, at most `resync_seconds`."""
-        due = resync_seconds
-        if self.evaluation.next_expiry is not None:
-            due = min(due, (self.evaluation.next_expiry + _EXPIRY_MARGIN - now).total_seconds())
-        return max(due, _EXPIRY_MARGIN.total_seconds())
+    def seconds_until_due(self, now: datetime, resync_seconds: float = 0.0) -> float | None:
+        """How long until the outcome may change by time alone (the next expiry, or an expiry entering the
+        warning window), at most `resync_seconds` when that is positive; None when only a change can."""
+        dues = [(moment + _EXPIRY_MARGIN - now).total_seconds() for moment in self._moments()]
+        if resync_seconds > 0:
+            dues.append(resync_seconds)
+        return max(min(dues), _EXPIRY_MARGIN.total_seconds()) if dues else None
+
+    def _moments(self) -> list[datetime]:
+        moments = (self.evaluation.next_expiry, self.evaluation.next_warning)
+        return [moment for moment in moments if moment is not None]
 
 
 def plan(system: AISystem, workloads: Iterable[BoundWorkload], config: Config, now: datetime) -> ReconcilePlan:

@@ -1,8 +1,8 @@
 """Keeps `status.boundWorkloads` current from watches: an index of labelled workloads, a watcher that wakes systems.
 
 kopf updates the `bound_workloads` index (keyed by (namespace, AISystem name))
-before it calls any handler for the same event; the watcher then wakes the
-reconciler of the system the workload is bound to now and of the one it was
+before it calls any handler for the same event; the watcher then queues a round
+now (`OperatorContext.wake`) for the system the workload is bound to and for the one it was
 bound to before (remembered in the workload's per-object memo), so a workload
 that appears, changes its images, loses its label or disappears shows in the
 AISystem's status without polling. Events that change nothing bound (replica
@@ -45,7 +45,7 @@ def bound_workloads(body: kopf.Body, resource: kopf.Resource, memo: Any, **_: An
 
 
 @kopf.on.event(_selects, id="wake-bound-system", registry=REGISTRY)
-def wake_bound_system(type: str, body: kopf.Body, resource: kopf.Resource, memo: Any, **_: Any) -> None:
+async def wake_bound_system(type: str, body: kopf.Body, resource: kopf.Resource, memo: Any, **_: Any) -> None:
     """Wake the AISystems whose bound workloads this event changed."""
     binding = None if type == "DELETED" else _binding(body, resource, memo)
     before = memo.get("binding")

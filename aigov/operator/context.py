@@ -6,7 +6,6 @@ aigov never changes another kopf operator in the same process.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +13,7 @@ import kopf
 
 from aigov.core.binding import SystemKey
 from aigov.core.config import Config
+from aigov.operator.expiry_queue import ExpiryQueue
 from aigov.operator.kube import StatusWriter
 
 REGISTRY = kopf.OperatorRegistry()
@@ -21,30 +21,19 @@ REGISTRY = kopf.OperatorRegistry()
 
 @dataclass
 class OperatorContext:
-    """Configuration, the API writer, and the wake-up signals of the per-AISystem reconcilers."""
+    """Configuration, the API writer, and the queue of due AISystem rounds."""
 
     config: Config
     kube: StatusWriter
     resync_seconds: float
+    """Re-read every AISystem at least this often; 0 means only when a change or an expiry is due."""
     namespaces: tuple[str, ...] = ()
     """The namespaces served; empty means cluster-wide."""
-    _wakers: dict[SystemKey, asyncio.Event] = field(default_factory=dict)
-
-    def register(self, key: SystemKey) -> asyncio.Event:
-        """A fresh event that wakes the reconciler of AISystem `key` (replacing a stopping one's)."""
-        event = self._wakers[key] = asyncio.Event()
-        return event
-
-    def forget(self, key: SystemKey, event: asyncio.Event) -> None:
-        """Drop a stopped reconciler's event, unless a newer reconciler registered its own."""
-        if self._wakers.get(key) is event:
-            del self._wakers[key]
+    queue: ExpiryQueue = field(default_factory=ExpiryQueue)
 
     def wake(self, key: SystemKey) -> None:
-        """Ask AISystem `key`'s reconciler to run now (no-op when none runs)."""
-        event = self._wakers.get(key)
-        if event is not None:
-            event.set()
+        """Re-evaluate AISystem `key` now (re-read from the API server)."""
+        self.queue.set(key, 0.0)
 
 
 def context(memo: Any) -> OperatorContext:

@@ -1,22 +1,28 @@
-"""Keeps each AISystem's phase, conditions, expiries and inventory true: one reconciler per AISystem.
+"""Keeps each AISystem's phase, conditions, expiries and inventory true: a round at every change and when due.
 
-A kopf daemon per AISystem is the only writer of its status. Each round it
-reads the object (kopf keeps the daemon's `body` current), calls the pure
+Every event of an AISystem (spec edits and records written through the status
+subresource alike) runs a round with the object kopf delivers: it calls the pure
 `plan`, writes the changed fields with a `resourceVersion` precondition (a stale
 round writes nothing), emits the plan's Events only once the write succeeded,
-then sleeps until the next expiry or the resync interval, whichever comes first,
-unless woken earlier by an event of the AISystem (spec edits and records written
-through the status subresource alike) or of a workload bound to it. A round that
-finds nothing to change writes nothing, so its own writes never loop.
-Peering stops the daemons of a replica that is not the active one.
+and sets when the outcome next changes by time alone (an expiry, or an expiry
+entering the warning window) in the operator's one `ExpiryQueue`. When that
+time comes, or a workload bound to the system changes, the queue's task reads
+the object afresh and runs the same round. A round that finds nothing to change
+writes nothing, so its own writes never loop, and nothing runs while nothing
+is due. Transient API failures are retried after a few seconds; `--resync`
+(off by default) re-reads every system at least that often.
+Peering pauses kopf's watches on a replica that is not the active one; a round
+its queue still runs re-reads the object and writes only what is still
+missing, under the same precondition, so nothing is written or announced twice.
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
+import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import kopf
 import kubernetes
@@ -28,50 +34,70 @@ from aigov.core.config import GROUP, PLURAL, VERSION
 from aigov.core.model import AISystem, BoundWorkload
 from aigov.core.reconcile import ReconcilePlan, plan
 from aigov.operator.bound_workloads import INDEX
+from aigov.operator.cluster import WorkloadScaler
 from aigov.operator.context import REGISTRY, OperatorContext, context
+from aigov.operator.expiry_queue import RETRY_SECONDS
+from aigov.operator.monitoring import monitoring
 
-_RETRY_SECONDS = 5.0
-"""How soon a round is retried after a transient API failure (unreachable, 429, 5xx); refusals wait for a resync."""
+_LOG = logging.getLogger(__name__)
+_LOGGING = kopf.OperatorSettings()
+"""For the queue's object loggers, which log like kopf's and post nothing."""
 
 
 def _key(body: kopf.Body) -> SystemKey:
     return (body.metadata.namespace or "", body.metadata.name or "")
 
 
-@kopf.on.event(GROUP, VERSION, PLURAL, id="wake-reconciler", registry=REGISTRY)
-def wake_reconciler(body: kopf.Body, memo: Any, **_: Any) -> None:
-    """Any change of the object, status records included, gets a fresh round."""
-    context(memo).wake(_key(body))
+@kopf.on.event(GROUP, VERSION, PLURAL, id="reconciler", registry=REGISTRY)
+async def on_event(type: str | None, body: kopf.Body, memo: Any, logger: kopf.Logger, **kwargs: Any) -> None:
+    """Any change of the object, status records included: a round now, then the next due time."""
+    ctx, index = context(memo), kwargs[INDEX]
+    # Started from a handler, so the queue's task can post Events through kopf like the handlers do.
+    ctx.queue.start(functools.partial(_due_round, ctx, index, monitoring(memo).cluster), _LOG)
+    if type == "DELETED":
+        ctx.queue.set(_key(body), None)
+        return
+    ctx.queue.set(_key(body), await round_of(body, ctx, index, logger))
 
 
-@kopf.daemon(GROUP, VERSION, PLURAL, id="reconciler", cancellation_timeout=10.0, registry=REGISTRY)
-async def reconciler(
-    stopped: kopf.DaemonStopped, body: kopf.Body, memo: Any, logger: kopf.Logger, **kwargs: Any
+@kopf.on.cleanup(registry=REGISTRY)
+def stop_queue(memo: Any, **_: Any) -> None:
+    """Stop the queue's task."""
+    context(memo).queue.stop()
+
+
+async def _due_round(
+    ctx: OperatorContext,
+    index: kopf.Index[SystemKey, BoundWorkload],
+    cluster: WorkloadScaler,
+    key: SystemKey,
 ) -> None:
-    """Reconcile the AISystem until kopf stops this daemon (deletion, peering pause, shutdown)."""
-    workloads: kopf.Index[SystemKey, BoundWorkload] = kwargs[INDEX]
-    ctx = context(memo)
-    key = _key(body)
-    waker = ctx.register(key)
+    """The round of a system that came due: read it afresh (gone: nothing to do), run it, queue the next."""
+    raw = await cluster.system(*key)
+    if raw is not None:
+        body = kopf.Body(cast(kopf.RawBody, raw))
+        logger = kopf.LocalObjectLogger(body=body, settings=_LOGGING)
+        ctx.queue.set(key, await round_of(body, ctx, index, logger))
+
+
+async def round_of(
+    body: kopf.Body, ctx: OperatorContext, index: kopf.Index[SystemKey, BoundWorkload], logger: kopf.Logger
+) -> float | None:
+    """One round, its failures logged; seconds until the next one is due (None: at the next change)."""
+    resync = ctx.resync_seconds or None
     try:
-        while not stopped:
-            waker.clear()
-            delay = ctx.resync_seconds
-            try:
-                outcome = await reconcile(body, ctx, workloads.get(key, ()), logger)
-                delay = outcome.seconds_until_due(datetime.now(UTC), ctx.resync_seconds)
-            except ValidationError as exc:
-                logger.error(f"cannot evaluate: the object does not match the AISystem model: {exc}")
-            except kubernetes.client.ApiException as exc:
-                transient = exc.status == 429 or exc.status >= 500
-                logger.warning(f"status write refused ({exc.status} {exc.reason}): {exc.body}")
-                delay = min(delay, _RETRY_SECONDS) if transient else delay
-            except urllib3.exceptions.HTTPError as exc:
-                logger.warning(f"status write failed, retrying: {exc}")
-                delay = min(delay, _RETRY_SECONDS)
-            await _sleep(stopped, waker, delay)
-    finally:
-        ctx.forget(key, waker)
+        outcome = await reconcile(body, ctx, index.get(_key(body), ()), logger)
+        return outcome.seconds_until_due(datetime.now(UTC), ctx.resync_seconds)
+    except ValidationError as exc:
+        logger.error(f"cannot evaluate: the object does not match the AISystem model: {exc}")
+    except kubernetes.client.ApiException as exc:
+        logger.warning(f"status write refused ({exc.status} {exc.reason}): {exc.body}")
+        if exc.status == 429 or exc.status >= 500:  # transient; refusals wait for a change
+            return RETRY_SECONDS
+    except urllib3.exceptions.HTTPError as exc:
+        logger.warning(f"status write failed, retrying: {exc}")
+        return RETRY_SECONDS
+    return resync
 
 
 async def reconcile(
@@ -93,13 +119,3 @@ async def reconcile(
     for event in outcome.events:
         kopf.event(body, type=event.type.value, reason=event.reason, message=event.message)
     return outcome
-
-
-async def _sleep(stopped: kopf.DaemonStopped, waker: asyncio.Event, seconds: float) -> None:
-    """Until `seconds` pass, the waker is set, or the daemon is stopped."""
-    waits = [asyncio.ensure_future(stopped.wait()), asyncio.ensure_future(waker.wait())]
-    try:
-        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for wait in waits:
-            wait.cancel()

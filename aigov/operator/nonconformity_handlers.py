@@ -6,8 +6,9 @@ start, so a restart or a repeated event opens nothing twice) and, once resumed, 
 `resumedBy` (the closure policy keeps a high-risk system's resumer from closing it).
 The same event carries the drift checks' latest evaluations: every closed
 Nonconformity of the system counts them towards its effectiveness check
-(`aigov.core.nonconformity.next_effectiveness`). Nonconformities are indexed by
-system and feed the `aigov_nonconformities*` gauges.
+(`aigov.core.nonconformity.next_effectiveness`). Nonconformities being verified
+are indexed by system (open and closed ones are not kept in memory); all feed
+the `aigov_nonconformities*` gauges.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ _DONE = "nonconformities-done"
 
 @kopf.index(GROUP, VERSION, NC_PLURAL, id=INDEX, registry=REGISTRY)
 def nonconformities_by_system(body: kopf.Body, **_: Any) -> dict[SystemKey, dict[str, Any]]:
-    """Index a Nonconformity under its AISystem."""
-    system = (body.get("spec") or {}).get("system")
-    return {(body.metadata.namespace or "", str(system)): dict(body)} if system else {}
+    """Index a Nonconformity under its AISystem while its corrective action is verified (the only ones read)."""
+    system, nc = (body.get("spec") or {}).get("system"), dict(body)
+    verifying = bool(system) and phase(nc) is NCPhase.VERIFYING
+    return {(body.metadata.namespace or "", str(system)): nc} if verifying else {}
 
 
 @kopf.on.event(GROUP, VERSION, NC_PLURAL, id="nonconformity-gauges", registry=REGISTRY)

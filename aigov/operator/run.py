@@ -34,7 +34,7 @@ from aigov.operator.monitoring import MonitoringOptions, install
 from aigov.telemetry.metrics import WARNING_WINDOW
 
 FINALIZER = "aigov.io/operator"
-"""kopf's finalizer on AISystems: it stops the object's reconciler before the object goes."""
+"""kopf's finalizer on monitored AISystems: it stops the object's drift checks before the object goes."""
 
 REPORTING_COMPONENT = "aigov-operator"
 
@@ -51,7 +51,8 @@ class Options:
     standalone: bool = False
     liveness: str | None = None
     """kopf liveness endpoint, e.g. `http://127.0.0.1:8080/healthz`."""
-    resync_seconds: float = 30.0
+    resync_seconds: float = 0.0
+    """Re-read every AISystem at least this often; 0: only on changes and when an expiry is due."""
     priority: int | None = None
     """Peering priority; random when None (equal priorities would pause every replica)."""
     monitoring: MonitoringOptions = field(default_factory=MonitoringOptions)

@@ -158,7 +158,11 @@ class Operator(_Pod):
     replicas: int = Field(
         default=1, ge=1, description="Operator replicas; extra ones stand by through kopf peering and take over."
     )
-    resync_seconds: float = Field(default=30.0, ge=1, description="Re-evaluate every AISystem at least this often.")
+    resync_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description="Also re-read every AISystem this often (seconds); 0: on changes and expiries only.",
+    )
     liveness_port: int = Field(default=8080, ge=1, le=65535, description="Port of kopf's liveness endpoint.")
     metrics_port: int = Field(default=9090, ge=1, le=65535, description="Plain-HTTP /metrics (and /alertmanager) port.")
     prometheus_url: str = Field(

@@ -5,8 +5,8 @@ only), but its template's Rego runs in a real OPA: on every object of the
 hand-labelled corpus it must flag exactly what aigov's policies flag as
 AIGOV_UNGOVERNED, with the same evidence. Strict namespaces are aigov-only
 (Gatekeeper's input carries no namespace labels); the corpus has none. The
-quick modes of the OPA-floor, scale and through-the-API-server benchmarks
-(aigov and the VAP) run end to end; no timing is asserted.
+quick modes of the OPA-floor, scale, operator-scale and through-the-API-server
+benchmarks (aigov and the VAP) run end to end; no timing is asserted.
 """
 
 from __future__ import annotations
@@ -117,6 +117,14 @@ def test_scale_quick(tmp_path: Path) -> None:
     for found in (*results["sizes"].values(), results["bound_to_one"]):
         assert found["webhook_rss_mib"] > 0
         assert all(found[case]["requests"] == 20 for case in ("allowed", "denied", "governed"))
+
+
+def test_operator_scale_quick(tmp_path: Path) -> None:
+    results = run_quick("operator_scale.py", tmp_path)["results"]
+    assert set(results["sizes"]) == {"10", "30"}
+    for found in results["sizes"].values():
+        assert found["all_phases_s"] >= 0 and found["cpu_pct"] >= 0
+        assert found["rss_mib"] > 0 and found["timeline"]
 
 
 def test_apiserver_quick_with_aigov_and_the_native_policy(tmp_path: Path) -> None:

@@ -246,7 +246,6 @@ def test_inference_services_bind_once_their_crd_is_installed(kube: ControlPlane,
 def test_a_settled_system_is_not_rewritten(kube: ControlPlane, namespace: str) -> None:
     apply(kube, namespace, system("quiet"))
     wait_phase(kube, namespace, "quiet", "AwaitingAssessment")
-    eventually(lambda: FINALIZER in get(kube, namespace, "quiet")["metadata"].get("finalizers", []))
     touched = kube.kubectl(
         "annotate",
         "ais",
@@ -265,8 +264,15 @@ def test_a_settled_system_is_not_rewritten(kube: ControlPlane, namespace: str) -
 
 
 def test_deleting_a_system_is_not_blocked_by_the_finalizer(kube: ControlPlane, namespace: str) -> None:
-    apply(kube, namespace, system("gone"))
+    watched = system("gone")
+    check = {"name": "psi", "query": "vector(0)", "comparator": ">", "threshold": 0.25, "action": "alert"}
+    watched["spec"]["monitoring"] = {"intervalSeconds": 60, "checks": [check]}
+    apply(kube, namespace, watched)
+    apply(kube, namespace, system("plain"))
+    # only a monitored system has a daemon (its drift checks), so only it carries kopf's finalizer
     eventually(lambda: FINALIZER in get(kube, namespace, "gone")["metadata"].get("finalizers", []))
+    wait_phase(kube, namespace, "plain", "AwaitingAssessment")
+    assert FINALIZER not in get(kube, namespace, "plain")["metadata"].get("finalizers", [])
     kube.kubectl("delete", "ais", "gone", "-n", namespace, "--wait=false")
     eventually(
         lambda: kube.kubectl("get", "ais", "gone", "-n", namespace, check=False).returncode != 0,

@@ -155,10 +155,21 @@ def test_bound_workloads_are_written_in_order_and_removed_when_gone() -> None:
 def test_the_next_round_is_due_at_the_next_expiry_or_the_resync_interval() -> None:
     soon = plan(system({"impactAssessment": assessed(), "approvals": [approved(expires_in=5)]}), [], CONFIG, NOW)
     assert soon.seconds_until_due(NOW, 30) == pytest.approx(5.1)
+    assert soon.seconds_until_due(NOW) == pytest.approx(5.1)
     assert soon.seconds_until_due(NOW + timedelta(seconds=10), 30) == pytest.approx(0.1)
     assert plan(system(), [], CONFIG, NOW).seconds_until_due(NOW, 30) == 30
+    assert plan(system(), [], CONFIG, NOW).seconds_until_due(NOW) is None  # only a change can change it
+
+
+def test_the_next_round_is_due_when_an_expiry_enters_the_warning_window() -> None:
+    window = CONFIG.warning_window_days * DAY
     far = plan(system({"impactAssessment": assessed(), "approvals": [approved()]}), [], CONFIG, NOW)
+    assert far.seconds_until_due(NOW) == pytest.approx(90 * DAY - window + 0.1)
     assert far.seconds_until_due(NOW, 30) == 30
+    later = NOW + timedelta(seconds=90 * DAY - window + 0.1)
+    entered = plan(system({"impactAssessment": assessed(), "approvals": [approved()]}), [], CONFIG, later)
+    assert [e.reason for e in entered.evaluation.expiring] == ["ApprovalExpiring"]
+    assert entered.seconds_until_due(later) == pytest.approx(window)  # then the expiry itself
 
 
 @pytest.mark.parametrize(
