@@ -1,14 +1,15 @@
 """The operator appends every governance record it observes to the AISystem's archive (`aigov.core.archive`).
 
 An event handler, not a `kopf.on.delete` handler: it never holds a deletion up.
-The tombstone is written when the operator sees `deletionTimestamp` (its
-reconciler's finalizer keeps the object that long while the operator runs) or,
-at the latest, the DELETED event. Failures are logged and retried on the next
+The tombstone is written when the operator sees `deletionTimestamp` (kopf's
+finalizer keeps monitored systems that long while the operator runs) or, at the
+latest, the DELETED event. Failures are logged and retried on the next
 event of the system; nothing is appended twice (`new_entries` is idempotent).
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +32,7 @@ from aigov.operator.context import REGISTRY, context
 from aigov.operator.kube import StatusWriter
 
 _ARCHIVED: dict[str, bytes] = {}
-"""The records last archived, by AISystem uid: an unchanged system costs no API call."""
+"""A digest of the records last archived, by AISystem uid: an unchanged system costs no API call."""
 
 
 async def append(kube: StatusWriter, body: kopf.Body, deleted: bool) -> int:
@@ -64,7 +65,7 @@ async def archive_records(body: kopf.Body, type: str | None, memo: Any, logger: 
     """Archive the AISystem's records that are new since the last time (and its tombstone once it goes)."""
     uid = body.metadata.uid or ""
     deleted = type == "DELETED" or bool(body.metadata.get("deletionTimestamp"))
-    key = canonical([[str(kind), sha] for kind, sha, _, _ in facts(body)] + [deleted])
+    key = hashlib.sha256(canonical([[str(kind), sha] for kind, sha, _, _ in facts(body)] + [deleted])).digest()
     if _ARCHIVED.get(uid) == key:
         return
     try:
