@@ -4,9 +4,10 @@ Both the local setup (tests, `make demo`) and the Helm chart render them from
 here, from the same `Config`:
 
 - `ValidatingWebhookConfiguration` ``aigov``: workloads go to ``/validate``, failing
-  closed (`Registration.failure_policy`); AISystems to ``/validate-aisystem``, which only
-  warns and so ignores failures: an outage must not block editing them. kube-system,
-  aigov's own namespace and namespaces labelled ``aigov.io/enforcement=off`` are left alone.
+  closed (`Registration.failure_policy`); AISystems (and status writes recording a new
+  impact assessment) to ``/validate-aisystem``, which only warns and so ignores failures:
+  an outage must not block editing them. kube-system, aigov's own namespace and namespaces
+  labelled ``aigov.io/enforcement=off`` are left alone.
 - `ValidatingAdmissionPolicy` ``aigov-record-integrity`` and its binding: the
   identity rules of the governance records in ``aisystems/status``, as CEL inside the
   API server. They bind every write, the operator's included, and keep working
@@ -41,6 +42,16 @@ AISYSTEMS_WEBHOOK = f"{PLURAL}.{GROUP}"
 # The AISystem hook only warns (policies/aigov/admission/aisystem.rego).
 AISYSTEMS_FAILURE_POLICY = "Ignore"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+# Of the status writes, the AISystem hook sees only those recording a new impact assessment
+# (its sha256 is checked for placeholders); suspensions and approvals never wait for it.
+NEW_ASSESSMENT = {
+    "name": "status-write-records-an-assessment",
+    "expression": "!has(request.subResource) || request.subResource != 'status' "
+    "|| (has(object.status) && has(object.status.impactAssessment) "
+    "&& !(has(oldObject.status) && has(oldObject.status.impactAssessment) "
+    "&& oldObject.status.impactAssessment == object.status.impactAssessment))",
+}
 
 # Status fields people write; everything else in status is the operator's.
 HUMAN_STATUS_FIELDS = ("impactAssessment", "approvals", "suspension")
@@ -126,7 +137,14 @@ def _rules(groups: Iterable[tuple[str, tuple[str, ...]]]) -> list[dict[str, Any]
 
 
 def _webhook(
-    name: str, reg: Registration, path: str, rules: list[dict[str, Any]], skip: str, *, failure_policy: str
+    name: str,
+    reg: Registration,
+    path: str,
+    rules: list[dict[str, Any]],
+    skip: str,
+    *,
+    failure_policy: str,
+    conditions: tuple[dict[str, str], ...] = (),
 ) -> dict[str, Any]:
     excluded = sorted({*reg.excluded_namespaces, reg.aigov_namespace})
     return {
@@ -144,7 +162,7 @@ def _webhook(
                 {"key": ENFORCEMENT_LABEL, "operator": "NotIn", "values": [EnforcementMode.OFF.value]},
             ]
         },
-        "matchConditions": [{"name": "not-operator-safety-write", "expression": skip}],
+        "matchConditions": [{"name": "not-operator-safety-write", "expression": skip}, *conditions],
     }
 
 
@@ -188,9 +206,10 @@ def webhook_configuration(reg: Registration, config: Config) -> dict[str, Any]:
                 AISYSTEMS_WEBHOOK,
                 reg,
                 AISYSTEMS_PATH,
-                _rules([(GROUP, (PLURAL,))]),
+                _rules([(GROUP, (PLURAL, f"{PLURAL}/status"))]),
                 f"!({operator})",
                 failure_policy=AISYSTEMS_FAILURE_POLICY,
+                conditions=(NEW_ASSESSMENT,),
             ),
         ],
     }

@@ -3,7 +3,7 @@
 Pure: no I/O. `build` wraps an AdmissionReview v1 request, unchanged, with the
 AISystem it names, the namespace, the configuration and the time, which is all
 `data.aigov.admission.decision` reads (contract: policies/README.md), plus the
-namespace's AIGovExceptions.
+namespace's AIGovExceptions and the AISystem's current spec hash.
 `system_ref` says which AISystem a request names, so every caller resolves it
 the same way; `admission_request` turns a manifest (or, for the audit, an object
 already stored) into the dry-run CREATE request the API server would send.
@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aigov.core import model, workloads
+from pydantic import ValidationError
+
+from aigov.core import digests, model, workloads
 from aigov.core.config import Config
 from aigov.core.workloads import KINDS, WorkloadKind
 
@@ -67,12 +69,23 @@ def build(
     return {
         "request": request,
         "aisystem": policy_view(aisystem),
+        **({"specHash": digest} if (digest := current_spec_hash(aisystem)) else {}),
         **({"leftAISystem": policy_view(left)} if left is not None else {}),
         "namespace": {"name": namespace.name, "labels": dict(namespace.labels)},
         "config": config.policy_data(),
         "now": rfc3339(now),
         "exceptions": [dict(exc) for exc in exceptions],
     }
+
+
+def current_spec_hash(aisystem: Any) -> str | None:
+    """`aigov.core.digests.spec_hash` of the AISystem's spec, sent as `specHash` (the policies compare approvals'
+    with it and never compute it); None when there is no AISystem or its spec does not parse."""
+    spec = aisystem.get("spec") if isinstance(aisystem, Mapping) else None
+    try:
+        return digests.spec_hash(model.AISystemSpec.model_validate(spec)) if isinstance(spec, Mapping) else None
+    except ValidationError:
+        return None
 
 
 def policy_view(aisystem: Any) -> Any:

@@ -59,6 +59,10 @@ def workload(kind: str, name: str, image: str = VLLM, system: str | None = None,
     return {"apiVersion": api_version, "kind": kind, "metadata": meta, "spec": spec}
 
 
+CLASSIFIED = {"roles": ["deployer"], "rationale": "Annex III(4)(a): used in recruitment"}
+"""The EU AI Act classification record every test system carries (the high tier requires it)."""
+
+
 def aisystem(name: str, tier: str = "minimal", images: tuple[str, ...] = (VLLM,), **spec: Any) -> dict[str, Any]:
     """An AISystem owned by OWNER_EMAIL."""
     return {
@@ -71,6 +75,7 @@ def aisystem(name: str, tier: str = "minimal", images: tuple[str, ...] = (VLLM,)
             "owner": {"name": "Model team", "email": OWNER_EMAIL},
             "images": list(images),
             "lifecycle": {"stage": "production"},
+            "classification": CLASSIFIED,
             **spec,
         },
     }

@@ -29,6 +29,15 @@ _aisystem_warnings contains sprintf(
 	not _pinned(image)
 }
 
+_aisystem_warnings contains sprintf(
+	"riskTier %q needs %s: workloads will be %s (AIGOV_CLASSIFICATION_MISSING)",
+	[_tier, concat(", ", sort(_classification_missing)), _outcome],
+) if {
+	_aisystem_review
+	_requirement.deployable
+	count(_classification_missing) > 0
+}
+
 # Images this update adds to spec.images that the valid approvals on record do
 # not cover (the approvals list the images they approved).
 _aisystem_warnings contains sprintf(
@@ -74,3 +83,48 @@ _display(ref) := _cut(short) if {
 _cut(ref) := ref if count(ref) <= _display_max
 
 else := concat("", ["...", substring(ref, count(ref) - (_display_max - 3), -1)])
+
+# A person's write to the AISystem's status (the hook sees it only when the
+# impact assessment changes): an assessment recorded with a `sha256` that looks
+# typed rather than computed from the document. Same rules as
+# aigov/core/digests.py `placeholder` (one table tests both).
+_status_review if {
+	input.request.operation == "UPDATE"
+	input.request.subResource == "status"
+	input.request.kind.group == "aigov.io"
+	input.request.kind.kind == "AISystem"
+}
+
+_aisystem_warnings contains sprintf(
+	"assessment sha256 looks typed (%s): compute it with kubectl aigov assess --file <doc>",
+	[reason],
+) if {
+	_status_review
+	digest := lower(object.get(_object, ["status", "impactAssessment", "sha256"], ""))
+	digest != lower(object.get(input.request.oldObject, ["status", "impactAssessment", "sha256"], ""))
+	reason := _placeholder(digest)
+}
+
+_hex := "0123456789abcdef"
+
+_placeholder_max_period := 8
+
+# Why `digest` looks typed (the first rule that matches), undefined when it does not.
+_placeholder(digest) := "the SHA-256 of an empty document" if {
+	digest == crypto.sha256("")
+} else := "one character repeated" if {
+	count(digest) == 64
+	count({c | some c in split(digest, "")}) == 1
+} else := "a short pattern repeated" if {
+	count(digest) == 64
+	some period in numbers.range(2, _placeholder_max_period)
+	every i in numbers.range(period, 63) {
+		substring(digest, i, 1) == substring(digest, i - period, 1)
+	}
+} else := "a sequence of hex digits" if {
+	count(digest) == 64
+	steps := {(((indexof(_hex, substring(digest, i, 1)) - indexof(_hex, substring(digest, i - 1, 1))) + 16) % 16) |
+		some i in numbers.range(1, 63)
+	}
+	steps in {{1}, {15}}
+}

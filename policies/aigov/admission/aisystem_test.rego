@@ -164,3 +164,48 @@ test_display_of_long_references if {
 	admission._display("vllm/vllm-openai@md5:abc") == "vllm/vllm-openai@md5:abc"
 	admission._display(vllm) == vllm
 }
+
+# Recording an assessment with `digest` over `old_status` (a status write).
+assessment_write(old_status, digest) := review(
+	object.union(request("UPDATE", with_status(approved, {"impactAssessment": {"sha256": digest}})), {
+		"subResource": "status",
+		"oldObject": aisystem({}, old_status),
+	}),
+	approved,
+)
+
+placeholder_warning(reason) := sprintf(
+	"assessment sha256 looks typed (%s): compute it with kubectl aigov assess --file <doc>",
+	[reason],
+)
+
+# One table with aigov/core/digests.py (tests/unit/test_digests.py reads it too).
+test_placeholder_digests_warn if {
+	placeholders := [case | some case in data.testdata.placeholders.cases; case.reason != null]
+	count(placeholders) > 0
+	every case in placeholders {
+		aisystem_warnings(assessment_write({}, case.sha256)) == [placeholder_warning(case.reason)]
+	}
+}
+
+test_computed_digests_do_not_warn if {
+	computed := [case | some case in data.testdata.placeholders.cases; case.reason == null]
+	count(computed) > 0
+	every case in computed {
+		aisystem_warnings(assessment_write({}, case.sha256)) == []
+	}
+}
+
+zeros := "0000000000000000000000000000000000000000000000000000000000000000"
+
+test_an_unchanged_placeholder_warns_once if {
+	aisystem_warnings(assessment_write({"impactAssessment": {"sha256": zeros}}, zeros)) == []
+	aisystem_warnings(assessment_write({"impactAssessment": {"sha256": "1"}}, zeros)) == [placeholder_warning("one character repeated")]
+}
+
+test_an_unclassified_high_risk_system_warns if {
+	system := json.remove(aisystem({"riskTier": "high", "images": [vllm_pinned]}, {}), ["spec/classification"])
+	aisystem_warnings(write_review("CREATE", system, {})) == [
+		"riskTier \"high\" needs spec.classification: workloads will be denied (AIGOV_CLASSIFICATION_MISSING)",
+	]
+}
