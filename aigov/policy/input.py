@@ -3,7 +3,8 @@
 Pure: no I/O. `build` wraps an AdmissionReview v1 request, unchanged, with the
 AISystem it names, the namespace, the configuration and the time, which is all
 `data.aigov.admission.decision` reads (contract: policies/README.md), plus the
-namespace's AIGovExceptions and the AISystem's current spec hash.
+namespace's AIGovExceptions and the AISystem's current spec hash (and, for an update of
+an AISystem, the one before).
 `system_ref` says which AISystem a request names, so every caller resolves it
 the same way; `admission_request` turns a manifest (or, for the audit, an object
 already stored) into the dry-run CREATE request the API server would send.
@@ -20,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from aigov.core import digests, model, workloads
-from aigov.core.config import Config
+from aigov.core.config import GROUP, KIND, Config
 from aigov.core.workloads import KINDS, WorkloadKind
 
 POLICY_STATUS_FIELDS = ("impactAssessment", "approvals", "suspension")
@@ -70,6 +71,7 @@ def build(
         "request": request,
         "aisystem": policy_view(aisystem),
         **({"specHash": digest} if (digest := current_spec_hash(aisystem)) else {}),
+        **({"oldSpecHash": before} if (before := _old_spec_hash(request)) else {}),
         **({"leftAISystem": policy_view(left)} if left is not None else {}),
         "namespace": {"name": namespace.name, "labels": dict(namespace.labels)},
         "config": config.policy_data(),
@@ -86,6 +88,17 @@ def current_spec_hash(aisystem: Any) -> str | None:
         return digests.spec_hash(model.AISystemSpec.model_validate(spec)) if isinstance(spec, Mapping) else None
     except ValidationError:
         return None
+
+
+def _old_spec_hash(request: Mapping[str, Any]) -> str | None:
+    """For an UPDATE of an AISystem itself, the spec hash before it (sent as `oldSpecHash`: the AISystem
+    warnings name the approvals the update voids)."""
+    kind = request.get("kind")
+    if request.get("operation") != "UPDATE" or request.get("subResource") or not isinstance(kind, Mapping):
+        return None
+    if (kind.get("group"), kind.get("kind")) != (GROUP, KIND):
+        return None
+    return current_spec_hash(request.get("oldObject"))
 
 
 def policy_view(aisystem: Any) -> Any:

@@ -53,7 +53,12 @@ def test_a_purpose_change_needs_re_approval(kube: ControlPlane, people: People, 
     settle()
     checked(apply(kube, namespace, workload("Deployment", "llm", image=VLLM, system="chat")))
 
-    checked(apply(kube, namespace, aisystem("chat", "limited", images=(VLLM,), purpose="scores job applicants")))
+    changed = checked(
+        apply(kube, namespace, aisystem("chat", "limited", images=(VLLM,), purpose="scores job applicants"))
+    )
+    assert (
+        "Warning: spec change voids the approvals by bob: workloads will be denied until re-approved" in changed.stderr
+    )
     settle()
     message = denied(apply(kube, namespace, workload("Deployment", "llm2", image=VLLM, system="chat")))
     assert "AIGOV_APPROVAL_MISSING" in message

@@ -53,6 +53,26 @@ _aisystem_warnings contains sprintf(
 	not _image_approved(image)
 }
 
+# An update of what the approvals approved (purpose, risk tier, models, images,
+# drift checks, classification): the approvals recorded for the spec before it
+# (`input.oldSpecHash`, from the input builder) no longer count.
+_aisystem_warnings contains sprintf(
+	"spec change voids the approvals by %s: workloads will be %s until re-approved: kubectl aigov approve %s",
+	[concat(", ", sort(voided)), _outcome, _cli_target],
+) if {
+	_aisystem_review
+	input.request.operation == "UPDATE"
+	is_string(input.oldSpecHash)
+	input.oldSpecHash != object.get(input, "specHash", "")
+	voided := {entry.approver |
+		some entry in _counted
+		entry.decision == "approved"
+		entry.specHash == input.oldSpecHash
+		_unexpired(entry)
+	}
+	count(voided) > 0
+}
+
 # A tier change that makes the assessment on record stale (it was made for
 # another tier than the new one): workloads need a re-assessment. Assessments
 # without `riskTier` are never stale, so no warning for them.

@@ -209,3 +209,13 @@ test_an_unclassified_high_risk_system_warns if {
 		"riskTier \"high\" needs spec.classification: workloads will be denied (AIGOV_CLASSIFICATION_MISSING)",
 	]
 }
+
+test_a_spec_change_names_the_approvals_it_voids if {
+	old := object.union(approved, {"status": {"approvals": [object.union(approved.status.approvals[0], {"specHash": spec_a})]}})
+	new := object.union(old, {"spec": {"purpose": "scores job applicants"}})
+	document := object.union(update_review(old, new), {"specHash": spec_b, "oldSpecHash": spec_a})
+	aisystem_warnings(document) == [
+		"spec change voids the approvals by alice: workloads will be denied until re-approved: kubectl aigov approve chat -n ml",
+	]
+	aisystem_warnings(object.union(update_review(old, new), {"specHash": spec_a, "oldSpecHash": spec_a})) == []
+}
