@@ -477,3 +477,11 @@ def test_workloads_are_traced_to_image_digests_and_models() -> None:
         {"image": "busybox", "digest": None},
     ]
     assert traced["models"] == [{"name": "gbm", "version": "4", "digest": "sha256:" + "5e" * 32}]
+
+
+def test_a_rejected_assessment_is_shown_as_rejected() -> None:
+    rejected = {"status": "rejected", "assessor": "carol", "completedAt": "2026-05-01T00:00:00Z",
+                "reference": "https://d/x", "sha256": "ab" * 32}  # fmt: skip
+    collected = replace(_collected(), systems=(_system("scoring", impactAssessment=rejected),))
+    html = render_report(evidence_document(collected, Config(), timedelta(days=30)))
+    assert "rejected (carol)" in html
