@@ -236,16 +236,17 @@ def test_the_policy_view_is_total(hostile: Any) -> None:
 
 
 def test_the_spec_hashes_are_computed_here_for_the_policies() -> None:
-    before = {"apiVersion": "aigov.io/v1alpha1", "kind": "AISystem", "metadata": {"name": "chat", "namespace": "ml"},
-              "spec": {"purpose": "chat", "riskTier": "minimal", "images": ["a", "b"]}}  # fmt: skip
-    after = before | {"spec": before["spec"] | {"purpose": "scores applicants", "images": ["b", "a"]}}
+    spec: dict[str, Any] = {"purpose": "chat", "riskTier": "minimal", "images": ["a", "b"]}
+    before: dict[str, Any] = {"apiVersion": "aigov.io/v1alpha1", "kind": "AISystem",
+                              "metadata": {"name": "chat", "namespace": "ml"}, "spec": spec}  # fmt: skip
+    after = before | {"spec": spec | {"purpose": "scores applicants", "images": ["b", "a"]}}
     update = admission_request(after, "ml") | {"operation": "UPDATE", "oldObject": before}
     document = build(update, after, Namespace("ml"), CONFIG, NOW)
     assert document["specHash"] == spec_hash(AISystemSpec.model_validate(after["spec"]))
     assert document["oldSpecHash"] == spec_hash(AISystemSpec.model_validate(before["spec"]))
     assert document["specHash"] != document["oldSpecHash"]
     # Images are a set; a workload's update sends no old hash; a spec that does not parse sends none.
-    reordered = before | {"spec": before["spec"] | {"images": ["b", "a"]}}
+    reordered = before | {"spec": spec | {"images": ["b", "a"]}}
     assert build(update, reordered, Namespace("ml"), CONFIG, NOW)["specHash"] == document["oldSpecHash"]
     workload = admission_request(_deployment(), "ml") | {"operation": "UPDATE", "oldObject": _deployment()}
     assert "oldSpecHash" not in build(workload, after, Namespace("ml"), CONFIG, NOW)
