@@ -115,8 +115,8 @@ def story(stack: Stack, shell: Shell, drift: Drift) -> None:
 
     _say("alice (assessor) records the impact assessment; bob (approver) approves, each as themselves")
     shell.run(
-        f"kubectl aigov assess {SYSTEM} -n {NAMESPACE} --reference https://docs.example.com/ia/support-chatbot.pdf "
-        f"--sha256 {'ab' * 32} --expires 365d --residual-risk low",
+        f"kubectl aigov assess {SYSTEM} -n {NAMESPACE} --file samples/assessments/support-chatbot-ia.md "
+        "--reference https://docs.example.com/ia/support-chatbot.pdf --expires 365d --residual-risk low",
         as_user=alice,
     )
     shell.run(
@@ -140,6 +140,13 @@ def story(stack: Stack, shell: Shell, drift: Drift) -> None:
     _say("The team adds a drift check: answer-distribution PSI above 0.25 for 10s suspends the system")
     drift.set(0.08)
     shell.run(f"kubectl patch aisystem {SYSTEM} -n {NAMESPACE} --type=merge -p '{DRIFT_CHECK}'")
+    _say("A new drift check changes what was approved: bob re-approves the system as it now stands")
+    shell.run(
+        f"kubectl aigov approve {SYSTEM} -n {NAMESPACE} --role product-owner --expires 180d "
+        "--justification 'Drift check reviewed: suspends above PSI 0.25'",
+        as_user=bob,
+    )
+    shell.wait_for(f"aisystem {SYSTEM}", "{.status.phase}", "Approved")
     _say(f"The model drifts: {DRIFT_METRIC} rises to 0.41; the operator suspends and scales to zero")
     drift.set(0.41)
     shell.wait_for(f"aisystem {SYSTEM}", "{.status.phase}", "Suspended")

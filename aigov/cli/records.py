@@ -9,8 +9,10 @@ is 1. A write that races another one is rebuilt from a fresh read.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlparse
 
@@ -30,6 +32,7 @@ from aigov.cli.kube import (
 )
 from aigov.clients.kube import aisystems_path
 from aigov.core.config import GROUP
+from aigov.core.digests import placeholder
 from aigov.core.model import ResidualRisk
 from aigov.core.records import (
     Patch,
@@ -65,11 +68,48 @@ def _write(cluster: ClusterSession, name: str, build: Builder, *, field: str, fm
         print_data(record, fmt)
 
 
+def _document(file: Path | None, reference: str | None, sha256: str | None) -> tuple[str, str]:
+    """The assessment's (reference, sha256): computed from `file`, else as typed (a placeholder warns)."""
+    if file is not None:
+        try:
+            with file.open("rb") as document:
+                computed = hashlib.file_digest(document, "sha256").hexdigest()
+        except OSError as exc:
+            raise typer.BadParameter(f"cannot read {file}: {exc.strerror}", param_hint="--file") from exc
+        if sha256 is not None and sha256.lower() != computed:
+            raise typer.BadParameter(f"{file} has SHA-256 {computed}, not {sha256}", param_hint="--sha256")
+        sha256, reference = computed, reference or file.resolve().as_uri()
+    if sha256 is None:
+        raise typer.BadParameter("give the document (--file) or its SHA-256 (--sha256)", param_hint="--file")
+    if len(sha256) != 64 or any(c not in "0123456789abcdefABCDEF" for c in sha256):
+        raise typer.BadParameter("must be 64 hexadecimal digits", param_hint="--sha256")
+    if reference is None:
+        raise typer.BadParameter("the document's URI is needed with --sha256", param_hint="--reference")
+    if not urlparse(reference).scheme:
+        raise typer.BadParameter(f"{reference!r} is not a URI (e.g. https://…)", param_hint="--reference")
+    reason = placeholder(sha256)
+    if reason is not None:
+        typer.echo(
+            f"Warning: --sha256 looks like a placeholder ({reason}), not the document's digest; "
+            "give the document with --file to have it computed",
+            err=True,
+        )
+    return reference, sha256
+
+
 def assess(
     name: NameArg,
     *,
-    reference: Annotated[str, typer.Option("--reference", help="URI of the impact assessment document.")],
-    sha256: Annotated[str, typer.Option("--sha256", help="SHA-256 of the document (64 hex digits).")],
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="The assessment document: its SHA-256 is computed (and its URI is the reference)."),
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="URI of the impact assessment document (default: the file's).")
+    ] = None,
+    sha256: Annotated[
+        str | None, typer.Option("--sha256", help="SHA-256 of the document (64 hex digits), when not given --file.")
+    ] = None,
     residual_risk: Annotated[
         ResidualRisk, typer.Option("--residual-risk", help="Residual risk accepted.", **choice(ResidualRisk))
     ],
@@ -85,20 +125,17 @@ def assess(
     output: OutputOpt = OutputFormat.TABLE,
 ) -> None:
     """Append an impact assessment (ISO/IEC 42001 A.5.2, A.5.3) as the calling user; earlier ones are kept."""
-    if not urlparse(reference).scheme:
-        raise typer.BadParameter(f"{reference!r} is not a URI (e.g. https://…)", param_hint="--reference")
-    if len(sha256) != 64 or any(c not in "0123456789abcdefABCDEF" for c in sha256):
-        raise typer.BadParameter("must be 64 hexadecimal digits", param_hint="--sha256")
     if expires is None and not rejected:
         raise typer.BadParameter("a completed assessment needs --expires (e.g. 365d)", param_hint="--expires")
+    document, digest = _document(file, reference, sha256)
 
     def build(obj: Mapping[str, Any], user: str, now: datetime) -> Patch:
         return assessment_patch(
             obj,
             assessor=user,
             now=now,
-            reference=reference,
-            sha256=sha256,
+            reference=document,
+            sha256=digest,
             residual_risk=residual_risk,
             expires_in=expires,
             rejected=rejected,
@@ -120,7 +157,7 @@ def approve(
     namespace: NamespaceOpt = None,
     output: OutputOpt = OutputFormat.TABLE,
 ) -> None:
-    """Approve the system's current spec.images as the calling user."""
+    """Approve the system's current spec (its hash and images) and assessment as the calling user."""
 
     def build(obj: Mapping[str, Any], user: str, now: datetime) -> Patch:
         return approval_patch(obj, approver=user, now=now, role=role, expires_in=expires, justification=justification)

@@ -63,6 +63,11 @@ class TierRequirement(_Camel):
     min_approvals: int = Field(default=1, ge=0, description="valid approvals from distinct approvers")
     required_roles: tuple[str, ...] = Field(default=(), description="roles that at least one approver must hold")
     require_pinned_images: bool = Field(default=False, description="workload images must carry an @sha256 digest")
+    require_model_digests: bool = Field(default=False, description="every spec.models entry must carry a digest")
+    require_classification: bool = Field(
+        default=False,
+        description="spec.classification (EU AI Act) must be recorded, with an EU database ID for a provider",
+    )
     max_approval_days: int = Field(
         default=366,
         ge=1,
@@ -334,7 +339,13 @@ class ExceptionPolicy(_Camel):
 def _default_tiers() -> dict[RiskTier, TierRequirement]:
     return {
         RiskTier.PROHIBITED: TierRequirement(deployable=False, min_approvals=0),
-        RiskTier.HIGH: TierRequirement(min_approvals=2, required_roles=("risk-officer",), require_pinned_images=True),
+        RiskTier.HIGH: TierRequirement(
+            min_approvals=2,
+            required_roles=("risk-officer",),
+            require_pinned_images=True,
+            require_model_digests=True,
+            require_classification=True,
+        ),
         RiskTier.LIMITED: TierRequirement(min_approvals=1),
         RiskTier.MINIMAL: TierRequirement(min_approvals=1),
     }

@@ -129,8 +129,8 @@ CONTROLS: tuple[Control, ...] = (
     Control(
         _C.A_5_2,
         "AI system impact assessment process",
-        "deployment requires a completed assessment",
-        eu_ai_act="Art. 27",
+        "deployment requires a completed assessment and, where the tier requires it, the classification record",
+        eu_ai_act="Art. 6(3)-(4), Art. 27",
         enforced=True,
     ),
     Control(

@@ -6,7 +6,8 @@ The facts are those the admission policies decide from, with the same meaning:
 - An approver's entry that counts is their *last* entry in `status.approvals`
   (list order: the list is append-only). It is *valid* when its decision is
   `approved` and `expiresAt > now`; `approvedCount` is the number of valid
-  entries, so distinct approvers by construction.
+  entries, so distinct approvers by construction. An approval recorded with a
+  `specHash` counts only while it equals `digests.spec_hash` of the current spec.
 - Approvals *suffice* when there are at least the tier's `min_approvals` valid
   ones and every role in the tier's `required_roles` is held by one of them.
   They have *expired* when they would suffice if expired approvals counted.
@@ -25,7 +26,8 @@ Phase, first match wins:
 (`status.retirement` recorded by an approver, or `spec.lifecycle.stage: retired`) →
 `Suspended` (`status.suspension.active`) →
 `Draft` (stage `design` and no assessment or approval recorded yet: nothing is
-asked of a system still on the drawing board) → `AwaitingAssessment` (none,
+asked of a system still on the drawing board) → `Incomplete` (the spec lacks a
+declaration the tier requires: `missing_declarations`) → `AwaitingAssessment` (none,
 rejected, or stale) → `Expired` (the assessment, or approvals that sufficed, ran out) →
 `AwaitingApproval` → `Approved`.
 """
@@ -39,6 +41,7 @@ from enum import StrEnum
 from typing import Any
 
 from aigov.core.config import Config, TierRequirement
+from aigov.core.digests import spec_hash
 from aigov.core.model import (
     REASON_PATTERN,
     AISystem,
@@ -51,6 +54,7 @@ from aigov.core.model import (
     ConditionType,
     ImpactAssessment,
     LifecycleStage,
+    OperatorRole,
     Phase,
     rfc3339,
 )
@@ -142,6 +146,23 @@ def decisive_assessment(status: AISystemStatus) -> ImpactAssessment | None:
     return records[-1] if records else None
 
 
+def missing_declarations(system: AISystem, requirement: TierRequirement) -> list[str]:
+    """The spec fields the tier requires and `system` lacks (the policies' `_classification_missing`
+    and `_models_without_digest`)."""
+    if not requirement.deployable:
+        return []
+    missing = []
+    if requirement.require_model_digests:
+        missing += [f"spec.models[{m.name}].digest" for m in system.spec.models if not m.digest]
+    classification = system.spec.classification
+    if requirement.require_classification:
+        if classification is None:
+            missing.append("spec.classification")
+        elif OperatorRole.PROVIDER in classification.roles and not classification.eu_database_id:
+            missing.append("spec.classification.euDatabaseId")
+    return sorted(missing)
+
+
 def _suffice(entries: list[Approval], requirement: TierRequirement) -> bool:
     held = {e.role for e in entries}
     return len(entries) >= requirement.min_approvals and all(r in held for r in requirement.required_roles)
@@ -162,6 +183,7 @@ class _Facts:
     approval: ApprovalState
     granted: list[Approval]
     valid: list[Approval]
+    missing: list[str]
 
 
 def approval_valid(entry: Approval, now: datetime) -> bool:
@@ -195,6 +217,7 @@ def _facts(system: AISystem, config: Config, now: datetime) -> _Facts:
 
     barred = conflicted(system)
     horizon = now + timedelta(days=requirement.max_approval_days)
+    current = spec_hash(system.spec)
     granted = [
         e
         for e in counted_approvals(status.approvals).values()
@@ -202,6 +225,7 @@ def _facts(system: AISystem, config: Config, now: datetime) -> _Facts:
         and e.approver.lower() not in barred
         and e.expires_at is not None
         and e.expires_at <= horizon
+        and e.spec_hash in (None, current)
     ]
     valid = [e for e in granted if approval_valid(e, now)]
     if not requirement.deployable:
@@ -223,6 +247,7 @@ def _facts(system: AISystem, config: Config, now: datetime) -> _Facts:
         approval=approval,
         granted=granted,
         valid=valid,
+        missing=missing_declarations(system, requirement),
     )
 
 
@@ -235,6 +260,8 @@ def _phase(facts: _Facts, status: AISystemStatus) -> Phase:
         return Phase.SUSPENDED
     if facts.stage == LifecycleStage.DESIGN and not status.assessment_records and not status.approvals:
         return Phase.DRAFT
+    if facts.missing:
+        return Phase.INCOMPLETE
     if facts.assessment in (AssessmentState.MISSING, AssessmentState.REJECTED, AssessmentState.STALE):
         return Phase.AWAITING_ASSESSMENT
     if facts.assessment == AssessmentState.EXPIRED or facts.approval == ApprovalState.EXPIRED:
@@ -263,6 +290,7 @@ def evaluate(system: AISystem, config: Config, now: datetime) -> Evaluation:
         Phase.RETIRED: _retirement_message(status),
         Phase.SUSPENDED: suspended,
         Phase.DRAFT: "lifecycle stage is design; no impact assessment or approval recorded yet",
+        Phase.INCOMPLETE: f"risk tier {system.spec.risk_tier} requires {', '.join(facts.missing)} in the spec",
         Phase.AWAITING_ASSESSMENT: assessed,
         Phase.EXPIRED: assessed if facts.assessment == AssessmentState.EXPIRED else approved,
         Phase.AWAITING_APPROVAL: approved,

@@ -152,10 +152,31 @@ class ApproverDecision(StrEnum):
     REVOKED = "revoked"
 
 
+class OperatorRole(StrEnum):
+    """The organisation's role for the system under the EU AI Act (Art. 3(3)-(8))."""
+
+    PROVIDER = "provider"
+    DEPLOYER = "deployer"
+    IMPORTER = "importer"
+    DISTRIBUTOR = "distributor"
+    AUTHORISED_REPRESENTATIVE = "authorisedRepresentative"
+    PRODUCT_MANUFACTURER = "productManufacturer"
+
+
+class Article6Exemption(StrEnum):
+    """The Art. 6(3) condition under which an Annex III system is not high-risk."""
+
+    NARROW_PROCEDURAL_TASK = "narrowProceduralTask"
+    IMPROVES_HUMAN_ACTIVITY = "improvesHumanActivity"
+    DETECTS_DECISION_PATTERNS = "detectsDecisionPatterns"
+    PREPARATORY_TASK = "preparatoryTask"
+
+
 class Phase(StrEnum):
     """The operator's summary of the system's governance state."""
 
     DRAFT = "Draft"
+    INCOMPLETE = "Incomplete"
     AWAITING_ASSESSMENT = "AwaitingAssessment"
     AWAITING_APPROVAL = "AwaitingApproval"
     APPROVED = "Approved"
@@ -271,6 +292,31 @@ class Monitoring(_Model):
     )
 
 
+class Classification(_Model):
+    """The EU AI Act classification record (Art. 6, 49, 50; ISO/IEC 42001 A.5.2)."""
+
+    roles: list[OperatorRole] = Field(
+        min_length=1, description="The organisation's role(s) for the system, e.g. `provider`.", json_schema_extra=_SET
+    )
+    rationale: str = Field(min_length=1, description="Why the system has its risk tier (Art. 6, Annex III).")
+    article6_exemption: Article6Exemption | None = Field(
+        default=None,
+        description="The Art. 6(3) condition claimed for an Annex III system that is not high-risk "
+        "(the rationale is the Art. 6(4) documentation).",
+    )
+    transparency_disclosure_ref: str | None = Field(
+        default=None, description="Evidence (URI) of the Art. 50 disclosure, where Art. 50 applies."
+    )
+    general_purpose_model: str | None = Field(
+        default=None, description="The general-purpose AI model the system is built on, if any (Art. 53)."
+    )
+    eu_database_id: str | None = Field(
+        default=None,
+        description="The EU database registration ID (Art. 49); required of a provider in the tiers that "
+        "require the classification.",
+    )
+
+
 class ControlImplementation(_Model):
     """How this system implements one ISO/IEC 42001 Annex A control."""
 
@@ -312,6 +358,9 @@ class AISystemSpec(_Model):
         json_schema_extra=_SET,
     )
     documentation: Documentation | None = Field(default=None, description="Documentation references.")
+    classification: Classification | None = Field(
+        default=None, description="EU AI Act classification record; required by tiers with `requireClassification`."
+    )
     lifecycle: Lifecycle | None = Field(default=None, description="Life-cycle stage and review cadence.")
     monitoring: Monitoring | None = Field(default=None, description="Drift and quality checks.")
     controls: list[ControlImplementation] = Field(
@@ -379,6 +428,15 @@ class Approval(_Model):
         json_schema_extra=_ATOMIC,
     )
     justification: str | None = Field(default=None, description="Why the approver decided so.")
+    spec_hash: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="`aigov.core.digests.spec_hash` of the spec approved; the approval stops counting when the "
+        "current spec's differs. Absent on older approvals (which then cover images only).",
+    )
+    assessment_sha256: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$", description="The sha256 of the impact assessment document approved."
+    )
 
 
 class Condition(_Model):

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from aigov.core.digests import spec_hash
 from aigov.core.lifecycle import counted_approvals
 from aigov.core.model import (
     AISystem,
@@ -108,8 +109,11 @@ def approval_patch(
     expires_in: timedelta,
     justification: str,
 ) -> Patch:
-    """Append an approval by `approver` of the system's current `spec.images`."""
-    images = _system(obj).spec.images
+    """Append an approval by `approver` of the system's current spec (its `spec_hash`, and `spec.images`)
+    and of the impact assessment on record (its document's sha256)."""
+    system = _system(obj)
+    images = system.spec.images
+    assessment = system.status.impact_assessment
     if not images:
         raise RecordError("spec.images is empty: there is nothing to approve; list the system's images first")
     entry = Approval(
@@ -120,6 +124,8 @@ def approval_patch(
         expires_at=now + expires_in,
         images=list(images),
         justification=justification,
+        spec_hash=spec_hash(system.spec),
+        assessment_sha256=assessment.sha256 if assessment else None,
     )
     return _append(obj, "approvals", entry.to_dict())
 

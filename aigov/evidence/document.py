@@ -85,6 +85,9 @@ def aigov_credit(
         credit["A.6.2.7"] = (done, f"technical documentation {docs['technicalDocRef']}")
     if docs.get("instructionsForUseRef"):
         credit["A.8.2"] = (done, f"instructions for use {docs['instructionsForUseRef']}")
+    classification = spec.get("classification") or {}
+    if classification.get("euDatabaseId"):
+        credit["A.8.5"] = (done, f"registered in the EU database as {classification['euDatabaseId']} (Art. 49)")
     return {cid: {"status": s, "evidence": e} for cid, (s, e) in credit.items()}
 
 
@@ -105,11 +108,21 @@ def _controls(obj: Mapping[str, Any], governance: Mapping[str, Any], workloads: 
     return entries
 
 
+def _traced(workload: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A workload with each image's digest where its reference pins one, and the system's models (name, version,
+    digest): what runs, traceable to what the approvals approved."""
+    digests = [{"image": i, "digest": i.partition("@")[2] or None} for i in workload.get("images") or []]
+    models = [{k: m.get(k) for k in ("name", "version", "digest")} for m in spec.get("models") or []]
+    return {**workload, "imageDigests": digests, "models": models}
+
+
 def _system(obj: Mapping[str, Any], collected: Collected, config: Config) -> dict[str, Any]:
     meta = obj.get("metadata") or {}
     status = obj.get("status") or {}
     workloads = [
-        w for w in collected.workloads if w["namespace"] == meta.get("namespace") and w["system"] == meta.get("name")
+        _traced(w, obj.get("spec") or {})
+        for w in collected.workloads
+        if w["namespace"] == meta.get("namespace") and w["system"] == meta.get("name")
     ]
     governance = summary(obj, config, collected.generated_at)
     return {
@@ -121,6 +134,7 @@ def _system(obj: Mapping[str, Any], collected: Collected, config: Config) -> dic
         "riskTier": (obj.get("spec") or {}).get("riskTier"),
         "lifecycleStage": ((obj.get("spec") or {}).get("lifecycle") or {}).get("stage"),
         "phase": status.get("phase"),
+        "classification": (obj.get("spec") or {}).get("classification"),
         "governance": governance,
         "assessment": governance["assessment"],
         "assessments": governance["assessments"],

@@ -7,9 +7,10 @@ here, from the same `Config`:
   closed (`Registration.failure_policy`), only when they can matter: the pre-filter
   (`prefilter`, CEL `matchConditions`) keeps ordinary workloads away from the webhook;
   in strict namespaces (``aigov.io/scope=ai``, whose labels CEL cannot see) a second
-  entry sends every workload. AISystems go to ``/validate-aisystem``, which only
-  warns and so ignores failures: an outage must not block editing them. kube-system,
-  aigov's own namespace and namespaces labelled ``aigov.io/enforcement=off`` are left alone.
+  entry sends every workload. AISystems (and status writes appending an impact
+  assessment) go to ``/validate-aisystem``, which only warns and so ignores failures:
+  an outage must not block editing them. kube-system, aigov's own namespace and
+  namespaces labelled ``aigov.io/enforcement=off`` are left alone.
 - `ValidatingAdmissionPolicy` ``aigov-record-integrity`` and its binding: the
   identity rules of the governance records in ``aisystems/status``, as CEL inside the
   API server. They bind every write, the operator's included, and keep working
@@ -45,6 +46,14 @@ AISYSTEMS_WEBHOOK = f"{PLURAL}.{GROUP}"
 # The AISystem hook only warns (policies/aigov/admission/aisystem.rego).
 AISYSTEMS_FAILURE_POLICY = "Ignore"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+# Of the status writes, the AISystem hook sees only those recording a new impact assessment
+# (its sha256 is checked for placeholders); suspensions and approvals never wait for it.
+NEW_ASSESSMENT = {
+    "name": "status-write-records-an-assessment",
+    "expression": "!has(request.subResource) || request.subResource != 'status' "
+    "|| object.?status.?assessments.orValue([]).size() > oldObject.?status.?assessments.orValue([]).size()",
+}
 
 # Status fields people write; everything else in status is the operator's.
 HUMAN_STATUS_FIELDS = ("impactAssessment", "assessments", "approvals", "suspension", "retirement")
@@ -214,8 +223,8 @@ def webhook_configuration(reg: Registration, config: Config) -> dict[str, Any]:
                 AISYSTEMS_WEBHOOK,
                 reg,
                 AISYSTEMS_PATH,
-                _rules([(GROUP, (PLURAL,))]),
-                [{"name": "not-operator-safety-write", "expression": f"!({operator})"}],
+                _rules([(GROUP, (PLURAL, f"{PLURAL}/status"))]),
+                [{"name": "not-operator-safety-write", "expression": f"!({operator})"}, NEW_ASSESSMENT],
                 failure_policy=AISYSTEMS_FAILURE_POLICY,
             ),
         ],

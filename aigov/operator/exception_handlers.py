@@ -1,10 +1,13 @@
-"""AIGovExceptions: the state shown in `status.state`, Events on grant and expiry, the exception gauges.
+"""AIGovExceptions: the state shown in `status.state`, Events on grant and expiry, the exception gauges,
+and a Nonconformity opened for every break-glass exception naming a system.
 
 The state is computed from the records and the time (`aigov.core.exceptions.state`) at every
 watch event and once more when the effective expiry passes (a task per exception, so the
 operator needs no finalizer or metadata write on exceptions); the stored `status.state` is for
 display only (policies never read it). A state change is announced once per operator process:
-the first sighting after a start only records what it finds.
+the first sighting after a start only records what it finds. The Nonconformity
+(`aigov.core.nonconformity.for_exception`) is named by the exception, so opening it again after a
+restart is a no-op (409); one per exception is created by this process at most once.
 """
 
 from __future__ import annotations
@@ -14,16 +17,42 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
+import kubernetes
 from pydantic import ValidationError
 
 from aigov.core import exceptions
-from aigov.core.config import EXCEPTION_PLURAL, GROUP, VERSION
+from aigov.core.config import EXCEPTION_PLURAL, GROUP, PLURAL, VERSION
+from aigov.core.nonconformity import NC_PLURAL, for_exception
 from aigov.operator.context import REGISTRY, context
 from aigov.telemetry.metrics import EXCEPTIONS
 
 _EXPIRY_TASKS: dict[tuple[str, str], asyncio.Task[None]] = {}
 _STATE = "exception-state"
 """Per-object memo key: the state last seen."""
+_OPENED = "exception-nonconformity"
+"""Per-object memo key: the Nonconformity of this break-glass exception is open."""
+
+
+async def _open_nonconformity(exc: exceptions.AIGovException, body: kopf.Body, memo: Any, logger: Any) -> None:
+    """Open the Nonconformity a break-glass exception calls for (clause 10.2), once; an API error is retried
+    at the exception's next event."""
+    namespace, name, system = body.metadata.namespace or "", body.metadata.name or "", exc.spec.system
+    if not exc.spec.break_glass or not system or memo.get(_OPENED):
+        return
+    ctx = context(memo)
+    try:
+        record = await ctx.kube.get(PLURAL, namespace, system)
+        tier = ((record or {}).get("spec") or {}).get("riskTier")
+        manifest = for_exception(
+            namespace, system, name, now=datetime.now(UTC).replace(microsecond=0), by=exc.spec.requested_by,
+            reason=exc.spec.justification, tier=tier,
+        )  # fmt: skip
+        if await ctx.kube.create(NC_PLURAL, namespace, manifest):
+            logger.info(f"nonconformity {manifest['metadata']['name']} opened: {manifest['spec']['summary']}")
+    except kubernetes.client.ApiException as error:
+        logger.warning(f"nonconformity for break-glass exception {name} not opened yet: {error.reason}")
+        return
+    memo[_OPENED] = True
 
 
 async def _sync(body: kopf.Body, memo: Any, logger: Any, *, announce: bool = True) -> exceptions.AIGovException | None:
@@ -42,6 +71,7 @@ async def _sync(body: kopf.Body, memo: Any, logger: Any, *, announce: bool = Tru
         event = exceptions.announcement(exc, previous, current)
         if event is not None:
             kopf.event(body, type=event.type.value, reason=event.reason, message=event.message)
+    await _open_nonconformity(exc, body, memo, logger)
     if exc.status.state != current:
         version = exc.metadata.resource_version or ""
         namespace, name = body.metadata.namespace or "", body.metadata.name or ""

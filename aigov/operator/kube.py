@@ -89,6 +89,18 @@ class StatusWriter:
             raise
         return True
 
+    async def get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """An aigov object as stored, or None when there is none (404)."""
+        try:
+            found = await asyncio.to_thread(
+                self._custom.get_namespaced_custom_object, GROUP, VERSION, namespace, plural, name
+            )
+        except kubernetes.client.ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return found if isinstance(found, dict) else None
+
     async def create(self, plural: str, namespace: str, body: dict[str, Any]) -> bool:
         """Create an aigov object in `namespace`; False when one of that name exists already (409)."""
         try:

@@ -3,8 +3,9 @@
 Pure: no I/O. `build` wraps an AdmissionReview v1 request, unchanged, with the
 AISystem it names, the namespace and the time, which is all
 `data.aigov.admission.decision` reads of its input (contract: policies/README.md),
-plus the namespace's AIGovExceptions. The configuration is not input: OPA holds
-it as bundle data (`data.aigov.config`, `aigov.policy.bundle`).
+plus the namespace's AIGovExceptions and the AISystem's current spec hash (and, for
+an update of an AISystem, the one before). The configuration is not input: OPA
+holds it as bundle data (`data.aigov.config`, `aigov.policy.bundle`).
 `system_ref` says which AISystem a request names, so every caller resolves it
 the same way; `admission_request` turns a manifest (or, for the audit, an object
 already stored) into the dry-run CREATE request the API server would send.
@@ -18,8 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aigov.core import model, workloads
-from aigov.core.config import Config
+from pydantic import ValidationError
+
+from aigov.core import digests, model, workloads
+from aigov.core.config import GROUP, KIND, Config
 from aigov.core.workloads import KINDS, WorkloadKind
 
 POLICY_STATUS_FIELDS = ("impactAssessment", "assessments", "approvals", "suspension", "retirement")
@@ -70,12 +73,35 @@ def build(
     return {
         "request": request,
         "aisystem": policy_view(aisystem),
+        **({"specHash": digest} if (digest := current_spec_hash(aisystem)) else {}),
+        **({"oldSpecHash": before} if (before := _old_spec_hash(request)) else {}),
         **({"leftAISystem": policy_view(left)} if left is not None else {}),
         "namespace": {"name": namespace.name, "labels": dict(namespace.labels)},
         "now": rfc3339(now),
         "exceptions": [dict(exc) for exc in exceptions],
         **({"extraKinds": [kind.policy_data() for kind in extra_kinds]} if extra_kinds else {}),
     }
+
+
+def current_spec_hash(aisystem: Any) -> str | None:
+    """`aigov.core.digests.spec_hash` of the AISystem's spec, sent as `specHash` (the policies compare approvals'
+    with it and never compute it); None when there is no AISystem or its spec does not parse."""
+    spec = aisystem.get("spec") if isinstance(aisystem, Mapping) else None
+    try:
+        return digests.spec_hash(model.AISystemSpec.model_validate(spec)) if isinstance(spec, Mapping) else None
+    except ValidationError:
+        return None
+
+
+def _old_spec_hash(request: Mapping[str, Any]) -> str | None:
+    """For an UPDATE of an AISystem itself, the spec hash before it (sent as `oldSpecHash`: the AISystem
+    warnings name the approvals the update voids)."""
+    kind = request.get("kind")
+    if request.get("operation") != "UPDATE" or request.get("subResource") or not isinstance(kind, Mapping):
+        return None
+    if (kind.get("group"), kind.get("kind")) != (GROUP, KIND):
+        return None
+    return current_spec_hash(request.get("oldObject"))
 
 
 def policy_view(aisystem: Any) -> Any:

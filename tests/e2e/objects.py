@@ -68,6 +68,10 @@ def declared_not_ai(kind: str, name: str) -> dict[str, Any]:
     return obj
 
 
+CLASSIFIED = {"roles": ["deployer"], "rationale": "Annex III(4)(a): used in recruitment"}
+"""The EU AI Act classification record every test system carries (the high tier requires it)."""
+
+
 def aisystem(name: str, tier: str = "minimal", images: tuple[str, ...] = (VLLM,), **spec: Any) -> dict[str, Any]:
     """An AISystem owned by OWNER_EMAIL."""
     return {
@@ -80,6 +84,7 @@ def aisystem(name: str, tier: str = "minimal", images: tuple[str, ...] = (VLLM,)
             "owner": {"name": "Model team", "email": OWNER_EMAIL},
             "images": list(images),
             "lifecycle": {"stage": "production"},
+            "classification": CLASSIFIED,
             **spec,
         },
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 
 import pytest
@@ -69,3 +70,13 @@ def test_image_change_warns_until_re_approved(kube: ControlPlane, people: People
     denied = apply(kube, namespace, workload("Deployment", "llm", image=REPINNED, system="chat"))
     assert denied.returncode != 0
     assert "AIGOV_IMAGE_NOT_APPROVED" in denied.stderr
+
+
+def test_a_placeholder_assessment_digest_warns(kube: ControlPlane, people: People, namespace: str) -> None:
+    checked(apply(kube, namespace, aisystem("chat", "minimal")))
+    typed = assessment("alice") | {"sha256": "0" * 64}
+    assert warnings(append_assessment(kube, namespace, "chat", typed, people.alice)) == [
+        "assessment sha256 looks typed (one character repeated): compute it with kubectl aigov assess --file <doc>"
+    ]
+    computed = assessment("alice") | {"sha256": hashlib.sha256(b"assessment").hexdigest()}
+    assert warnings(append_assessment(kube, namespace, "chat", computed, people.alice)) == []

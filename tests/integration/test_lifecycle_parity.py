@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from aigov.core.config import Config
+from aigov.core.digests import spec_hash
 from aigov.core.lifecycle import evaluate
-from aigov.core.model import AISystem, Phase
+from aigov.core.model import AISystem, AISystemSpec, Phase
 from aigov.policy.input import Namespace, admission_request, build
 from aigov.policy.opa import PolicyClient
 from devkit.devcluster import OpaServer
@@ -104,23 +105,73 @@ CASES: dict[str, tuple[dict[str, Any], bool]] = {
 }
 
 
-def system(status: dict[str, Any]) -> dict[str, Any]:
+PINNED = "vllm/vllm-openai@sha256:" + "4c" * 32
+HIGH_APPROVED = {
+    "impactAssessment": assessed(),
+    "approvals": [entry("bob") | {"images": [PINNED]}, entry("carol") | {"role": "risk-officer", "images": [PINNED]}],
+}
+CLASSIFIED = {"roles": ["deployer"], "rationale": "Annex III(4)(a): recruitment"}
+HIGH = {"riskTier": "high", "images": [PINNED]}
+REGISTERED = {"roles": ["provider", "deployer"], "rationale": "Annex III(4)(a)", "euDatabaseId": "EU-DB-0001"}
+
+# Cases that change the spec: (spec fields over the minimal-tier default, status, may run).
+SPEC_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], bool]] = {
+    "high tier classified": (HIGH | {"classification": CLASSIFIED}, HIGH_APPROVED, True),
+    "high tier unclassified": (HIGH, HIGH_APPROVED, False),
+    "high tier provider unregistered": (
+        HIGH | {"classification": CLASSIFIED | {"roles": ["provider"]}},
+        HIGH_APPROVED,
+        False,
+    ),
+    "high tier provider registered": (HIGH | {"classification": REGISTERED}, HIGH_APPROVED, True),
+    "minimal tier unclassified": ({}, {"impactAssessment": assessed(), "approvals": [entry("bob")]}, True),
+    "approved for this spec": (
+        {},
+        {"impactAssessment": assessed(), "approvals": [entry("bob") | {"specHash": None}]},
+        True,
+    ),
+    "approved for an earlier spec": (
+        {},
+        {"impactAssessment": assessed(), "approvals": [entry("bob") | {"specHash": "ab" * 32}]},
+        False,
+    ),
+    "high tier model without digest": (
+        HIGH | {"classification": CLASSIFIED, "models": [{"name": "gbm"}]},
+        HIGH_APPROVED,
+        False,
+    ),
+    "high tier model with digest": (
+        HIGH | {"classification": CLASSIFIED, "models": [{"name": "gbm", "digest": "sha256:" + "5e" * 32}]},
+        HIGH_APPROVED,
+        True,
+    ),
+}
+ALL_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], bool]] = {
+    name: ({}, status, may_run) for name, (status, may_run) in CASES.items()
+} | SPEC_CASES
+
+
+def system(status: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """The AISystem; an approval's `specHash: None` stands for the hash of this very spec."""
+    spec = {"purpose": "chat", "riskTier": "minimal", "images": [VLLM], "owner": OWNER} | spec
+    current = spec_hash(AISystemSpec.model_validate(spec))
+    approvals = [e | {"specHash": current} if e.get("specHash", "") is None else e for e in status.get("approvals", [])]
     return {
         "apiVersion": "aigov.io/v1alpha1",
         "kind": "AISystem",
         "metadata": {"name": "chat", "namespace": "ml"},
-        "spec": {"purpose": "chat", "riskTier": "minimal", "images": [VLLM], "owner": OWNER},
-        "status": status,
+        "spec": spec,
+        "status": status | ({"approvals": approvals} if approvals else {}),
     }
 
 
-def deployment() -> dict[str, Any]:
+def deployment(image: str) -> dict[str, Any]:
     labels = {"aigov.io/system": "chat"}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": "llm", "labels": labels},
-        "spec": {"template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "m", "image": VLLM}]}}},
+        "spec": {"template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "m", "image": image}]}}},
     }
 
 
@@ -130,10 +181,13 @@ async def client(opa: OpaServer) -> AsyncIterator[PolicyClient]:
         yield policy_client
 
 
-@pytest.mark.parametrize(("status", "may_run"), CASES.values(), ids=CASES.keys())
-async def test_phase_and_decision_agree(client: PolicyClient, status: dict[str, Any], may_run: bool) -> None:
-    record = system(status)
-    document = build(admission_request(deployment(), "ml"), record, Namespace("ml"), NOW)
+@pytest.mark.parametrize(("spec", "status", "may_run"), ALL_CASES.values(), ids=ALL_CASES.keys())
+async def test_phase_and_decision_agree(
+    client: PolicyClient, spec: dict[str, Any], status: dict[str, Any], may_run: bool
+) -> None:
+    record = system(status, spec)
+    request = admission_request(deployment(record["spec"]["images"][0]), "ml")
+    document = build(request, record, Namespace("ml"), NOW)
     decision = await client.decide(document)
     phase = evaluate(AISystem.model_validate(record), Config(), NOW).phase
     assert decision.allowed is may_run, decision.violations

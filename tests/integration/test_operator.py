@@ -28,12 +28,16 @@ def apply(kube: ControlPlane, namespace: str, body: dict[str, Any]) -> None:
     kube.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(body))
 
 
+CLASSIFIED = {"roles": ["deployer"], "rationale": "Annex III(4)(a)"}
+"""The EU AI Act classification record (the high tier requires it)."""
+
+
 def system(name: str, tier: str = "minimal") -> dict[str, Any]:
     return {
         "apiVersion": "aigov.io/v1alpha1",
         "kind": "AISystem",
         "metadata": {"name": name},
-        "spec": {"purpose": "answers questions", "riskTier": tier},
+        "spec": {"purpose": "answers questions", "riskTier": tier, "classification": CLASSIFIED},
     }
 
 

@@ -73,3 +73,37 @@ def test_the_operator_needed_no_permission_it_lacks(operator: Server) -> None:
     log = operator.log_tail(100_000)
     assert "Forbidden" not in log and "Not enough permissions" not in log
     operator.check_alive()
+
+
+def nonconformities(kube: ControlPlane, namespace: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = json.loads(
+        kube.kubectl("get", "nonconformities", "-n", namespace, "-o", "json").stdout
+    )["items"]
+    return items
+
+
+def test_break_glass_opens_a_nonconformity_once(kube: ControlPlane, namespace: str, operator: Server) -> None:
+    system = {"apiVersion": "aigov.io/v1alpha1", "kind": "AISystem", "metadata": {"name": "chat"},
+              "spec": {"purpose": "chat", "riskTier": "limited"}}  # fmt: skip
+    kube.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(system))
+    body = exception("outage", timedelta(hours=2), breakGlass=True, requestedBy="oscar", justification="sev1 outage")
+    kube.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(body))
+    (nc,) = eventually(lambda: nonconformities(kube, namespace), what="a nonconformity")
+    assert nc["metadata"]["labels"] == {"aigov.io/system": "chat", "aigov.io/source": "exception"}
+    spec = nc["spec"]
+    assert (spec["system"], spec["source"], spec["reference"], spec["riskTier"]) == (
+        "chat",
+        "exception",
+        "outage",
+        "limited",
+    )
+    assert spec["summary"] == "break-glass exception outage granted by oscar: sev1 outage"
+    # A normal exception opens none; the break-glass one's stays the only one after further events and a restart.
+    kube.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(exception("pilot", timedelta(hours=2))))
+    kube.kubectl("annotate", "aigovexception", "outage", "-n", namespace, "touched=1")
+    eventually(
+        lambda: "touched" in kube.kubectl("get", "aigovexception", "outage", "-n", namespace, "-o", "json").stdout
+    )
+    eventually(lambda: state(kube, namespace, "pilot") == "Pending", what="Pending")
+    assert [n["metadata"]["name"] for n in nonconformities(kube, namespace)] == [nc["metadata"]["name"]]
+    assert "nonconformity " + nc["metadata"]["name"] + " opened" in operator.log_tail(100_000)

@@ -219,7 +219,10 @@ def test_statement_of_applicability() -> None:
                        "team/triage"]  # fmt: skip
     assert [r[0] for r in rows[1:]] == [c.id.value for c in CONTROLS]
     by_id = {r[0]: r for r in rows[1:]}
-    assert by_id["A.5.2"][3:5] == ["enforced", "deployment requires a completed assessment"]
+    assert by_id["A.5.2"][3:5] == [
+        "enforced",
+        "deployment requires a completed assessment and, where the tier requires it, the classification record",
+    ]
     assert by_id["A.5.2"][5:] == ["", "", "notAddressed", "", "", "implemented", "implemented"]
     assert by_id["A.7.4"][10:] == ["partial", "partial"]
     assert by_id["A.2.2"][10:] == ["notAddressed", "notAddressed"]
@@ -271,7 +274,8 @@ def test_report_escapes_everything_and_fetches_nothing() -> None:
     assert "&lt;script&gt;" in html
     assert fetching_tags(html) == []
     assert "Content-Security-Policy" in html
-    sections = ("summary", "inventory", "expiring", "suspensions", "denials", "controls", "systems", "not-ai", "about")
+    sections = ("summary", "inventory", "expiring", "suspensions", "denials", "controls", "systems", "classification",
+                "not-ai", "about")  # fmt: skip
     for section in sections:
         assert f'<section id="{section}">' in html
     assert html.count("<svg") == 3
@@ -285,7 +289,8 @@ def _hostile(field: str) -> str:
 def test_report_escapes_every_user_controlled_field() -> None:
     """Hostile text in any field people or workloads control is shown escaped, never as markup."""
     fields = ("name", "namespace", "owner", "purpose", "reason", "suspendedBy", "resumedBy", "justification",
-              "approver", "assessor", "reference", "image")  # fmt: skip
+              "approver", "assessor", "reference", "image", "rationale", "disclosure", "model",
+              "registration")  # fmt: skip
     h = {field: _hostile(field) for field in fields}
     history = {"active": False, "since": "2026-05-01T00:00:00Z", "reason": h["reason"],
                "suspendedBy": h["suspendedBy"], "resumedAt": "2026-05-02T00:00:00Z", "resumedBy": h["resumedBy"],
@@ -294,7 +299,12 @@ def test_report_escapes_every_user_controlled_field() -> None:
         "apiVersion": "aigov.io/v1alpha1",
         "kind": "AISystem",
         "metadata": {"name": h["name"], "namespace": h["namespace"], "uid": "uid-hostile"},
-        "spec": {"purpose": h["purpose"], "riskTier": "high", "owner": {"name": h["owner"]}},
+        "spec": {
+            "purpose": h["purpose"], "riskTier": "high", "owner": {"name": h["owner"]},
+            "classification": {"roles": ["provider"], "rationale": h["rationale"],
+                               "transparencyDisclosureRef": h["disclosure"], "generalPurposeModel": h["model"],
+                               "euDatabaseId": h["registration"]},
+        },
         "status": {
             "phase": "Approved",
             "impactAssessment": {"status": "completed", "assessor": h["assessor"], "reference": h["reference"],
@@ -318,6 +328,10 @@ def test_report_escapes_every_user_controlled_field() -> None:
     )
     document = evidence_document(collected, Config(), timedelta(days=30))
     assert document["systems"][0]["labelledWorkloads"][0]["images"] == [h["image"]]
+    assert document["systems"][0]["labelledWorkloads"][0]["imageDigests"] == [{"image": h["image"], "digest": None}]
+    assert document["systems"][0]["classification"]["euDatabaseId"] == h["registration"]
+    credited = {c["id"]: c for c in document["systems"][0]["controls"]}
+    assert credited["A.8.5"]["evidence"] == f"registered in the EU database as {h['registration']} (Art. 49)"
     html = render_report(document)
 
     assert fetching_tags(html) == []
@@ -463,3 +477,39 @@ def test_the_period_from_the_archive_with_a_tombstone() -> None:
     assert (still["name"], still["entries"], still["entriesBefore"], still["deleted"]) == ("live", [], 1, None)
     html = render_report(document)
     assert "&lt;script&gt;by&lt;/script&gt;" in html and "<script>by" not in html
+
+
+def test_workloads_are_traced_to_image_digests_and_models() -> None:
+    pinned = "vllm/vllm-openai@sha256:" + "4c" * 32
+    obj = {
+        "apiVersion": "aigov.io/v1alpha1",
+        "kind": "AISystem",
+        "metadata": {"name": "scoring", "namespace": "team", "uid": "uid-scoring"},
+        "spec": {"purpose": "p", "riskTier": "high", "images": [pinned],
+                 "models": [{"name": "gbm", "version": "4", "uri": "s3://m/gbm", "digest": "sha256:" + "5e" * 32}]},
+    }  # fmt: skip
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d", "namespace": "team", "labels": {"aigov.io/system": "scoring"}},
+        "spec": {
+            "template": {"spec": {"containers": [{"name": "a", "image": pinned}, {"name": "b", "image": "busybox"}]}}
+        },
+    }
+    collected = replace(
+        _collected(), systems=(aisystem_record(obj),), workloads=(workload_record(deployment, Config()),)
+    )
+    (traced,) = evidence_document(collected, Config(), timedelta(days=30))["systems"][0]["labelledWorkloads"]
+    assert traced["imageDigests"] == [
+        {"image": pinned, "digest": "sha256:" + "4c" * 32},
+        {"image": "busybox", "digest": None},
+    ]
+    assert traced["models"] == [{"name": "gbm", "version": "4", "digest": "sha256:" + "5e" * 32}]
+
+
+def test_a_rejected_assessment_is_shown_as_rejected() -> None:
+    rejected = {"status": "rejected", "assessor": "carol", "completedAt": "2026-05-01T00:00:00Z",
+                "reference": "https://d/x", "sha256": "ab" * 32}  # fmt: skip
+    collected = replace(_collected(), systems=(_system("scoring", impactAssessment=rejected),))
+    html = render_report(evidence_document(collected, Config(), timedelta(days=30)))
+    assert "rejected (carol)" in html

@@ -32,13 +32,19 @@ def approval(who: str, role: str | None = None, expires_in: float = 90, decision
     return entry
 
 
+CLASSIFIED = {"roles": ["deployer"], "rationale": "Annex III(4)(a)"}
+
+
 def system(
     tier: str = "limited",
     stage: str | None = "production",
     status: dict[str, Any] | None = None,
     generation: int = 1,
+    classification: dict[str, Any] | None = CLASSIFIED,
 ) -> AISystem:
     spec: dict[str, Any] = {"purpose": "p", "riskTier": tier, "owner": {"name": "team"}}
+    if classification:
+        spec["classification"] = classification
     if stage:
         spec["lifecycle"] = {"stage": stage}
     return AISystem.model_validate(
@@ -330,3 +336,16 @@ def test_a_retirement_record_retires_whatever_the_stage() -> None:
     ev = evaluate(system(status=records(assessment(), approval("bob"), retirement=retired)), CONFIG, NOW)
     assert ev.phase == Phase.RETIRED
     assert ev.message.startswith("retired by bob at ")
+
+
+@pytest.mark.parametrize(
+    ("classification", "missing"),
+    [(None, "spec.classification"), ({"roles": ["provider"], "rationale": "r"}, "spec.classification.euDatabaseId")],
+)
+def test_a_high_risk_system_without_its_classification_is_incomplete(
+    classification: dict[str, Any] | None, missing: str
+) -> None:
+    approved = {"impactAssessment": assessment(), "approvals": [approval("ann", "risk-officer"), approval("bo")]}
+    ev = evaluate(system("high", status=approved, classification=classification), Config(), NOW)
+    assert ev.phase == Phase.INCOMPLETE
+    assert ev.message == f"risk tier high requires {missing} in the spec"

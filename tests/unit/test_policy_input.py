@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from aigov.core.config import Config
+from aigov.core.digests import spec_hash
+from aigov.core.model import AISystemSpec
 from aigov.core.workloads import WorkloadKind
 from aigov.policy.input import (
     POLICY_STATUS_FIELDS,
@@ -232,3 +234,21 @@ def test_resource_for(group: str, kind: str, resource: str) -> None:
 def test_the_policy_view_is_total(hostile: Any) -> None:
     """Whatever the cache holds for an AISystem, the input is built and the policies judge it as sent."""
     assert policy_view(hostile) == hostile
+
+
+def test_the_spec_hashes_are_computed_here_for_the_policies() -> None:
+    spec: dict[str, Any] = {"purpose": "chat", "riskTier": "minimal", "images": ["a", "b"]}
+    before: dict[str, Any] = {"apiVersion": "aigov.io/v1alpha1", "kind": "AISystem",
+                              "metadata": {"name": "chat", "namespace": "ml"}, "spec": spec}  # fmt: skip
+    after = before | {"spec": spec | {"purpose": "scores applicants", "images": ["b", "a"]}}
+    update = admission_request(after, "ml") | {"operation": "UPDATE", "oldObject": before}
+    document = build(update, after, Namespace("ml"), NOW)
+    assert document["specHash"] == spec_hash(AISystemSpec.model_validate(after["spec"]))
+    assert document["oldSpecHash"] == spec_hash(AISystemSpec.model_validate(before["spec"]))
+    assert document["specHash"] != document["oldSpecHash"]
+    # Images are a set; a workload's update sends no old hash; a spec that does not parse sends none.
+    reordered = before | {"spec": spec | {"images": ["b", "a"]}}
+    assert build(update, reordered, Namespace("ml"), NOW)["specHash"] == document["oldSpecHash"]
+    workload = admission_request(_deployment(), "ml") | {"operation": "UPDATE", "oldObject": _deployment()}
+    assert "oldSpecHash" not in build(workload, after, Namespace("ml"), NOW)
+    assert "specHash" not in build(workload, {"spec": {"riskTier": 3}}, Namespace("ml"), NOW)

@@ -68,8 +68,9 @@ def test_rules_cover_workloads_scale_kserve_and_aisystems() -> None:
         "/replicationcontrollers/scale",
         "apps/replicasets/scale",
     } | {f"{k.group}/{k.resource}" for k in KINDS} | {f"{k.group}/{k.resource}/scale" for k in KINDS if k.scale}
-    # Records in aisystems/status are bound by the ValidatingAdmissionPolicy, not the webhook.
-    assert _resources(hooks["aisystems.aigov.io"]) == {"aigov.io/aisystems"}
+    # Records in aisystems/status are bound by the ValidatingAdmissionPolicy; the AISystem hook
+    # sees the status writes recording a new assessment only to warn about a placeholder sha256.
+    assert _resources(hooks["aisystems.aigov.io"]) == {"aigov.io/aisystems", "aigov.io/aisystems/status"}
 
 
 def test_workloads_fail_closed_and_aisystems_open() -> None:

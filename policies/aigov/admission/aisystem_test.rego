@@ -164,3 +164,60 @@ test_display_of_long_references if {
 	admission._display("vllm/vllm-openai@md5:abc") == "vllm/vllm-openai@md5:abc"
 	admission._display(vllm) == vllm
 }
+
+# Appending an assessment with `digest` to the assessments `earlier` (a status write).
+assessment_write(earlier, digest) := review(
+	object.union(request("UPDATE", with_status(approved, {"assessments": array.concat(earlier, [{"sha256": digest}])})), {
+		"subResource": "status",
+		"oldObject": aisystem({}, {"assessments": earlier}),
+	}),
+	approved,
+)
+
+placeholder_warning(reason) := sprintf(
+	"assessment sha256 looks typed (%s): compute it with kubectl aigov assess --file <doc>",
+	[reason],
+)
+
+# One table with aigov/core/digests.py (tests/unit/test_digests.py reads it too).
+test_placeholder_digests_warn if {
+	placeholders := [case | some case in data.testdata.placeholders.cases; case.reason != null]
+	count(placeholders) > 0
+	every case in placeholders {
+		aisystem_warnings(assessment_write([], case.sha256)) == [placeholder_warning(case.reason)]
+	}
+}
+
+test_computed_digests_do_not_warn if {
+	computed := [case | some case in data.testdata.placeholders.cases; case.reason == null]
+	count(computed) > 0
+	every case in computed {
+		aisystem_warnings(assessment_write([], case.sha256)) == []
+	}
+}
+
+zeros := "0000000000000000000000000000000000000000000000000000000000000000"
+
+computed_digest := "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+test_only_the_appended_assessment_is_checked if {
+	aisystem_warnings(assessment_write([{"sha256": zeros}], computed_digest)) == []
+	aisystem_warnings(assessment_write([{"sha256": computed_digest}], zeros)) == [placeholder_warning("one character repeated")]
+}
+
+test_an_unclassified_high_risk_system_warns if {
+	system := json.remove(aisystem({"riskTier": "high", "images": [vllm_pinned]}, {}), ["spec/classification"])
+	aisystem_warnings(write_review("CREATE", system, {})) == [
+		"riskTier \"high\" needs spec.classification: workloads will be denied (AIGOV_CLASSIFICATION_MISSING)",
+	]
+}
+
+test_a_spec_change_names_the_approvals_it_voids if {
+	old := object.union(approved, {"status": {"approvals": [object.union(approved.status.approvals[0], {"specHash": spec_a})]}})
+	new := object.union(old, {"spec": {"purpose": "scores job applicants"}})
+	document := object.union(update_review(old, new), {"specHash": spec_b, "oldSpecHash": spec_a})
+	aisystem_warnings(document) == [
+		"spec change voids the approvals by alice: workloads will be denied until re-approved: kubectl aigov approve chat -n ml",
+	]
+	aisystem_warnings(object.union(update_review(old, new), {"specHash": spec_a, "oldSpecHash": spec_a})) == []
+}

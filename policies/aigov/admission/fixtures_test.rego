@@ -144,11 +144,14 @@ approval(approver, role, decision, expires_at, images) := {
 }
 
 # An AISystem named `chat` in namespace `ml` with the given spec and status.
+# The EU AI Act classification record every fixture carries (the high tier requires it).
+classified := {"roles": ["deployer"], "rationale": "Annex III(4)(a): used in recruitment"}
+
 aisystem(spec, status) := {
 	"apiVersion": "aigov.io/v1alpha1",
 	"kind": "AISystem",
 	"metadata": {"name": "chat", "namespace": "ml"},
-	"spec": object.union({"purpose": "customer chat", "riskTier": "minimal", "images": [vllm]}, spec),
+	"spec": object.union({"purpose": "customer chat", "riskTier": "minimal", "images": [vllm], "classification": classified}, spec),
 	"status": status,
 }
 

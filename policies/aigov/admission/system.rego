@@ -130,6 +130,22 @@ _approvals contains entry if {
 	is_string(entry.approver)
 	not lower(entry.approver) in _barred
 	_within_max_term(entry)
+	_for_current_spec(entry)
+}
+
+# An approval recorded with a `specHash` counts only for the spec it approved: the
+# input carries the current spec's hash (`input.specHash`, computed by the input
+# builder with aigov.core.digests.spec_hash; never recomputed here). Approvals
+# recorded without one (before aigov wrote it) are judged as before.
+_for_current_spec(entry) if not "specHash" in object.keys(entry)
+
+_for_current_spec(entry) if entry.specHash == input.specHash
+
+# Counted approvals that no longer count because the spec changed since (for the messages).
+_outdated contains entry.approver if {
+	some entry in _counted
+	entry.decision == "approved"
+	not _for_current_spec(entry)
 }
 
 # An approval expiring beyond the tier's maximum term from now never counts (nor

@@ -23,7 +23,7 @@ else := concat("", [object.get(_object, ["metadata", "generateName"], ""), "*"])
 _subject := sprintf("%s/%s", [input.request.resource.resource, _name])
 
 _assess_command := sprintf(
-	"kubectl aigov assess %s --reference <document-uri> --sha256 <hex> --residual-risk <low|medium|high> --expires 365d",
+	"kubectl aigov assess %s --file <document> --residual-risk <low|medium|high> --expires 365d",
 	[_cli_target],
 )
 
@@ -228,8 +228,11 @@ deny contains _violation(rego.metadata.rule(), message, short) if {
 	not _suffice(_valid_approvals)
 	not _suffice(_approvals)
 	message := sprintf(
-		"%s has %d valid approval(s); risk tier %q needs %s%s. An approver records one: %s",
-		[_system_ref, count(_valid_approvals), _tier, _requirement_text, _missing_roles_note, _approve_command],
+		"%s has %d valid approval(s); risk tier %q needs %s%s%s. An approver records one: %s",
+		[
+			_system_ref, count(_valid_approvals), _tier, _requirement_text, _missing_roles_note,
+			_outdated_note, _approve_command,
+		],
 	)
 	short := sprintf("AISystem %q lacks approvals (%d of %d); kubectl aigov approve %s", [
 		_system.metadata.name, count(_valid_approvals), _requirement.minApprovals, _cli_target,
@@ -245,6 +248,13 @@ _requirement_text := sprintf("%d approval(s) from distinct approvers", [_require
 
 _missing_roles_note := sprintf(" (no valid approval with role %s)", [concat(", ", sort(_missing_roles(_valid_approvals)))]) if {
 	count(_missing_roles(_valid_approvals)) > 0
+} else := ""
+
+_outdated_note := sprintf(
+	" (the approvals by %s were for an earlier spec: purpose, risk tier, models, images, drift checks or classification changed)",
+	[concat(", ", sort(_outdated))],
+) if {
+	count(_outdated) > 0
 } else := ""
 
 # METADATA
@@ -308,4 +318,60 @@ deny contains _violation(rego.metadata.rule(), message, short) if {
 		[image, _subject, _system_ref, _tier, image, image],
 	)
 	short := sprintf("image %s has no @sha256 digest (risk tier %q requires pinning)", [image, _tier])
+}
+
+# METADATA
+# title: EU AI Act classification missing
+# description: The tier requires the EU AI Act classification record (and a provider's EU database registration ID).
+# custom:
+#   code: AIGOV_CLASSIFICATION_MISSING
+#   control: A.5.2
+deny contains _violation(rego.metadata.rule(), message, short) if {
+	_system
+	_requirement.deployable == true
+	count(_classification_missing) > 0
+	missing := concat(", ", sort(_classification_missing))
+	message := sprintf(
+		"%s has risk tier %q, which requires the EU AI Act classification record; missing: %s. Record in spec.classification the organisation's roles, the classification rationale (Art. 6) and, for a provider, the EU database registration ID (Art. 49).",
+		[_system_ref, _tier, missing],
+	)
+	short := sprintf("AISystem %q lacks %s (risk tier %q)", [_system.metadata.name, missing, _tier])
+}
+
+# What the tier's `requireClassification` asks of spec.classification and the spec lacks
+# (same as aigov/core/lifecycle.py `missing_declarations`).
+_classification_missing contains "spec.classification" if {
+	_requirement.requireClassification == true
+	not is_object(object.get(_record, ["spec", "classification"], null))
+}
+
+_classification_missing contains "spec.classification.euDatabaseId" if {
+	_requirement.requireClassification == true
+	classification := _record.spec.classification
+	"provider" in object.get(classification, "roles", [])
+	object.get(classification, "euDatabaseId", "") == ""
+}
+
+# METADATA
+# title: Model not pinned
+# description: The tier requires model digests and a model in spec.models has none.
+# custom:
+#   code: AIGOV_MODEL_NOT_PINNED
+#   control: A.6.2.5
+deny contains _violation(rego.metadata.rule(), message, short) if {
+	_system
+	_requirement.deployable == true
+	some name in _models_without_digest
+	message := sprintf(
+		"Model %s of %s has no digest; risk tier %q requires every model in spec.models to name its artifact's digest. Add spec.models[].digest (e.g. sha256:<hex> of the model files), then have the system re-approved: %s",
+		[name, _system_ref, _tier, _approve_command],
+	)
+	short := sprintf("model %s of AISystem %q has no digest (risk tier %q requires one)", [name, _system.metadata.name, _tier])
+}
+
+# Models the tier's `requireModelDigests` wants a digest of (same as aigov/core/lifecycle.py `missing_declarations`).
+_models_without_digest contains model.name if {
+	_requirement.requireModelDigests == true
+	some model in object.get(_record, ["spec", "models"], [])
+	object.get(model, "digest", "") == ""
 }

@@ -385,3 +385,66 @@ test_retired_by_an_approver if {
 	contains(message(d, "AIGOV_RETIRED"), "retired by bob at 2025-12-01T00:00:00Z")
 	not contains(message(d, "AIGOV_RETIRED"), "return the system to service")
 }
+
+unclassified(system) := json.remove(system, ["spec/classification"])
+
+test_high_tier_requires_the_classification if {
+	d := decide_create(deployment(governed, [container(vllm_pinned)]), unclassified(approved_high))
+	codes(d) == {"AIGOV_CLASSIFICATION_MISSING"}
+	contains(d.violations[0].message, "missing: spec.classification.")
+	d.violations[0].control == "A.5.2"
+}
+
+test_a_provider_needs_the_eu_database_id if {
+	provider := json.patch(approved_high, [{"op": "replace", "path": "/spec/classification/roles", "value": ["provider"]}])
+	codes(decide_create(deployment(governed, [container(vllm_pinned)]), provider)) == {"AIGOV_CLASSIFICATION_MISSING"}
+	registered := json.patch(provider, [{"op": "add", "path": "/spec/classification/euDatabaseId", "value": "EU-1"}])
+	codes(decide_create(deployment(governed, [container(vllm_pinned)]), registered)) == set()
+}
+
+test_lower_tiers_need_no_classification if {
+	codes(decide_create(deployment(governed, [container(vllm)]), unclassified(approved))) == set()
+}
+
+# The approvals of `system` as recorded for the spec hash `hash`.
+approved_for(system, hash) := object.union(system, {"status": {"approvals": [object.union(entry, {"specHash": hash}) |
+	some entry in system.status.approvals
+]}})
+
+spec_a := "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"
+
+spec_b := "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbc"
+
+with_spec_hash(input_document, hash) := object.union(input_document, {"specHash": hash})
+
+test_an_approval_counts_for_the_spec_it_approved if {
+	system := approved_for(approved, spec_a)
+	codes(decide(with_spec_hash(review(create(deployment(governed, [container(vllm)])), system), spec_a))) == set()
+}
+
+test_an_approval_of_an_earlier_spec_no_longer_counts if {
+	system := approved_for(approved, spec_a)
+	d := decide(with_spec_hash(review(create(deployment(governed, [container(vllm)])), system), spec_b))
+	codes(d) == {"AIGOV_APPROVAL_MISSING", "AIGOV_IMAGE_NOT_APPROVED"}
+	some v in d.violations
+	v.code == "AIGOV_APPROVAL_MISSING"
+	contains(v.message, "(the approvals by alice were for an earlier spec")
+}
+
+test_an_approval_without_a_spec_hash_covers_images_as_before if {
+	codes(decide(with_spec_hash(review(create(deployment(governed, [container(vllm)])), approved), spec_b))) == set()
+}
+
+test_no_spec_hash_in_the_input_counts_no_hashed_approval if {
+	system := approved_for(approved, spec_a)
+	"AIGOV_APPROVAL_MISSING" in codes(decide(review(create(deployment(governed, [container(vllm)])), system)))
+}
+
+test_high_tier_models_need_a_digest if {
+	models := [{"name": "gbm", "digest": "sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d"}, {"name": "explainer"}]
+	system := json.patch(approved_high, [{"op": "add", "path": "/spec/models", "value": models}])
+	d := decide_create(deployment(governed, [container(vllm_pinned)]), system)
+	codes(d) == {"AIGOV_MODEL_NOT_PINNED"}
+	startswith(d.violations[0].message, "Model explainer of AISystem \"chat\"")
+	codes(decide_create(deployment(governed, [container(vllm)]), json.patch(approved, [{"op": "add", "path": "/spec/models", "value": models}]))) == set()
+}

@@ -107,6 +107,7 @@ def system(name: str, tier: str = "limited", owner: str = "Team Chat", **spec: A
             "riskTier": tier,
             "owner": {"name": owner},
             "images": [IMAGE],
+            "classification": {"roles": ["deployer"], "rationale": "Annex III(5)(b)"},
             **spec,
         },
     }

@@ -348,8 +348,11 @@ def test_evidence_document_fields(estate: Estate) -> None:
             "images": [IMAGE],
             "replicas": 2,
             "accelerators": {"nvidia.com/gpu": 1},
+            "imageDigests": [{"image": IMAGE, "digest": IMAGE.partition("@")[2]}],
+            "models": [],
         }
     ]
+    assert credit["classification"] == {"roles": ["deployer"], "rationale": "Annex III(5)(b)"}
     claims = {c["id"]: (c["status"], c["aigov"], c["by"]) for c in credit["controls"]}
     # What the team claimed in spec.controls stands as they wrote it ...
     assert {cid: claim for cid, claim in claims.items() if claim[2] == "spec.controls"} == {

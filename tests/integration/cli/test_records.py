@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -12,11 +13,13 @@ import pytest
 import yaml
 
 from aigov.clients.kube import JSON_PATCH, ApiError, KubeRest, aisystems_path
+from aigov.core.digests import spec_hash
+from aigov.core.model import AISystemSpec
 from aigov.core.records import approval_patch
 from tests.integration.cli.conftest import IMAGE, People, apply, get, run, system
 
 pytestmark = pytest.mark.cluster
-SHA = "9f" * 32
+SHA = hashlib.sha256(b"impact assessment").hexdigest()
 AIGOV = Path(sys.executable).parent / "aigov"
 
 
@@ -60,6 +63,47 @@ def test_assess_records_the_calling_user(people: People, governed_namespace: str
     assert _close_to_now(record["expiresAt"], timedelta(days=365))
 
 
+def test_assess_file_computes_the_digest(people: People, governed_namespace: str, tmp_path: Path) -> None:
+    document = tmp_path / "fria.pdf"
+    document.write_bytes(b"%PDF-1.7 fundamental rights impact assessment\n")
+    apply(people.kube, system("chat"), namespace=governed_namespace)
+    result = run(
+        people.carol, governed_namespace, "assess", "chat", "--file", str(document), "--expires", "365d",
+        "--residual-risk", "low",
+    )  # fmt: skip
+    assert (result.exit_code, result.stderr) == (0, ""), result.output
+    record = get(people.kube, governed_namespace, "chat")["status"]["impactAssessment"]
+    assert record["sha256"] == hashlib.sha256(document.read_bytes()).hexdigest()
+    assert record["reference"] == document.resolve().as_uri()
+
+
+def test_assess_file_with_another_digest_is_refused(people: People, governed_namespace: str, tmp_path: Path) -> None:
+    document = tmp_path / "fria.pdf"
+    document.write_bytes(b"v2")
+    apply(people.kube, system("chat"), namespace=governed_namespace)
+    result = run(
+        people.carol, governed_namespace, "assess", "chat", "--file", str(document), "--sha256", "ab" * 32,
+        "--reference", "https://docs.example.com/fria", "--expires", "365d", "--residual-risk", "low",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    said = " ".join(result.stderr.replace("│", " ").split())
+    assert f"has SHA-256 {hashlib.sha256(b'v2').hexdigest()}, not {'ab' * 32}" in said
+    assert "impactAssessment" not in get(people.kube, governed_namespace, "chat").get("status", {})
+
+
+def test_a_typed_placeholder_digest_warns(people: People, governed_namespace: str) -> None:
+    apply(people.kube, system("chat"), namespace=governed_namespace)
+    result = run(
+        people.carol, governed_namespace, "assess", "chat", "--reference", "https://d/x", "--sha256",
+        "0123456789abcdef" * 4, "--expires", "30d", "--residual-risk", "low",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "--sha256 looks like a placeholder (a sequence of hex digits)" in result.stderr
+    assert (
+        get(people.kube, governed_namespace, "chat")["status"]["impactAssessment"]["sha256"] == "0123456789abcdef" * 4
+    )
+
+
 def test_rejected_assessment(people: People, governed_namespace: str) -> None:
     apply(people.kube, system("chat"), namespace=governed_namespace)
     result = run(
@@ -99,8 +143,10 @@ def test_approvals_append_a_snapshot_of_the_images(people: People, governed_name
         ("alice", "approved", "risk-officer"),
         ("bob", "approved", "risk-officer"),
     ]
+    current = spec_hash(AISystemSpec.model_validate(get(people.kube, ns, "chat")["spec"]))
     for entry in approvals:
         assert entry["images"] == [IMAGE]
+        assert (entry["specHash"], entry["assessmentSha256"]) == (current, SHA)
         assert entry["justification"] == "reviewed the assessment"
         assert _close_to_now(entry["decidedAt"])
         assert _close_to_now(entry["expiresAt"], timedelta(days=180))
@@ -243,6 +289,7 @@ def test_concurrent_approvals_are_all_kept(people: People, governed_namespace: s
         (["assess", "chat", "--reference", "https://d", "--sha256", SHA, "--expires", "1d", "--residual-risk",
           "none"], "'none' is not one of"),
         (["suspend", "chat"], "Missing option '--reason'"),
+        (["assess", "chat", "--expires", "1d", "--residual-risk", "low"], "give the document (--file) or its SHA-256"),
         (["status", "chat", "-A"], "cannot be combined with --all-namespaces"),
         (["status", "-o", "xml"], "'xml' is not one of"),
     ],
