@@ -278,8 +278,8 @@ def renamed(body: dict[str, Any], name: str) -> dict[str, Any]:
 def aisystem(name: str, namespace: str, bound: int = 3, history: int = 2) -> tuple[dict[str, Any], dict[str, Any]]:
     """A limited-risk AISystem approved for the vLLM image, and its status: an assessment, an approval,
     operator conditions, `history` past suspensions and `bound` bound Deployments (object, status)."""
-    until, past = "2030-01-01T00:00:00Z", "2026-01-02T00:00:00Z"
-    approved_until = rfc3339(datetime.now(UTC) + timedelta(days=180))  # within the tier's maximum term
+    past = "2026-01-02T00:00:00Z"
+    until = rfc3339(datetime.now(UTC) + timedelta(days=180))  # within the tiers' maximum terms
     obj = {
         "apiVersion": "aigov.io/v1alpha1",
         "kind": "AISystem",
@@ -305,7 +305,7 @@ def aisystem(name: str, namespace: str, bound: int = 3, history: int = 2) -> tup
         ],
         "approvals": [
             {"approver": "bob", "role": "product-owner", "decision": "approved", "decidedAt": past,
-             "expiresAt": approved_until, "images": [VLLM]},
+             "expiresAt": until, "images": [VLLM]},
         ],
         "phase": "Approved",
         "conditions": [

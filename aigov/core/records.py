@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aigov.core.digests import spec_hash
-from aigov.core.lifecycle import counted_approvals
+from aigov.core.lifecycle import counted_approvals, decisive_assessment
 from aigov.core.model import (
     AISystem,
     Approval,
@@ -110,10 +110,10 @@ def approval_patch(
     justification: str,
 ) -> Patch:
     """Append an approval by `approver` of the system's current spec (its `spec_hash`, and `spec.images`)
-    and of the impact assessment on record (its document's sha256)."""
+    and of the decisive impact assessment on record (its document's sha256)."""
     system = _system(obj)
     images = system.spec.images
-    assessment = system.status.impact_assessment
+    assessment = decisive_assessment(system.status)
     if not images:
         raise RecordError("spec.images is empty: there is nothing to approve; list the system's images first")
     entry = Approval(

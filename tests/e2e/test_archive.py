@@ -107,11 +107,17 @@ def setup(kube: ControlPlane, people: People, tmp_path_factory: pytest.TempPathF
         return "AIGOV_ARCHIVE_WRITER" in dry.stderr
 
     eventually(refused_to_eve, what="the archive policy in force")
-    operator = start_operator(kube, namespace, workdir)
+    setup = Setup(
+        kube,
+        namespace,
+        workdir,
+        start_operator(kube, namespace, workdir),
+        kube.user("rita", ("aigov:retention-admins",)),
+    )
     try:
-        yield Setup(kube, namespace, workdir, operator, kube.user("rita", ("aigov:retention-admins",)))
+        yield setup
     finally:
-        operator.stop(timeout=20)
+        setup.operator.stop(timeout=20)  # the one running now: the test restarts it
 
 
 def aigov(user: User, *args: str) -> subprocess.CompletedProcess[str]:

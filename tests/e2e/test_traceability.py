@@ -49,7 +49,7 @@ def test_a_purpose_change_needs_re_approval(kube: ControlPlane, people: People, 
     record = stored(kube, namespace, "chat")
     (entry,) = record["status"]["approvals"]  # type: ignore[index]
     assert entry["specHash"] == spec_hash(AISystemSpec.model_validate(record["spec"]))
-    assert entry["assessmentSha256"] == record["status"]["impactAssessment"]["sha256"]  # type: ignore[index]
+    assert entry["assessmentSha256"] == record["status"]["assessments"][-1]["sha256"]  # type: ignore[index]
     settle()
     checked(apply(kube, namespace, workload("Deployment", "llm", image=VLLM, system="chat")))
 

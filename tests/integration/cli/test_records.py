@@ -72,7 +72,7 @@ def test_assess_file_computes_the_digest(people: People, governed_namespace: str
         "--residual-risk", "low",
     )  # fmt: skip
     assert (result.exit_code, result.stderr) == (0, ""), result.output
-    record = get(people.kube, governed_namespace, "chat")["status"]["impactAssessment"]
+    record = get(people.kube, governed_namespace, "chat")["status"]["assessments"][-1]
     assert record["sha256"] == hashlib.sha256(document.read_bytes()).hexdigest()
     assert record["reference"] == document.resolve().as_uri()
 
@@ -88,7 +88,7 @@ def test_assess_file_with_another_digest_is_refused(people: People, governed_nam
     assert result.exit_code == 2
     said = " ".join(result.stderr.replace("│", " ").split())
     assert f"has SHA-256 {hashlib.sha256(b'v2').hexdigest()}, not {'ab' * 32}" in said
-    assert "impactAssessment" not in get(people.kube, governed_namespace, "chat").get("status", {})
+    assert "assessments" not in get(people.kube, governed_namespace, "chat").get("status", {})
 
 
 def test_a_typed_placeholder_digest_warns(people: People, governed_namespace: str) -> None:
@@ -99,9 +99,7 @@ def test_a_typed_placeholder_digest_warns(people: People, governed_namespace: st
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "--sha256 looks like a placeholder (a sequence of hex digits)" in result.stderr
-    assert (
-        get(people.kube, governed_namespace, "chat")["status"]["impactAssessment"]["sha256"] == "0123456789abcdef" * 4
-    )
+    assert get(people.kube, governed_namespace, "chat")["status"]["assessments"][-1]["sha256"] == "0123456789abcdef" * 4
 
 
 def test_rejected_assessment(people: People, governed_namespace: str) -> None:
