@@ -86,7 +86,7 @@ def main() -> None:
         kube.kubectl(
             "apply", "--server-side", "-f", str(REPO / "tests" / "fixtures" / "crds" / "openreports.io_reports.yaml")
         )
-        kube.kubectl("wait", "--for=condition=Established", "--timeout=30s", "crd/reports.openreports.io")
+        kube.wait_established("reports.openreports.io")
         for ns in range(NAMESPACES):
             kube.kubectl("create", "namespace", f"bench-{ns}")
         with run_opa(Path(tmp) / "opa") as opa:

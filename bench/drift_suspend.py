@@ -221,7 +221,7 @@ def main() -> None:
         prometheus = start_prometheus(Path(tmp) / "prometheus")
         prometheus.set_targets([f"{LOOPBACK}:{exporter.server_address[1]}"])
         kube.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
-        kube.kubectl("wait", "--for=condition=Established", "--timeout=30s", "crd/aisystems.aigov.io")
+        kube.wait_established("aisystems.aigov.io")
         kube.kubectl("create", "namespace", NAMESPACE)
         liveness = f"http://{LOOPBACK}:{free_port()}/healthz"
         operator = Server.start(

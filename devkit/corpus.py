@@ -188,4 +188,4 @@ def install_crds(kube: ControlPlane, objects: Sequence[dict[str, Any]]) -> None:
         if kube.kubectl("get", "crd", name, check=False).returncode == 0:
             continue
         kube.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(crd))
-        kube.kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{name}")
+        kube.wait_established(f"{name}")

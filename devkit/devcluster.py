@@ -466,6 +466,18 @@ class ControlPlane:
         path.chmod(0o600)
         return User(name, groups, path)
 
+    def wait_established(self, crd: str, timeout: float = 120) -> None:
+        """Until the CRD is Established; `kubectl wait` is retried, since on a loaded machine it can fail
+        before the API server has served the new CRD once."""
+        deadline = time.monotonic() + timeout
+        while True:
+            waited = self.kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{crd}", check=False)
+            if waited.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"CRD {crd} not Established within {timeout:.0f} s: {waited.stderr.strip()}")
+            time.sleep(1)
+
     def kubectl(
         self, *args: str, user: User | None = None, input: str | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:

@@ -58,20 +58,7 @@ def install_crds(cluster: ControlPlane) -> None:
     """Apply the committed CRDs and wait until they are served."""
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
     for crd in CRDS:
-        _wait_established(cluster, crd)
-
-
-def _wait_established(cluster: ControlPlane, crd: str, timeout: float = 120) -> None:
-    """Until the CRD is Established; `kubectl wait` is retried, since on a loaded machine it can fail
-    before the API server has served the new CRD once."""
-    deadline = time.monotonic() + timeout
-    while True:
-        waited = cluster.kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{crd}", check=False)
-        if waited.returncode == 0:
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"CRD {crd} not Established within {timeout:.0f} s: {waited.stderr.strip()}")
-        time.sleep(1)
+        cluster.wait_established(crd)
 
 
 def write_serving_pair(cert_file: Path, key_file: Path) -> bytes:

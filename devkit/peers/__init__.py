@@ -366,7 +366,7 @@ def _wait_crd(cluster: ControlPlane, name: str, server: Server, timeout: float =
     while time.monotonic() < deadline:
         server.check_alive()
         if cluster.kubectl("get", "crd", name, check=False).returncode == 0:
-            cluster.kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{name}")
+            cluster.wait_established(f"{name}")
             return
         time.sleep(0.5)
     raise RuntimeError(f"Gatekeeper did not create {name} within {timeout:.0f}s; log:\n{server.log_tail()}")

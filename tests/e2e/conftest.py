@@ -60,7 +60,7 @@ def aigov_cluster(kube: ControlPlane, tmp_path_factory: pytest.TempPathFactory) 
     policies bound."""
     install_crds(kube)
     kube.kubectl("apply", "--server-side", "-f", str(TESTDATA / "kserve-crd.yaml"))
-    kube.kubectl("wait", "--for=condition=Established", "--timeout=30s", "crd/inferenceservices.serving.kserve.io")
+    kube.wait_established("inferenceservices.serving.kserve.io")
     grant_webhook(kube)
     webhook = start_webhook(kube, tmp_path_factory.mktemp("webhook"))
     try:

@@ -35,7 +35,7 @@ def aigov_crds(kube: ControlPlane) -> ControlPlane:
     kube.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
     for crd in ("aisystems.aigov.io", "aimanagementsystems.aigov.io", "nonconformities.aigov.io",
                 "clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"):  # fmt: skip
-        kube.kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{crd}")
+        kube.wait_established(f"{crd}")
     return kube
 
 

@@ -85,7 +85,7 @@ def report_crds(aigov_crds: ControlPlane) -> ControlPlane:
     for name in ("openreports.io_reports.yaml", "wgpolicyk8s.io_policyreports.yaml"):
         aigov_crds.kubectl("apply", "--server-side", "-f", str(REPO / "tests" / "fixtures" / "crds" / name))
     for crd in ("reports.openreports.io", "policyreports.wgpolicyk8s.io"):
-        aigov_crds.kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{crd}")
+        aigov_crds.wait_established(f"{crd}")
     return aigov_crds
 
 
@@ -257,7 +257,7 @@ def test_warn_namespace_still_fails(kube: ControlPlane, namespace: str, audit_se
 
 def test_unreviewed_ai_kind_is_noticed(kube: ControlPlane, namespace: str, audit_server: Server) -> None:
     kube.kubectl("apply", "-f", "-", input=json.dumps(UNREVIEWED_CRD))
-    kube.kubectl("wait", "--for=condition=Established", "--timeout=30s", "crd/modelpools.example.com")
+    kube.wait_established("modelpools.example.com")
     grant = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",

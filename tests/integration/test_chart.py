@@ -95,7 +95,7 @@ def crds(kube: ControlPlane) -> None:
     """The Prometheus Operator and cert-manager stand-in CRDs, and kopf's peering CRD from the chart."""
     kube.kubectl("apply", "-f", str(FIXTURE_CRDS), "-f", str(CHART / "crds"))
     for name in ("servicemonitors.monitoring.coreos.com", "certificates.cert-manager.io"):
-        kube.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=30s")
+        kube.wait_established(f"{name}")
 
 
 # --- static checks ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.cluster
 def crds(kube: ControlPlane) -> ControlPlane:
     """The committed CRDs, applied and established."""
     kube.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
-    kube.kubectl("wait", "--for=condition=Established", "--timeout=30s", "crd/aisystems.aigov.io")
+    kube.wait_established("aisystems.aigov.io")
     return kube
 
 

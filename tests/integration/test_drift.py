@@ -75,7 +75,7 @@ def namespaced_rbac(operator_user: User, kube: ControlPlane) -> None:
 def kserve(kube: ControlPlane) -> None:
     """The minimal InferenceService CRD, established before any operator starts."""
     kube.kubectl("apply", "--server-side", "-f", str(REPO / "tests" / "e2e" / "testdata" / "kserve-crd.yaml"))
-    kube.kubectl("wait", "--for=condition=Established", "--timeout=30s", "crd/inferenceservices.serving.kserve.io")
+    kube.wait_established("inferenceservices.serving.kserve.io")
 
 
 class Case:

@@ -230,7 +230,7 @@ def test_inference_services_bind_once_their_crd_is_installed(kube: ControlPlane,
     apply(kube, namespace, system("served"))
     wait_phase(kube, namespace, "served", "AwaitingAssessment")
     kube.kubectl("apply", "--server-side", "-f", str(REPO / "tests" / "e2e" / "testdata" / "kserve-crd.yaml"))
-    kube.kubectl("wait", "--for=condition=Established", "--timeout=30s", "crd/inferenceservices.serving.kserve.io")
+    kube.wait_established("inferenceservices.serving.kserve.io")
     image = "kserve/huggingfaceserver:v0.14.0"
     predictor = {
         "model": {"modelFormat": {"name": "huggingface"}, "storageUri": "hf://org/model"},

@@ -56,7 +56,7 @@ class People:
 def people(kube: ControlPlane) -> People:
     """CRDs, the record policy bound to labelled namespaces, the shipped people roles and client-certificate users."""
     kube.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
-    kube.kubectl("wait", "--for=condition=Established", "--timeout=30s", "crd/aisystems.aigov.io")
+    kube.wait_established("aisystems.aigov.io")
     binding = {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicyBinding",
