@@ -8,7 +8,7 @@ a YAML file (``--config`` / ``AIGOV_CONFIG``) may override any of them.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from aigov.core.globs import any_of, glob_regex
+from aigov.core.globs import any_image, any_of, any_regex, glob_regex
 from aigov.core.workloads import KINDS, WorkloadKind
 
 GROUP = "aigov.io"
@@ -87,14 +87,16 @@ GLOB_LISTS = (
     "model_env", "accelerator_resources", "resource_claim_patterns", "runtime_classes",
 )  # fmt: skip
 """The `Detection` fields that are glob lists: the policies match each as one regex (`Detection.glob_regex`)."""
+IMAGE_GLOB_LISTS = GLOB_LISTS[:4]
+"""The glob lists of image references, matched against every form of an image (`aigov.core.globs.any_image`)."""
 
 
 class Detection(_Camel):
     """How an AI workload is recognised: every signal is data here, read by policies/aigov/admission/detection.rego.
 
     Image globs (`/` is the delimiter, matched lower-cased) are tried against the
-    normalised reference and against every trailing part of the repository path
-    with and without its tag, the registry host removed: `vllm*` matches
+    normalised reference and against every trailing part of its path (after a `/`),
+    each with and without its tag: `vllm*` matches
     `registry:5000/mirror/vllm/vllm-openai:v0.8.5` through `vllm-openai:v0.8.5`,
     and `tensorflow/serving*` matches `harbor.corp/hub/tensorflow/serving:2.19`.
     Command and model patterns are RE2 regular expressions over a container's
@@ -280,7 +282,14 @@ class Detection(_Camel):
 
     def glob_regex(self) -> dict[str, str]:
         """Each glob list (camelCase name) as one anchored regex: the policies' `config.detection.globRegex`."""
-        return {to_camel(name): any_of(getattr(self, name)) for name in GLOB_LISTS}
+        return {
+            to_camel(name): (any_image if name in IMAGE_GLOB_LISTS else any_of)(getattr(self, name))
+            for name in GLOB_LISTS
+        }
+
+    def regex_guards(self) -> dict[str, str]:
+        """The command and model patterns each as one guard regex: the policies' `config.detection.anyRegex`."""
+        return {"commandPatterns": any_regex(self.command_patterns), "modelPatterns": any_regex(self.model_patterns)}
 
 
 def _default_role_groups() -> dict[str, tuple[str, ...]]:
@@ -391,7 +400,9 @@ class Config(_Camel):
     def _policy_data(self) -> dict[str, Any]:
         data = self.model_dump(mode="json", by_alias=True, exclude={"extra_kinds"})
         data["kinds"] = [kind.policy_data() for kind in self.kinds]
+        data["kindIndex"] = kind_index(self.kinds)
         data["detection"]["globRegex"] = self.detection.glob_regex()
+        data["detection"]["anyRegex"] = self.detection.regex_guards()
         return data
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
@@ -399,6 +410,14 @@ class Config(_Camel):
         copied = super().model_copy(update=update, deep=deep)
         copied.__dict__.pop("_policy_data", None)
         return copied
+
+
+def kind_index(kinds: Sequence[WorkloadKind]) -> dict[str, dict[str, int]]:
+    """Group, then kind, to the entry's position in `kinds`: the policies find a kind by two lookups, not a scan."""
+    index: dict[str, dict[str, int]] = {}
+    for position, kind in enumerate(kinds):
+        index.setdefault(kind.group, {}).setdefault(kind.kind, position)
+    return index
 
 
 class ConfigError(Exception):

@@ -8,7 +8,11 @@ less evaluation time (docs/benchmarks.md). The translation follows OPA's glob
 syntax with `/` as the delimiter: `*` any run without `/`, `**` any run, `?`
 one character but `/`, `[...]` / `[!...]` a (negated) class, `{a,b}`
 alternatives, `\\` escapes the next character.
-tests/integration/test_policy_globs.py checks it against OPA's own `glob.match`.
+`any_of` builds the list's regex in multi-line mode, where no wildcard crosses a
+newline: it matches a value when the value, or one of its lines, is matched by a
+glob; the policies join an image's candidate forms by newlines and test them in
+one call (images.rego). tests/integration/test_policy_globs.py checks both against
+OPA's own `glob.match`.
 """
 
 from __future__ import annotations
@@ -21,25 +25,63 @@ _SPECIAL = frozenset("\\.+*?()|[]{}^$")
 """RE2's metacharacters outside a class (Go's regexp refuses escapes of anything but punctuation)."""
 
 
+_NL = "\\n"
+"""A newline in an RE2 class."""
+
+
 class GlobError(ValueError):
     """A glob pattern that cannot be translated (unbalanced brackets or braces)."""
 
 
-def glob_regex(pattern: str) -> str:
-    """The unanchored RE2 regex matching what `glob.match(pattern, ["/"], value)` matches."""
-    regex, end = _translate(pattern, 0, in_braces=False)
+def glob_regex(pattern: str, *, lines: bool = False) -> str:
+    """The unanchored RE2 regex matching what `glob.match(pattern, ["/"], value)` matches.
+
+    With `lines`, no wildcard matches a newline (for `any_of`'s multi-line regex).
+    """
+    regex, end = _translate(pattern, 0, in_braces=False, lines=lines)
     if end != len(pattern):
         raise GlobError(f"glob {pattern!r}: unbalanced '}}' at {end}")
     return regex
 
 
 def any_of(patterns: Iterable[str]) -> str:
-    """One anchored regex matching a value exactly when one of `patterns` does (never, for none)."""
+    """One regex matching a line exactly when one of `patterns` does (never, for none).
+
+    Multi-line: `^` and `$` anchor at each line's start and end, and no wildcard crosses
+    a newline, so a value without newlines matches exactly when a glob matches it, and
+    newline-joined values match when one of them does.
+    """
+    parts = [glob_regex(p, lines=True) for p in patterns]
+    return f"(?m)^(?:{'|'.join(parts)})$" if parts else NEVER
+
+
+def any_image(patterns: Iterable[str]) -> str:
+    """One regex over a lower-cased `[registry/]repository[:tag]` matching when one of `patterns` matches a form of it.
+
+    The forms: the whole reference, or any trailing part of its path (from the start or
+    after a `/`), with or without the tag. So `vllm*` matches
+    `registry:5000/mirror/vllm/vllm-openai:v1` and `nim/**` matches `nvcr.io/nim/meta/llama3:1`.
+    One call per image and list, without building the forms (images.rego).
+    """
     parts = [glob_regex(p) for p in patterns]
-    return f"(?s)^(?:{'|'.join(parts)})$" if parts else NEVER
+    return rf"(?s)^(?:.*/)?(?:{'|'.join(parts)})(?::[\w][\w.-]*)?$" if parts else NEVER
 
 
-def _translate(pattern: str, start: int, *, in_braces: bool) -> tuple[str, int]:
+def any_regex(patterns: Iterable[str]) -> str:
+    """A regex that matches a text, or newline-joined texts, wherever one of the RE2 `patterns` matches one.
+
+    The policies test it first, over all texts at once, and look for each pattern only when it
+    matches: a guard, never the evidence. Multi-line, so a pattern's `^` and `$` still match at
+    each text's start and end; a pattern anchored to the whole text (`\\A`, `\\z`) makes the
+    guard match everything.
+    """
+    parts = list(patterns)
+    if any("\\A" in p or "\\z" in p for p in parts):
+        return ""
+    return f"(?m)(?:{')|(?:'.join(parts)})" if parts else NEVER
+
+
+def _translate(pattern: str, start: int, *, in_braces: bool, lines: bool) -> tuple[str, int]:
     """Translate from `start` up to the end, or (inside braces) up to an unescaped `,` or `}`."""
     out: list[str] = []
     i = start
@@ -49,11 +91,11 @@ def _translate(pattern: str, start: int, *, in_braces: bool) -> tuple[str, int]:
             return "".join(out), i
         if char == "*":
             double = pattern.startswith("**", i)
-            out.append(".*" if double else "[^/]*")
+            out.append(".*" if double else f"[^/{_NL if lines else ''}]*")
             i += 2 if double else 1
             continue
         if char == "?":
-            out.append("[^/]")
+            out.append(f"[^/{_NL if lines else ''}]")
         elif char == "\\" and i + 1 < len(pattern):
             i += 1
             out.append(_literal(pattern[i]))
@@ -61,12 +103,12 @@ def _translate(pattern: str, start: int, *, in_braces: bool) -> tuple[str, int]:
             close = pattern.find("]", i + 1)
             if close < 0:
                 raise GlobError(f"glob {pattern!r}: unclosed '[' at {i}")
-            out.append(_char_class(pattern[i + 1 : close]))
+            out.append(_char_class(pattern[i + 1 : close], lines=lines))
             i = close
         elif char == "{":
             options = []
             while True:
-                option, i = _translate(pattern, i + 1, in_braces=True)
+                option, i = _translate(pattern, i + 1, in_braces=True, lines=lines)
                 options.append(option)
                 if i >= len(pattern):
                     raise GlobError(f"glob {pattern!r}: unclosed '{{'")
@@ -81,12 +123,14 @@ def _translate(pattern: str, start: int, *, in_braces: bool) -> tuple[str, int]:
     return "".join(out), i
 
 
-def _char_class(body: str) -> str:
-    """`[...]` of a glob (`!` negates) as an RE2 class."""
+def _char_class(body: str, *, lines: bool) -> str:
+    """`[...]` of a glob (`!` negates) as an RE2 class; with `lines`, a negated class excludes newlines."""
     negated = body.startswith("!")
     body = body.removeprefix("!")
     escaped = body.replace("\\", "\\\\").replace("[", "\\[").replace("^", "\\^")
-    return f"[{'^' if negated else ''}{escaped}]"
+    if negated:
+        return f"[^{escaped}{_NL if lines else ''}]"
+    return f"[{escaped}]"
 
 
 def _literal(char: str) -> str:

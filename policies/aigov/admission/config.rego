@@ -7,10 +7,17 @@ package aigov.admission
 
 _config := data.aigov.config
 
-# The kinds table, plus the kinds the audit judges beyond it (input.extraKinds: CRDs that embed pod
-# templates and that the webhook does not review; aigov.audit.scan). The webhook never sends them.
-_kinds := array.concat(_config.kinds, _extra_kinds)
+# The kinds-table entry of `group` and `kind`: two lookups in the table's index
+# (aigov.core.config `kindIndex`), else one of the kinds the audit judges beyond it
+# (input.extraKinds: CRDs that embed pod templates and that the webhook does not
+# review; aigov.audit.scan). The webhook never sends them.
+_kind_entry(group, kind) := info if {
+	info := _config.kinds[_config.kindIndex[group][kind]]
+}
 
-_extra_kinds := input.extraKinds if is_array(input.extraKinds)
-
-else := []
+else := info if {
+	is_array(input.extraKinds)
+	some info in input.extraKinds
+	info.group == group
+	info.kind == kind
+}

@@ -49,13 +49,21 @@ _warnings contains sprintf("%s=true ignored: add annotation %s", [_detection.not
 _signals contains sprintf("image %s", [container.image]) if {
 	some container in _table_containers
 	not _ignored(container)
-	is_string(container.image)
-	_image_matches("imagePatterns", container.image)
-	not _image_matches("excludedImagePatterns", container.image)
+	container.image in _engine_images
+}
+
+# The object's images of a known engine (not excluded): matched once per decision.
+_engine_images contains ref if {
+	some ref, form in _image_forms
+	_glob_any("imagePatterns", form)
+	not _glob_any("excludedImagePatterns", form)
 }
 
 # Command: a serving or training engine in a container's command and args, or in a kind's command field.
+# Each pattern is looked for only when the list's guard (config.detection.anyRegex) matches
+# the texts joined: one regex.match for the usual workload, which has no such evidence.
 _signals contains sprintf("command %q", [_clip(match)]) if {
+	regex.match(_detection.anyRegex.commandPatterns, concat("\n", _command_texts))
 	some text in _command_texts
 	some pattern in _detection.commandPatterns
 	match := regex.find_n(pattern, text, 1)[0]
@@ -63,15 +71,23 @@ _signals contains sprintf("command %q", [_clip(match)]) if {
 
 # Model reference: a model flag or URI in the command, an env var naming a model, a storageUri.
 _signals contains sprintf("model reference %q", [_clip(match)]) if {
+	regex.match(_detection.anyRegex.modelPatterns, concat("\n", _model_texts))
 	some text in _model_texts
 	some pattern in _detection.modelPatterns
 	match := regex.find_n(pattern, text, 1)[0]
 }
 
-_signals contains sprintf("model reference env %s", [env.name]) if {
+# The list's regex is multi-line: one match over all the names finds whether any is a model env.
+_signals contains sprintf("model reference env %s", [name]) if {
+	_glob_any("modelEnv", concat("\n", _env_names))
+	some name in _env_names
+	_glob_any("modelEnv", name)
+}
+
+_env_names contains env.name if {
 	some container in _table_containers
 	some env in container.env
-	_glob_any("modelEnv", env.name)
+	is_string(env.name)
 }
 
 _signals contains sprintf("model reference storageUri %s", [_clip(container.storageUri)]) if {
@@ -85,32 +101,43 @@ _signals contains sprintf("model reference storageUri %s", [_clip(container.stor
 # of the pod only holds or tests the device (a probe: busybox sleeping, nvidia-smi).
 _signals contains sprintf("accelerator %s", [name]) if some name in _accelerators
 
+# The cheap tests first: one match over every resource name (the list's regex is
+# multi-line), then whether a container is a probe, asked only of one holding a device.
 _accelerators contains name if {
+	_glob_any("acceleratorResources", concat("\n", _resource_names))
 	some container in _all_containers
-	not _probe(container)
 	some section in ["limits", "requests"]
 	some name, _ in container.resources[section]
 	_glob_any("acceleratorResources", name)
+	not _probe(container)
+}
+
+_resource_names contains name if {
+	some container in _all_containers
+	some section in ["limits", "requests"]
+	some name, _ in container.resources[section]
 }
 
 _signals contains sprintf("DRA resource claim %s", [name]) if {
-	some spec in _working_pod_specs
+	some spec in _pod_specs
 	some claim in spec.resourceClaims
 	name := _claim_name(claim)
 	_glob_any("resourceClaimPatterns", name)
+	_working(spec)
 }
 
 _signals contains sprintf("runtime class %s", [spec.runtimeClassName]) if {
-	some spec in _working_pod_specs
+	some spec in _pod_specs
 	_glob_any("runtimeClasses", spec.runtimeClassName)
+	_working(spec)
 }
 
 _signals contains sprintf("env %s", [env.name]) if {
 	some container in _table_containers
-	not _probe(container)
 	some env in container.env
 	env.name in _detection.acceleratorEnv
 	not lower(object.get(env, "value", "")) in {"", "void", "none"}
+	not _probe(container)
 }
 
 _claim_name(claim) := claim.resourceClaimTemplateName if is_string(claim.resourceClaimTemplateName)
@@ -119,14 +146,19 @@ else := claim.resourceClaimName if is_string(claim.resourceClaimName)
 
 else := claim.name
 
-# Pod specs with at least one container that is not a probe.
-_working_pod_specs contains spec if {
-	some spec in _pod_specs
+# A pod spec with at least one container that is not a probe.
+_working(spec) if {
 	some container in spec.containers
 	not _probe(container)
 }
 
-_probe(container) if _image_matches("acceleratorProbeImages", container.image)
+_probe(container) if container.image in _probe_images
+
+# The object's images that only hold or test a device: matched once per decision.
+_probe_images contains ref if {
+	some ref, form in _image_forms
+	_glob_any("acceleratorProbeImages", form)
+}
 
 _probe(container) if {
 	some pattern in _detection.acceleratorProbeCommands

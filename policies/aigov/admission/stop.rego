@@ -14,11 +14,7 @@ _new := input.request.object
 
 _old := input.request.oldObject
 
-_stop_info := info if {
-	some info in _kinds
-	info.group == input.request.kind.group
-	info.kind == input.request.kind.kind
-}
+_stop_info := _kind_entry(input.request.kind.group, input.request.kind.kind)
 
 _stop_update if {
 	input.request.operation == "UPDATE"

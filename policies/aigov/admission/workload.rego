@@ -41,11 +41,7 @@ _group := input.request.kind.group
 
 # The kinds-table entry of the object under review (aigov.core.workloads, bundle data data.aigov.config.kinds):
 # where its pod specs and labels sit, how it stops, and whether the kind alone makes it AI.
-_kind_info := info if {
-	some info in _kinds
-	info.group == _group
-	info.kind == _kind
-}
+_kind_info := _kind_entry(_group, _kind)
 
 _workload_kind if _kind_info
 

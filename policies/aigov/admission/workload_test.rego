@@ -153,7 +153,7 @@ test_ignored_sidecar_not_detected_nor_checked if {
 test_ignored_sidecar_matching_a_serving_pattern_is_ignored if {
 	cfg := object.union(data.testdata.config, {"detection": {
 		"ignoredImagePatterns": ["vllm/**"],
-		"globRegex": {"ignoredImagePatterns": `(?s)^(?:vllm/.*)$`},
+		"globRegex": {"ignoredImagePatterns": `(?s)^(?:.*/)?(?:vllm/.*)(?::[\w][\w.-]*)?$`},
 	}})
 	decide_config(review(create(deployment({}, [container(vllm)])), null), cfg).allowed
 }
@@ -161,7 +161,7 @@ test_ignored_sidecar_matching_a_serving_pattern_is_ignored if {
 test_image_patterns_are_configuration if {
 	cfg := object.union(data.testdata.config, {"detection": {
 		"imagePatterns": ["example.com/models/*"],
-		"globRegex": {"imagePatterns": `(?s)^(?:example\.com/models/[^/]*)$`},
+		"globRegex": {"imagePatterns": `(?s)^(?:.*/)?(?:example\.com/models/[^/]*)(?::[\w][\w.-]*)?$`},
 	}})
 	codes(decide_config(review(create(deployment({}, [container("example.com/models/m:1")])), null), cfg)) == {"AIGOV_UNGOVERNED"}
 }
