@@ -35,6 +35,11 @@ tests/unit/test_policy_input.py checks every `status.<field>` the Rego reads is 
 POLICY_METADATA_FIELDS = ("name", "namespace")
 """What the policies read of an AISystem's metadata (managedFields alone can be kilobytes)."""
 
+RECORDING_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+"""Annotations of a workload that only record how it was applied (kubectl's is a whole copy of the
+object); with `metadata.managedFields` they stay out of the input, often more than half of a real
+review. The policies never read them (stop.rego ignores them when comparing what runs)."""
+
 CHECK_USERNAME = "aigov-check"
 AUDIT_USERNAME = "aigov-audit"
 
@@ -73,7 +78,7 @@ def build(
     unreviewed kinds), sent as `extraKinds`.
     """
     return {
-        "request": request,
+        "request": request_view(request),
         "aisystem": policy_view(aisystem),
         **({"specHash": digest} if (digest := current_spec_hash(aisystem)) else {}),
         **({"oldSpecHash": before} if (before := _old_spec_hash(request)) else {}),
@@ -121,6 +126,31 @@ def _old_spec_hash(request: Mapping[str, Any]) -> str | None:
     if (kind.get("group"), kind.get("kind")) != (GROUP, KIND):
         return None
     return current_spec_hash(request.get("oldObject"))
+
+
+def request_view(request: dict[str, Any]) -> dict[str, Any]:
+    """`request` with its object and old object without `metadata.managedFields` and `RECORDING_ANNOTATIONS`.
+
+    The same dict when there is nothing to leave out; anything not shaped like an object is passed as it is.
+    """
+    views = {key: view for key in ("object", "oldObject") if (view := _object_view(request.get(key))) is not None}
+    return request | views if views else request
+
+
+def _object_view(obj: Any) -> dict[str, Any] | None:
+    """`obj` without what only records how it was applied; None when it has none of that (or is no object)."""
+    metadata = obj.get("metadata") if isinstance(obj, Mapping) else None
+    if not isinstance(metadata, Mapping):
+        return None
+    annotations = metadata.get("annotations")
+    if not isinstance(annotations, Mapping) or not any(key in annotations for key in RECORDING_ANNOTATIONS):
+        annotations = None
+    if "managedFields" not in metadata and annotations is None:
+        return None
+    view = {key: value for key, value in metadata.items() if key != "managedFields"}
+    if annotations is not None:
+        view["annotations"] = {k: v for k, v in annotations.items() if k not in RECORDING_ANNOTATIONS}
+    return dict(obj) | {"metadata": view}
 
 
 def policy_view(aisystem: Any) -> Any:

@@ -59,6 +59,26 @@ def test_build_wraps_the_request_unchanged() -> None:
     json.dumps(document)
 
 
+def test_what_only_records_how_a_workload_was_applied_stays_out() -> None:
+    applied = _deployment({"app": "web"})
+    applied["metadata"] |= {
+        "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}],
+        "annotations": {"kubectl.kubernetes.io/last-applied-configuration": json.dumps(_deployment()), "team": "a"},
+    }
+    old = {"metadata": {"name": "llm", "managedFields": []}, "spec": {"replicas": 1}}
+    request = admission_request(applied, "ml") | {"oldObject": old}
+    sent = build(request, None, Namespace("ml"), NOW)["request"]
+    assert sent["object"]["metadata"] == {
+        "name": "llm", "namespace": "ml", "labels": {"app": "web"}, "annotations": {"team": "a"}
+    }  # fmt: skip
+    assert sent["object"]["spec"] is applied["spec"]
+    assert sent["oldObject"] == {"metadata": {"name": "llm"}, "spec": {"replicas": 1}}
+    assert "managedFields" in applied["metadata"], "the request itself is not modified"
+    assert sent["uid"] == request["uid"]
+    odd = admission_request(_deployment(), "ml") | {"oldObject": "not an object"}
+    assert build(odd, None, Namespace("ml"), NOW)["request"] is odd
+
+
 def test_rfc3339_is_utc_and_requires_a_time_zone() -> None:
     assert rfc3339(datetime(2026, 1, 31, 13, 0, 0, 500, tzinfo=timezone(timedelta(hours=1)))) == (
         "2026-01-31T12:00:00.000500Z"
