@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvloop
 
 from aigov.audit.decide import policy_session
 from aigov.audit.scan import Options
@@ -183,7 +184,7 @@ def audit_server(  # noqa: PLR0917 (every parameter is a command-line option)
         kubeconfig=kubeconfig,
         policy_dir=policy_dir,
     )
-    asyncio.run(serve(settings))
+    uvloop.run(serve(settings))
 
 
 def register(app: typer.Typer) -> None:

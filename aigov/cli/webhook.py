@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvloop
 
 from aigov.core.config import ConfigError, load_config
 from aigov.webhook.app import MAX_BODY_BYTES
@@ -85,7 +85,7 @@ def webhook(  # noqa: PLR0917 (every parameter is a command-line option)
         arm_configuration=arm_webhook_configuration,
         arm_failure_policy=arm_failure_policy,
     )
-    asyncio.run(serve(settings))
+    uvloop.run(serve(settings))
 
 
 def register(app: typer.Typer) -> None:
