@@ -8,7 +8,9 @@ unknown. A watch that fails (the API server or etcd restarting) makes the cache
 stale until a fresh list: meanwhile every lookup is a GET, so a revocation or a
 suspension written the moment the API server is back is never missed. The
 parent of a scaled Deployment or StatefulSet is read with one GET: scale
-requests are rare and a cluster's workloads are many.
+requests are rare and a cluster's workloads are many. The cache holds what admission
+reads: an AISystem's policy view (no bound workloads, history or conditions), a
+namespace's name and labels, an exception without managedFields.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from aigov.clients.kube_reader import GoneError, KubeReader, KubeReadError
 from aigov.core.config import EXCEPTION_PLURAL, GROUP, PLURAL, VERSION
+from aigov.policy.input import policy_view
 from aigov.telemetry.metrics import AISYSTEM_CACHE_SIZE
 
 log = logging.getLogger(__name__)
@@ -43,13 +46,27 @@ def _slim(obj: Object) -> Object:
     return obj
 
 
+def _namespace_view(obj: Object) -> Object:
+    """A namespace's name and labels: all admission reads of it."""
+    metadata = obj.get("metadata") or {}
+    return {"metadata": {"name": metadata.get("name"), "labels": metadata.get("labels") or {}}}
+
+
 class Reflector:
     """One resource type, listed then watched into `items` keyed by (namespace, name)."""
 
-    def __init__(self, kube: KubeReader, path: str, on_size: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self,
+        kube: KubeReader,
+        path: str,
+        on_size: Callable[[int], None] | None = None,
+        keep: Callable[[Object], Object] = _slim,
+    ) -> None:
+        """`keep`: what of each object the cache holds (memory grows with the number of objects)."""
         self._kube = kube
         self._path = path
         self._on_size = on_size
+        self._keep = keep
         self.items: dict[Key, Object] = {}
         self.synced = False
         self.live = False
@@ -61,7 +78,7 @@ class Reflector:
 
     async def _relist(self) -> str:
         listed = await self._kube.list(self._path)
-        self.items = {_key(item): _slim(item) for item in listed.get("items", [])}
+        self.items = {_key(item): self._keep(item) for item in listed.get("items", [])}
         self._changed()
         self.synced = self.live = True
         version: str = listed["metadata"]["resourceVersion"]
@@ -76,7 +93,7 @@ class Reflector:
                 raise (GoneError if code == 410 else KubeReadError)(code, f"watch {self._path}: {obj.get('message')}")
             version = obj.get("metadata", {}).get("resourceVersion", version)
             if kind in ("ADDED", "MODIFIED"):
-                self.items[_key(obj)] = _slim(obj)
+                self.items[_key(obj)] = self._keep(obj)
             elif kind == "DELETED":
                 self.items.pop(_key(obj), None)
             else:
@@ -110,8 +127,8 @@ class ClusterCache:
     def __init__(self, kube: KubeReader, lookup_timeout: float = 1.0) -> None:
         self._kube = kube
         self._timeout = lookup_timeout
-        self.aisystems = Reflector(kube, AISYSTEMS_PATH, AISYSTEM_CACHE_SIZE.set)
-        self.namespaces = Reflector(kube, NAMESPACES_PATH)
+        self.aisystems = Reflector(kube, AISYSTEMS_PATH, AISYSTEM_CACHE_SIZE.set, keep=policy_view)
+        self.namespaces = Reflector(kube, NAMESPACES_PATH, keep=_namespace_view)
         self.exceptions = Reflector(kube, EXCEPTIONS_PATH)
 
     @property
