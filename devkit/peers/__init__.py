@@ -75,7 +75,7 @@ def _resource_rules(kinds: tuple[WorkloadKind, ...]) -> list[dict[str, Any]]:
 def gatekeeper_rego(config: Config) -> str:
     """The template's Rego v1 module with the config's detection inlined."""
     data = config.policy_data()
-    inlined = {"kinds": data["kinds"], "detection": data["detection"], "systemLabel": data["systemLabel"]}
+    inlined = {key: data[key] for key in ("kinds", "kindIndex", "detection", "systemLabel")}
     return _REGO.read_text().replace("__CONFIG__", json.dumps(inlined, sort_keys=True))
 
 

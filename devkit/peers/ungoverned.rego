@@ -9,7 +9,10 @@ package aigovungoverned
 # kinds; the not-AI declaration; the system label. `config` is
 # aigov.core.config.Config's policy data, placed by devkit.peers.gatekeeper_template.
 # Not ported: strict namespaces (Gatekeeper's input has no namespace labels
-# unless namespaces are synced into data.inventory).
+# unless namespaces are synced into data.inventory). The same algorithm as aigov's:
+# kinds by index, each image parsed and matched once per list with the precompiled
+# regexes (config.detection.globRegex), guards over the command, model, env and
+# resource lists (config.detection.anyRegex), probes asked last.
 
 config := __CONFIG__
 
@@ -17,11 +20,7 @@ _detection := config.detection
 
 _object := input.review.object
 
-_kind_info := info if {
-	some info in config.kinds
-	info.group == input.review.kind.group
-	info.kind == input.review.kind.kind
-}
+_kind_info := config.kinds[config.kindIndex[input.review.kind.group][input.review.kind.kind]]
 
 _serving_kind if _kind_info.role in {"serving", "training"}
 
@@ -75,55 +74,46 @@ _container_like(node) if is_object(node.resources.limits)
 
 _container_like(node) if is_object(node.resources.requests)
 
-_ignored(container) if _image_matches(_detection.ignoredImagePatterns, container.image)
+_ignored(container) if container.image in _ignored_images
 
 # Image references (images.rego).
 _image_pattern := `^([^@]+?)(?::([\w][\w.-]*))?(?:@(.+))?$`
 
-_image(ref) := {"repository": _short(match[1]), "tag": match[2]} if {
+_parsed_images := {ref: _parse_image(ref) |
+	some container in _all_containers
+	ref := container.image
+	is_string(ref)
+}
+
+_parse_image(ref) := {"repository": _short(match[1]), "tag": match[2]} if {
 	match := regex.find_all_string_submatch_n(_image_pattern, ref, 1)[0]
 }
 
 _short(name) := trim_prefix(trim_prefix(trim_prefix(name, "index.docker.io/"), "docker.io/"), "library/")
 
-_normalised(ref) := concat(":", [img.repository, img.tag]) if {
-	img := _image(ref)
-	img.tag != ""
-} else := _image(ref).repository
+_with_tag_of(img) := concat(":", [img.repository, img.tag]) if img.tag != ""
 
-_glob_any(patterns, value) if {
-	some pattern in patterns
-	glob.match(pattern, ["/"], value)
+else := img.repository
+
+_glob_any(list, value) if regex.match(_detection.globRegex[list], value)
+
+_image_forms := {ref: lower(_with_tag_of(img)) | some ref, img in _parsed_images}
+
+_ignored_images contains ref if {
+	some ref, form in _image_forms
+	_glob_any("ignoredImagePatterns", form)
 }
 
-_image_matches(patterns, ref) if {
-	some candidate in _image_candidates(ref)
-	_glob_any(patterns, candidate)
+_engine_images contains ref if {
+	some ref, form in _image_forms
+	_glob_any("imagePatterns", form)
+	not _glob_any("excludedImagePatterns", form)
 }
 
-_image_candidates(ref) := {lower(_normalised(ref))} | {candidate |
-	img := _image(ref)
-	parts := split(lower(_without_host(img.repository)), "/")
-	some i in numbers.range(0, count(parts) - 1)
-	tail := concat("/", array.slice(parts, i, count(parts)))
-	some candidate in _with_tag(tail, lower(img.tag))
+_probe_images contains ref if {
+	some ref, form in _image_forms
+	_glob_any("acceleratorProbeImages", form)
 }
-
-_with_tag(name, "") := {name}
-
-_with_tag(name, tag) := {name, concat(":", [name, tag])} if tag != ""
-
-_without_host(repository) := concat("/", array.slice(parts, 1, count(parts))) if {
-	parts := split(repository, "/")
-	count(parts) > 1
-	_registry_host(parts[0])
-} else := repository
-
-_registry_host(part) if contains(part, ".")
-
-_registry_host(part) if contains(part, ":")
-
-_registry_host("localhost")
 
 # Evidence (detection.rego).
 _evidence contains sprintf("kind %s", [input.review.kind.kind]) if _serving_kind
@@ -141,27 +131,33 @@ _declared_not_ai if {
 _signals contains sprintf("image %s", [container.image]) if {
 	some container in _table_containers
 	not _ignored(container)
-	is_string(container.image)
-	_image_matches(_detection.imagePatterns, container.image)
-	not _image_matches(_detection.excludedImagePatterns, container.image)
+	container.image in _engine_images
 }
 
 _signals contains sprintf("command %q", [_clip(match)]) if {
+	regex.match(_detection.anyRegex.commandPatterns, concat("\n", _command_texts))
 	some text in _command_texts
 	some pattern in _detection.commandPatterns
 	match := regex.find_n(pattern, text, 1)[0]
 }
 
 _signals contains sprintf("model reference %q", [_clip(match)]) if {
+	regex.match(_detection.anyRegex.modelPatterns, concat("\n", _model_texts))
 	some text in _model_texts
 	some pattern in _detection.modelPatterns
 	match := regex.find_n(pattern, text, 1)[0]
 }
 
-_signals contains sprintf("model reference env %s", [env.name]) if {
+_signals contains sprintf("model reference env %s", [name]) if {
+	_glob_any("modelEnv", concat("\n", _env_names))
+	some name in _env_names
+	_glob_any("modelEnv", name)
+}
+
+_env_names contains env.name if {
 	some container in _table_containers
 	some env in container.env
-	_glob_any(_detection.modelEnv, env.name)
+	is_string(env.name)
 }
 
 _signals contains sprintf("model reference storageUri %s", [_clip(container.storageUri)]) if {
@@ -171,31 +167,40 @@ _signals contains sprintf("model reference storageUri %s", [_clip(container.stor
 }
 
 _signals contains sprintf("accelerator %s", [name]) if {
+	_glob_any("acceleratorResources", concat("\n", _resource_names))
 	some container in _all_containers
-	not _probe(container)
 	some section in ["limits", "requests"]
 	some name, _ in container.resources[section]
-	_glob_any(_detection.acceleratorResources, name)
+	_glob_any("acceleratorResources", name)
+	not _probe(container)
+}
+
+_resource_names contains name if {
+	some container in _all_containers
+	some section in ["limits", "requests"]
+	some name, _ in container.resources[section]
 }
 
 _signals contains sprintf("DRA resource claim %s", [name]) if {
-	some spec in _working_pod_specs
+	some spec in _pod_specs
 	some claim in spec.resourceClaims
 	name := _claim_name(claim)
-	_glob_any(_detection.resourceClaimPatterns, name)
+	_glob_any("resourceClaimPatterns", name)
+	_working(spec)
 }
 
 _signals contains sprintf("runtime class %s", [spec.runtimeClassName]) if {
-	some spec in _working_pod_specs
-	_glob_any(_detection.runtimeClasses, spec.runtimeClassName)
+	some spec in _pod_specs
+	_glob_any("runtimeClasses", spec.runtimeClassName)
+	_working(spec)
 }
 
 _signals contains sprintf("env %s", [env.name]) if {
 	some container in _table_containers
-	not _probe(container)
 	some env in container.env
 	env.name in _detection.acceleratorEnv
 	not lower(object.get(env, "value", "")) in {"", "void", "none"}
+	not _probe(container)
 }
 
 _claim_name(claim) := claim.resourceClaimTemplateName if is_string(claim.resourceClaimTemplateName)
@@ -204,13 +209,12 @@ else := claim.resourceClaimName if is_string(claim.resourceClaimName)
 
 else := claim.name
 
-_working_pod_specs contains spec if {
-	some spec in _pod_specs
+_working(spec) if {
 	some container in spec.containers
 	not _probe(container)
 }
 
-_probe(container) if _image_matches(_detection.acceleratorProbeImages, container.image)
+_probe(container) if container.image in _probe_images
 
 _probe(container) if {
 	some pattern in _detection.acceleratorProbeCommands
