@@ -17,7 +17,7 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,7 +28,7 @@ import yaml
 
 from aigov.install.pki import CertificateAuthority, KeyPair, rsa_signing_key_pem
 from aigov.policy.bundle import Bundle, read_bundle, write_bundle
-from aigov.policy.opa_process import server_argv
+from aigov.policy.opa_process import server_argv, server_env
 from devkit import binaries
 
 LOOPBACK = "127.0.0.1"
@@ -56,8 +56,10 @@ class Server:
     _log: IO[bytes] = field(repr=False)
 
     @classmethod
-    def start(cls, name: str, argv: Sequence[str | Path], workdir: Path) -> Server:
-        """Start `argv` in its own process group, output to `<workdir>/<name>.log`."""
+    def start(
+        cls, name: str, argv: Sequence[str | Path], workdir: Path, env: Mapping[str, str] | None = None
+    ) -> Server:
+        """Start `argv` in its own process group, output to `<workdir>/<name>.log` (`env`: else this one's)."""
         log_path = workdir / f"{name}.log"
         log = log_path.open("ab")
         process = subprocess.Popen(
@@ -67,6 +69,7 @@ class Server:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             cwd=workdir,
+            env=env,
         )
         return cls(name, process, log_path, log)
 
@@ -177,7 +180,7 @@ def start_opa(workdir: Path, port: int | None = None, bundle: Bundle | None = No
     workdir.mkdir(parents=True, exist_ok=True)
     bundle_dir = write_bundle(bundle or read_bundle(), workdir / "bundle")
     port = port or free_port()
-    server = Server.start("opa", server_argv(binaries.find("opa"), bundle_dir, port), workdir)
+    server = Server.start("opa", server_argv(binaries.find("opa"), bundle_dir, port), workdir, server_env())
     opa = OpaServer(server, port)
     try:
         with httpx.Client() as probe:

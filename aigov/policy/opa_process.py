@@ -94,6 +94,17 @@ def check_binary(path: Path) -> OpaBinary:
     return binary
 
 
+SERVER_ENV = {"GOGC": "400"}
+"""The environment OPA serves with (as the chart's sidecars): the garbage collector runs a fifth
+as often, which took ~15-20% off OPA's CPU per decision and ~30-45% off its p99 evaluation time
+(docs/benchmarks.md) for a heap up to five times the live one (tens of MiB)."""
+
+
+def server_env() -> dict[str, str]:
+    """This process's environment with `SERVER_ENV`, for an OPA server started here."""
+    return os.environ | SERVER_ENV
+
+
 def server_argv(binary: Path, bundle_dir: Path, port: int) -> list[str]:
     """`opa run` serving `bundle_dir` on loopback, REST writes refused by the bundle's system.authz.
 
@@ -123,7 +134,11 @@ def running_opa(binary: Path, bundle: Bundle) -> Iterator[str]:
         port = free_port()
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                server_argv(binary, bundle_dir, port), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                server_argv(binary, bundle_dir, port),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=server_env(),
             )
         try:
             url = f"http://{LOOPBACK}:{port}"

@@ -33,6 +33,7 @@ from aigov.policy import bundle as policy_bundle
 from aigov.policy import input as policy_input
 from aigov.policy.bundle import read_bundle
 from aigov.policy.opa import PolicyClient
+from aigov.policy.opa_process import SERVER_ENV
 from aigov.webhook import certrotation
 from devkit import binaries
 from devkit.chartgen import CHART
@@ -283,6 +284,8 @@ def test_opa_serves_the_bundle_the_aigov_image_writes(helm_env: dict[str, str], 
     out = writer["args"][0].removeprefix("--out=")
     assert opa["args"][opa["args"].index("--bundle") + 1] == out
     assert "--authorization=basic" in opa["args"]
+    assert "--optimize-store-for-read-speed" in opa["args"], "as aigov.policy.opa_process.server_argv"
+    assert {e["name"]: e["value"] for e in opa["env"]} == SERVER_ENV
     assert {m["name"] for m in writer["volumeMounts"]} == {"bundle", "config"}
     assert {m["name"] for m in opa["volumeMounts"]} == {"bundle"}
     assert all(m["readOnly"] for m in opa["volumeMounts"])
