@@ -69,6 +69,8 @@ class Reflector:
         self._keep = keep
         self.items: dict[Key, Object] = {}
         self.synced = False
+        self.listed = asyncio.Event()
+        """Set once the first list is in `items`."""
         self.live = False
         """Listed, and watching since without a failure: `items` may be trusted."""
 
@@ -81,6 +83,7 @@ class Reflector:
         self.items = {_key(item): self._keep(item) for item in listed.get("items", [])}
         self._changed()
         self.synced = self.live = True
+        self.listed.set()
         version: str = listed["metadata"]["resourceVersion"]
         log.info("listed %d objects from %s at resourceVersion %s", len(self.items), self._path, version)
         return version
@@ -135,6 +138,11 @@ class ClusterCache:
     def synced(self) -> bool:
         """Every cache has been listed once."""
         return self.aisystems.synced and self.namespaces.synced and self.exceptions.synced
+
+    async def wait_synced(self) -> None:
+        """Until every cache has been listed once."""
+        for reflector in (self.aisystems, self.namespaces, self.exceptions):
+            await reflector.listed.wait()
 
     async def run(self) -> None:
         """Keep every cache current until cancelled."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import ssl
 from dataclasses import dataclass
@@ -121,6 +122,7 @@ async def serve(settings: Settings) -> None:
             config.ssl = tls.context
             background = [
                 asyncio.create_task(cache.run(), name="cache"),
+                asyncio.create_task(_freeze_when_synced(cache), name="gc-freeze"),
                 asyncio.create_task(tls.follow(), name="tls"),
             ]
             if settings.arm_configuration:
@@ -141,3 +143,15 @@ async def serve(settings: Settings) -> None:
     finally:
         await kube.close()
         metrics_server.shutdown()
+
+
+async def _freeze_when_synced(cache: ClusterCache) -> None:
+    """Once the caches are listed, move what is alive to the collector's permanent generation.
+
+    A full collection otherwise scans every cached object: ~86 ms with 10,000 AISystems here, a
+    pause any request may hit. What the watch replaces later is freed by reference counting.
+    """
+    await cache.wait_synced()
+    gc.collect()
+    gc.freeze()
+    log.info("caches synced: %d objects moved to the permanent generation", gc.get_freeze_count())

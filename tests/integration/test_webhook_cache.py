@@ -34,6 +34,8 @@ async def test_the_cache_keeps_the_policy_view_of_aisystems_and_the_labels_of_na
     cache = ClusterCache(reader)
     task = asyncio.create_task(cache.run())
     try:
+        await asyncio.wait_for(cache.wait_synced(), 20)
+        assert cache.synced
         await _until_cached(cache, (namespace, "chat"))
         cached = cache.aisystems.items[(namespace, "chat")]
         assert cached["metadata"] == {"name": "chat", "namespace": namespace}
