@@ -61,10 +61,12 @@ _engine_images contains ref if {
 
 # Command: a serving or training engine in a container's command and args, or in a kind's command field.
 # Each pattern is looked for only when the list's guard (config.detection.anyRegex) matches
-# the texts joined: one regex.match for the usual workload, which has no such evidence.
+# the texts joined (one regex.match for the usual workload, which has no such evidence),
+# and then only in the texts the guard matches.
 _signals contains sprintf("command %q", [_clip(match)]) if {
 	regex.match(_detection.anyRegex.commandPatterns, concat("\n", _command_texts))
 	some text in _command_texts
+	regex.match(_detection.anyRegex.commandPatterns, text)
 	some pattern in _detection.commandPatterns
 	match := regex.find_n(pattern, text, 1)[0]
 }
@@ -73,6 +75,7 @@ _signals contains sprintf("command %q", [_clip(match)]) if {
 _signals contains sprintf("model reference %q", [_clip(match)]) if {
 	regex.match(_detection.anyRegex.modelPatterns, concat("\n", _model_texts))
 	some text in _model_texts
+	regex.match(_detection.anyRegex.modelPatterns, text)
 	some pattern in _detection.modelPatterns
 	match := regex.find_n(pattern, text, 1)[0]
 }
