@@ -137,6 +137,7 @@ _signals contains sprintf("image %s", [container.image]) if {
 _signals contains sprintf("command %q", [_clip(match)]) if {
 	regex.match(_detection.anyRegex.commandPatterns, concat("\n", _command_texts))
 	some text in _command_texts
+	regex.match(_detection.anyRegex.commandPatterns, text)
 	some pattern in _detection.commandPatterns
 	match := regex.find_n(pattern, text, 1)[0]
 }
@@ -144,6 +145,7 @@ _signals contains sprintf("command %q", [_clip(match)]) if {
 _signals contains sprintf("model reference %q", [_clip(match)]) if {
 	regex.match(_detection.anyRegex.modelPatterns, concat("\n", _model_texts))
 	some text in _model_texts
+	regex.match(_detection.anyRegex.modelPatterns, text)
 	some pattern in _detection.modelPatterns
 	match := regex.find_n(pattern, text, 1)[0]
 }
