@@ -34,7 +34,8 @@ from aigov.operator.monitoring import MonitoringOptions, install
 from aigov.telemetry.metrics import WARNING_WINDOW
 
 FINALIZER = "aigov.io/operator"
-"""kopf's finalizer on monitored AISystems: it stops the object's drift checks before the object goes."""
+"""kopf's finalizer name. No handler needs it now (no daemons or timers on AISystems): kopf adds it to no
+object and removes it from AISystems that an older operator, which ran drift checks as daemons, left it on."""
 
 REPORTING_COMPONENT = "aigov-operator"
 
