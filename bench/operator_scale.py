@@ -19,6 +19,9 @@ JSON shows both over time.
 With `--trace DIR` the operator runs under tracemalloc (`bench/traced_operator.py`, which
 slows it down: its times and RSS are not comparable) and, after the idle window, dumps a
 snapshot to `DIR/operator-<size>.snapshot` and the top allocations to `DIR/operator-<size>.txt`.
+With `--trim-probe` the operator runs untraced from the same wrapper and, after the idle
+window, is asked to collect garbage and call glibc's `malloc_trim(0)`: `rss_after_trim_mib`
+says how much of its resident memory was freed heap kept by malloc.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ def unphased(admin: Admin) -> int:
 
 
 def start_operator(cluster: ControlPlane, workdir: Path, name: str, snapshot: Path | None = None) -> Server:
-    """`aigov operator` over the bench cluster (under tracemalloc when `snapshot`), once its liveness probe answers."""
+    """`aigov operator` over the bench cluster (from the tracing wrapper when `snapshot`), once its probe answers."""
     liveness = f"http://{LOOPBACK}:{free_port()}/healthz"
     command: list[str | Path] = [sys.executable, TRACED, snapshot] if snapshot else [AIGOV]
     argv: list[str | Path] = [
@@ -132,8 +135,23 @@ def dump_snapshot(operator: Server, snapshot: Path, limit: float = 600) -> None:
     top_allocations(tracemalloc.Snapshot.load(str(snapshot)), snapshot.with_suffix(".txt"))
 
 
+def trimmed_rss(operator: Server) -> float:
+    """The operator's RSS (MiB) once it collected garbage and called `malloc_trim(0)`."""
+    os.kill(operator.process.pid, signal.SIGUSR2)
+    time.sleep(5)
+    return round(rss_mib(operator.process.pid), 1)
+
+
 def run(
-    sizes: list[int], window: float, settle: float, step: float, workdir: Path, *, settled: bool, trace: Path | None
+    sizes: list[int],
+    window: float,
+    settle: float,
+    step: float,
+    workdir: Path,
+    *,
+    settled: bool,
+    trace: Path | None,
+    trim_probe: bool = False,
 ) -> dict[str, Any]:
     results: dict[str, Any] = {"window_s": window, "settled": settled, "sizes": {}}
     without = ("phase", "suspension") if settled else ("phase",)
@@ -147,6 +165,7 @@ def run(
             create_systems(cluster, NAMESPACE, have, size, without)
             created, have = time.monotonic() - started, max(have, size)
             snapshot = trace / f"operator-{size}.snapshot" if trace else None
+            snapshot = workdir / "untraced" if trim_probe else snapshot
             operator = start_operator(cluster, workdir, f"operator-{size}", snapshot)
             try:
                 started = time.monotonic()
@@ -157,7 +176,9 @@ def run(
                 found = {"create_s": round(created, 1), "all_phases_s": round(phased, 1)}
                 found["quiet_after_s"] = round(quiet(operator, settle), 1)
                 found |= idle(operator.process.pid, window, step)
-                if snapshot:
+                if trim_probe:
+                    found["rss_after_trim_mib"] = trimmed_rss(operator)
+                elif snapshot:
                     dump_snapshot(operator, snapshot)
             finally:
                 operator.stop(timeout=30)
@@ -173,6 +194,7 @@ def main() -> None:
     parser.add_argument("--settled", action="store_true", help="statuses with the resumed suspension archived")
     parser.add_argument("--window", type=float, default=60.0, help="seconds of idle sampling per size")
     parser.add_argument("--trace", type=Path, help="run the operator under tracemalloc; snapshots to this directory")
+    parser.add_argument("--trim-probe", action="store_true", help="measure the RSS after gc and malloc_trim(0) too")
     args = parser.parse_args()
     sizes, window, settle, step = [int(s) for s in args.sizes.split(",")], args.window, 10.0, 5.0
     if args.quick:
@@ -181,9 +203,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="aigov-bench-") as workdir:
         if args.trace:
             args.trace.mkdir(parents=True, exist_ok=True)
-        results = run(sizes, window, settle, step, Path(workdir), settled=args.settled, trace=args.trace)
+        if args.trim_probe:
+            os.environ["AIGOV_TRACE_FRAMES"] = "0"  # the wrapper's signals, without tracemalloc
+        options = {"settled": args.settled, "trace": args.trace, "trim_probe": args.trim_probe}
+        results = run(sizes, window, settle, step, Path(workdir), **options)
     name = "operator_scale_settled" if args.settled else "operator_scale"
-    name += "_traced" if args.trace else ""
+    name += "_traced" if args.trace else "_trim_probe" if args.trim_probe else ""
     print(f"results: {save(name, results, args.quick, started)}")
 
 
