@@ -23,6 +23,7 @@ from aigov.operator import (  # noqa: F401  (importing registers the handlers)
     endpoints,
     exception_handlers,
     gauge_handlers,
+    heap,
     lifecycle_handlers,
     nonconformity_handlers,
     record_log,
