@@ -40,13 +40,6 @@ object and removes it from AISystems that an older operator, which ran drift che
 
 REPORTING_COMPONENT = "aigov-operator"
 
-WORKER_LIMIT = 64
-"""Objects whose events kopf processes at once (its default: all). Bounds the start-up's burst: at 1,000
-AISystems the resident memory stays at 103 MiB instead of 162 (docs/benchmarks.md, "Operator at scale")."""
-IDLE_SECONDS = 0.5
-"""How long kopf keeps an object's worker, and so one of the `WORKER_LIMIT` places, waiting for its next event
-(kopf's default 5 s would let only ~13 objects a second through)."""
-
 
 @dataclass(frozen=True)
 class Options:
@@ -83,8 +76,6 @@ def settings(options: Options) -> kopf.OperatorSettings:
     result.posting.reporting_component = REPORTING_COMPONENT
     result.posting.loggers = False
     result.peering.priority = options.priority if options.priority is not None else random.randint(1, 2**31 - 1)
-    result.queueing.worker_limit = WORKER_LIMIT
-    result.queueing.idle_timeout = IDLE_SECONDS
     return result
 
 

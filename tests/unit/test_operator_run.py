@@ -8,15 +8,7 @@ import kubernetes
 
 from aigov.core.config import Config
 from aigov.operator.kube import connection_info
-from aigov.operator.run import (
-    FINALIZER,
-    IDLE_SECONDS,
-    REPORTING_COMPONENT,
-    WORKER_LIMIT,
-    Options,
-    _QuietWakers,
-    settings,
-)
+from aigov.operator.run import FINALIZER, REPORTING_COMPONENT, Options, _QuietWakers, settings
 
 
 def test_settings_carry_aigov_names_and_the_given_priority() -> None:
@@ -25,7 +17,6 @@ def test_settings_carry_aigov_names_and_the_given_priority() -> None:
     assert chosen.posting.reporting_component == REPORTING_COMPONENT
     assert chosen.posting.loggers is False
     assert chosen.peering.priority == 7
-    assert (chosen.queueing.worker_limit, chosen.queueing.idle_timeout) == (WORKER_LIMIT, IDLE_SECONDS)
 
 
 def test_replicas_without_a_priority_draw_distinct_ones() -> None:
