@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from aigov.cli.main import SERVER_COMMANDS, cli
+from aigov.cli.app import cli
+from aigov.cli.main import SERVER_COMMANDS
 
 WIDTH = 100
 HEAD = """# `aigov` / `kubectl aigov` command reference

@@ -1,5 +1,5 @@
 """`python -m aigov.cli`: how krew's `kubectl-aigov` shim runs the pip-installed package."""
 
-from aigov.cli.main import app
+from aigov.cli.app import app
 
 app(prog_name="kubectl aigov")

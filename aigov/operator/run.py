@@ -23,6 +23,7 @@ from aigov.operator import (  # noqa: F401  (importing registers the handlers)
     endpoints,
     exception_handlers,
     gauge_handlers,
+    heap,
     lifecycle_handlers,
     nonconformity_handlers,
     record_log,
@@ -34,7 +35,8 @@ from aigov.operator.monitoring import MonitoringOptions, install
 from aigov.telemetry.metrics import WARNING_WINDOW
 
 FINALIZER = "aigov.io/operator"
-"""kopf's finalizer on monitored AISystems: it stops the object's drift checks before the object goes."""
+"""kopf's finalizer name. No handler needs it now (no daemons or timers on AISystems): kopf adds it to no
+object and removes it from AISystems that an older operator, which ran drift checks as daemons, left it on."""
 
 REPORTING_COMPONENT = "aigov-operator"
 

@@ -2,20 +2,26 @@
 
 Every event of an AISystem (the operator's own suspension writes, a person's
 `kubectl aigov suspend|resume`, the initial listing after a restart) runs
-`converge`; a timer re-runs it while a suspension needs attention, which
-retries failed API calls and stops workloads scaled up behind the webhook's back.
+`converge`; while a suspension needs attention, the operator's recheck queue
+(`OperatorContext.recheck`) re-runs it every few seconds with the object read afresh,
+which retries failed API calls and stops workloads scaled up behind the webhook's back
+(a queue rather than a kopf timer: kopf keeps the whole body of every object of a
+resource that has timers or daemons).
 `converge` reads the current replicas, calls the pure `aigov.core.suspension.plan`
 and performs it in its order: record (status write with a `resourceVersion`
 precondition), then the replica changes, then the archive write. A failed or
 refused step ends the run; the next event or tick starts over and converges.
-Runs for one AISystem are serialised by a lock in its memo.
+Runs for one AISystem are serialised by a lock of its own, kept only while in use.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
+import weakref
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import kopf
 import kubernetes
@@ -33,36 +39,59 @@ from aigov.operator.monitoring import monitoring
 RECHECK_SECONDS = 15.0
 """How often a suspension that needs attention is re-checked without an event."""
 
-_LOCK = "suspension-lock"
+_LOCKS: weakref.WeakValueDictionary[SystemKey, asyncio.Lock] = weakref.WeakValueDictionary()
+"""The lock of each AISystem whose run is under way or waiting (gone once no run holds it)."""
+_LOG = logging.getLogger(__name__)
+_LOGGING = kopf.OperatorSettings()
+"""For the re-checks' object loggers, which log like kopf's and post nothing."""
 
 
-def _attention(status: kopf.Status, **_: Any) -> bool:
+def _attention(status: Any) -> bool:
     try:
-        return needs_attention(AISystemStatus.model_validate(dict(status)))
+        return needs_attention(AISystemStatus.model_validate(dict(status or {})))
     except ValidationError:
         return False
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL, id="suspension", registry=REGISTRY)
 async def on_event(type: str | None, body: kopf.Body, memo: Any, logger: kopf.Logger, **kwargs: Any) -> None:
-    """Converge on every change of the AISystem."""
-    if type != "DELETED":
-        await converge(body, memo, kwargs[INDEX], logger)
+    """Converge on every change of the AISystem; queue a re-check while it needs attention."""
+    queue, index = context(memo).recheck, kwargs[INDEX]
+    # Started from a handler, so the queue's tasks can post Events through kopf like the handlers do.
+    queue.start(functools.partial(recheck, memo, index), _LOG)
+    key = (body.metadata.namespace or "", body.metadata.name or "")
+    if type == "DELETED":
+        queue.set(key, None)
+        return
+    await converge(body, memo, index, logger)
+    if not _attention(body.get("status")):
+        queue.set(key, None)
+    elif not queue.pending(key):
+        queue.set(key, RECHECK_SECONDS)
 
 
-@kopf.timer(
-    GROUP, VERSION, PLURAL, id="suspension-recheck", interval=RECHECK_SECONDS, when=_attention, registry=REGISTRY
-)
-async def recheck(body: kopf.Body, memo: Any, logger: kopf.Logger, **kwargs: Any) -> None:
-    """Converge again while a suspension is active or being resumed."""
-    await converge(body, memo, kwargs[INDEX], logger)
+@kopf.on.cleanup(registry=REGISTRY)
+def stop_rechecks(memo: Any, **_: Any) -> None:
+    """Stop the recheck queue's tasks."""
+    context(memo).recheck.stop()
+
+
+async def recheck(memo: Any, index: kopf.Index[SystemKey, BoundWorkload], key: SystemKey) -> None:
+    """Converge again with the system as stored now, and queue the next re-check while it still needs attention."""
+    raw = await monitoring(memo).cluster.system(*key)
+    if raw is None or not _attention(raw.get("status")):
+        return
+    body = kopf.Body(cast(kopf.RawBody, raw))
+    await converge(body, memo, index, kopf.LocalObjectLogger(body=body, settings=_LOGGING))
+    context(memo).recheck.set(key, RECHECK_SECONDS)
 
 
 async def converge(
     body: kopf.Body, memo: Any, index: kopf.Index[SystemKey, BoundWorkload], logger: kopf.Logger
 ) -> None:
     """One run: read, plan, record, act, archive; a failure is logged and left to the next run."""
-    lock: asyncio.Lock = memo.setdefault(_LOCK, asyncio.Lock())
+    key = (body.metadata.namespace or "", body.metadata.name or "")
+    lock = _LOCKS.setdefault(key, asyncio.Lock())
     async with lock:
         try:
             system = AISystem.model_validate(dict(body))

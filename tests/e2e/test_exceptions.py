@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from aigov.cli.main import app
+from aigov.cli.app import app
 from aigov.core.config import Config
 from aigov.core.model import rfc3339
 from aigov.install import exception_policy

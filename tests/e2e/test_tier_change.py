@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from aigov.cli.main import app
+from aigov.cli.app import app
 from devkit.devcluster import ControlPlane, User
 from tests.e2e.conftest import People
 from tests.e2e.objects import VLLM, aisystem, append_approval, apply, approval, checked, settle, workload

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from typer.testing import CliRunner
 
-from aigov.cli.main import app
+from aigov.cli.app import app
 from aigov.core.digests import spec_hash
 from aigov.core.model import AISystemSpec
 from devkit.devcluster import ControlPlane, User

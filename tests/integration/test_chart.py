@@ -24,7 +24,7 @@ import pytest
 import yaml
 from typer.main import get_command
 
-from aigov.cli.main import app
+from aigov.cli.app import app
 from aigov.core.config import Config, Identity, parse_config
 from aigov.core.workloads import WorkloadKind
 from aigov.install import admission as registration

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from aigov.cli.main import app
+from aigov.cli.app import app
 from aigov.policy.bundle import Bundle, read_bundle
 from devkit import binaries
 from devkit.devcluster import ControlPlane, OpaServer, free_port, start_opa

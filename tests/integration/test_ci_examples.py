@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from aigov.cli.main import app
+from aigov.cli.app import app
 from devkit.devcluster import OpaServer
 
 REPO = Path(__file__).resolve().parents[2]

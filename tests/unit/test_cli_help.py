@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from aigov.cli.main import app, prog_name
+from aigov.cli.app import app
+from aigov.cli.main import prog_name
 from devkit import clidocs
 
 REPO = Path(__file__).resolve().parents[2]

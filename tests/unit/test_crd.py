@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, Field
 from typer.testing import CliRunner
 
-from aigov.cli.main import app
+from aigov.cli.app import app
 from aigov.core.controls import ControlId
 from aigov.install import crd
 

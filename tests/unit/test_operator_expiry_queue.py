@@ -61,3 +61,44 @@ async def test_a_failed_round_is_retried(monkeypatch: pytest.MonkeyPatch) -> Non
     queue = ExpiryQueue()
     queue.set(A, 0)
     assert await served(queue, 0.5, fail={A}) == [A, A]
+
+
+async def test_a_key_is_pending_while_due_and_while_fired() -> None:
+    queue, seen = ExpiryQueue(), []
+    release = asyncio.Event()
+
+    async def fire(key: SystemKey) -> None:
+        seen.append(queue.pending(key))
+        await release.wait()
+
+    assert not queue.pending(A)
+    queue.set(A, 0)
+    assert queue.pending(A)
+    task = asyncio.create_task(queue.serve(fire, logging.getLogger("test")))
+    await asyncio.sleep(0.05)
+    assert seen == [True] and queue.pending(A)
+    release.set()
+    await asyncio.sleep(0.05)
+    assert not queue.pending(A)
+    task.cancel()
+
+
+async def test_a_concurrent_queue_fires_up_to_its_limit_at_once() -> None:
+    queue, running, most = ExpiryQueue(concurrency=2), set(), 0
+    keys = [("team", str(i)) for i in range(5)]
+
+    async def fire(key: SystemKey) -> None:
+        nonlocal most
+        running.add(key)
+        most = max(most, len(running))
+        await asyncio.sleep(0.1)
+        running.discard(key)
+
+    for key in keys:
+        queue.set(key, 0)
+    queue.start(fire, logging.getLogger("test"))
+    await asyncio.sleep(0.15)
+    assert most == 2 and running  # two at a time: the fifth is still to come
+    await asyncio.sleep(0.25)
+    assert not running and not any(queue.pending(key) for key in keys)
+    queue.stop()

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from aigov.cli.main import app
+from aigov.cli.app import app
 from aigov.core.config import Config
 from aigov.install.admission import POLICY_NAME, record_policy
 from aigov.install.rbac import people_cluster_roles

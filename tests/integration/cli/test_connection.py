@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
-from aigov.cli.main import app
+from aigov.cli.app import app
 from tests.integration.cli.conftest import People, apply, get, system
 
 HEX = "ab" * 32
