@@ -193,9 +193,18 @@ def new_entries(
             seen.add((str(kind), sha))
     if deleted:
         meta = obj.get("metadata") or {}
-        tombstone = {"deletionTimestamp": meta.get("deletionTimestamp"), "resourceVersion": meta.get("resourceVersion")}
+        last = {"deletionTimestamp": meta.get("deletionTimestamp"), "resourceVersion": meta.get("resourceVersion")}
+        tombstone = {key: value for key, value in last.items() if value is not None}  # the API server prunes nulls
         out.append(link(head, EntryKind.DELETED, observed_at, None, tombstone))
     return out
+
+
+def missing_tombstone(archived: Sequence[Mapping[str, Any]], observed_at: str) -> list[dict[str, Any]]:
+    """The tombstone of a system found gone without one (deleted while no operator watched), observed now."""
+    if tombstone(archived) is not None:
+        return []
+    head = archived[-1]["sha256"] if archived else GENESIS
+    return [link(head, EntryKind.DELETED, observed_at, None, {"foundMissing": True})]
 
 
 def verify(entries: Iterable[Mapping[str, Any]]) -> str | None:

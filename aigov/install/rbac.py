@@ -2,7 +2,7 @@
 
 Least privilege: it reads the kinds it watches; it writes only AISystem status,
 the kopf finalizer on AISystems (`patch` on the object, nothing else), Events,
-its peering object, the record archive (get, create, append), and what a suspension stops and a resume restores
+its peering object, the record archive (get, list, create, append), and what a suspension stops and a resume restores
 (`suspension_writes`, from the kinds table: the scale subresources, patches of
 the suspend fields, the InferenceService stop annotation and the DaemonSet stop
 node selector; `delete` and `create` on Pods only, because a bare Pod can only
@@ -69,7 +69,7 @@ def operator_rules(clusterwide: bool = True) -> list[dict[str, Any]]:
         _rule(GROUP, [f"{EXCEPTION_PLURAL}/status"], ["patch"]),
         _rule(GROUP, [NC_PLURAL], ["get", *_READ, "create", "patch"]),
         _rule(GROUP, [f"{NC_PLURAL}/status"], ["patch"]),
-        _rule(GROUP, [ARCHIVE_PLURAL], ["get", "create", "patch"]),
+        _rule(GROUP, [ARCHIVE_PLURAL], ["get", "list", "create", "patch"]),
         _rule("", ["events"], ["create"]),
         *(_rule(group, plurals, _READ) for group, plurals in workload_reads().items()),
         *(

@@ -136,6 +136,26 @@ class StatusWriter:
             raise
         return cast(dict[str, Any], found)
 
+    async def list_cluster(self, plural: str) -> list[dict[str, Any]]:
+        """Every cluster-scoped aigov object of `plural`."""
+        found = cast(
+            dict[str, Any], await asyncio.to_thread(self._custom.list_cluster_custom_object, GROUP, VERSION, plural)
+        )
+        return list(found.get("items") or [])
+
+    async def list_uids(self, plural: str, namespaces: tuple[str, ...]) -> set[str]:
+        """The uids of the aigov objects of `plural` in `namespaces` (every namespace when empty)."""
+        calls = (
+            [(self._custom.list_namespaced_custom_object, (GROUP, VERSION, ns, plural)) for ns in namespaces]
+            if namespaces
+            else [(self._custom.list_cluster_custom_object, (GROUP, VERSION, plural))]
+        )
+        uids: set[str] = set()
+        for call, args in calls:
+            found = cast(dict[str, Any], await asyncio.to_thread(call, *args))
+            uids |= {item["metadata"]["uid"] for item in found.get("items") or []}
+        return uids
+
     async def create_cluster(self, plural: str, body: dict[str, Any]) -> None:
         """Create a cluster-scoped aigov object."""
         await asyncio.to_thread(self._custom.create_cluster_custom_object, GROUP, VERSION, plural, body)

@@ -180,3 +180,26 @@ def test_records_outlive_the_system_in_an_archive_nobody_edits(setup: Setup, peo
         assert "AIGOV_ARCHIVE_RETAINED" in refused.stderr, refused.stderr
     checked(kube.kubectl("delete", "aisystemarchive", uid, "--dry-run=server", user=setup.rita, check=False))
     assert setup.entries(uid) == entries
+
+
+def test_a_system_deleted_while_no_operator_ran_gets_its_tombstone_at_the_next_start(
+    setup: Setup, people: People
+) -> None:
+    kube, ns, name = setup.kube, setup.namespace, "offline"
+    checked(apply(kube, ns, aisystem(name)))
+    checked(append_assessment(kube, ns, name, assessment("alice"), people.alice))
+    uid = kube.kubectl("get", "aisystem", name, "-n", ns, "-o", "jsonpath={.metadata.uid}").stdout
+    eventually(lambda: setup.kinds(uid) == ["spec", "assessment"], what="the records archived")
+
+    setup.operator.stop(timeout=20)
+    retirement = {"retiredBy": "bob", "retiredAt": when(0), "justification": "never deployed"}
+    checked(patch_status(kube, ns, name, {"retirement": retirement}, people.bob))
+    checked(kube.kubectl("delete", "aisystem", name, "-n", ns, "--timeout=60s", check=False))
+    assert setup.kinds(uid) == ["spec", "assessment"], "nobody archived while the operator was down"
+
+    setup.operator = start_operator(kube, ns, setup.workdir)
+    eventually(lambda: setup.kinds(uid)[-1:] == ["deleted"], what="the tombstone written at start")
+    entries = setup.entries(uid)
+    assert [e["kind"] for e in entries] == ["spec", "assessment", "deleted"], "the retirement was never observed"
+    assert entries[-1]["record"] == {"foundMissing": True} and entries[-1]["observedAt"] >= entries[-2]["observedAt"]
+    assert verify(entries) is None

@@ -9,6 +9,7 @@ from aigov.core.archive import (
     MAX_RECORD_BYTES,
     EntryKind,
     by_system,
+    missing_tombstone,
     new_entries,
     tombstone,
     verify,
@@ -72,6 +73,19 @@ def test_suspension_resume_retirement_and_tombstone() -> None:
     assert tombstone(archived) == archived[-1]
     assert new_entries(retired, archived, T1, deleted=True) == []
     assert verify(archived) is None
+
+
+def test_a_system_found_gone_gets_one_tombstone() -> None:
+    archived = new_entries(system(), [], T0)
+    (gone,) = missing_tombstone(archived, T1)
+    assert (gone["kind"], gone["observedAt"], gone["record"]) == ("deleted", T1, {"foundMissing": True})
+    assert verify([*archived, gone]) is None and missing_tombstone([*archived, gone], T1) == []
+
+
+def test_a_tombstone_holds_no_null_the_api_server_would_prune() -> None:
+    """A DELETED event's object may lack deletionTimestamp: a null would be pruned and break the chain."""
+    (gone,) = new_entries(system(), new_entries(system(), [], T0), T1, deleted=True)[-1:]
+    assert gone["kind"] == "deleted" and None not in gone["record"].values()
 
 
 def test_the_chain_shows_an_edited_or_removed_entry() -> None:
