@@ -26,7 +26,7 @@ def test_writes_are_limited_to_status_finalizers_events_peering_and_suspension()
     assert granted[("aigov.io", "aigovexceptions/status")] == {"patch"}
     assert granted[("", "events")] == {"create"}
     assert granted[("aigov.io", "nonconformities")] == {"get", "list", "watch", "create", "patch"}
-    assert granted[("aigov.io", "aisystemarchives")] == {"get", "create", "patch"}
+    assert granted[("aigov.io", "aisystemarchives")] == {"get", "list", "create", "patch"}
     assert granted[("kopf.dev", "clusterkopfpeerings")] == {"list", "watch", "patch", "create"}
     writers = {key for key, verbs in granted.items() if verbs - {"get", "list", "watch"}}
     assert writers == {
