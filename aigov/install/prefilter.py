@@ -29,10 +29,10 @@ count stays under the API server's limit of 64.
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
+from aigov.core import globs
 from aigov.core.config import Config, Detection
 from aigov.core.workloads import WorkloadKind, segments
 
@@ -42,14 +42,8 @@ _STOPPED_ENV_VALUES = ("", "void", "none")
 
 
 def glob_regex(patterns: Iterable[str]) -> str:
-    """An RE2 alternation of OPA `glob.match(pattern, ["/"], value)` patterns (`*`, `**` and `?` only)."""
-
-    def one(pattern: str) -> str:
-        parts = re.split(r"(\*\*|\*|\?)", pattern)
-        wild = {"**": ".*", "*": "[^/]*", "?": "[^/]"}
-        return "".join(wild.get(part, re.escape(part)) for part in parts)
-
-    return "(?:" + "|".join(one(p) for p in patterns) + ")"
+    """An RE2 alternation of OPA `glob.match(pattern, ["/"], value)` patterns (`aigov.core.globs.glob_regex` each)."""
+    return "(?:" + "|".join(globs.glob_regex(p) for p in patterns) + ")"
 
 
 def image_regex(patterns: Iterable[str]) -> str:

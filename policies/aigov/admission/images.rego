@@ -24,9 +24,7 @@ _parse_image(ref) := {"repository": _docker_hub_short(match[1]), "tag": match[2]
 
 _docker_hub_short(name) := trim_prefix(trim_prefix(trim_prefix(name, "index.docker.io/"), "docker.io/"), "library/")
 
-# `repository[:tag]`: what the detection globs match.
-_normalised(ref) := _with_tag_of(_image(ref))
-
+# `repository[:tag]` of a parsed image: what the detection globs match (lower-cased).
 _with_tag_of(img) := concat(":", [img.repository, img.tag]) if img.tag != ""
 
 else := img.repository

@@ -17,8 +17,8 @@ test_image_parts if {
 }
 
 test_normalised if {
-	admission._normalised(sprintf("docker.io/library/ollama/ollama:0.3@%s", [digest])) == "ollama/ollama:0.3"
-	admission._normalised("nvcr.io/nim/meta/llama3") == "nvcr.io/nim/meta/llama3"
+	admission._with_tag_of(admission._image(sprintf("docker.io/library/ollama/ollama:0.3@%s", [digest]))) == "ollama/ollama:0.3"
+	admission._with_tag_of(admission._image("nvcr.io/nim/meta/llama3")) == "nvcr.io/nim/meta/llama3"
 }
 
 test_pinned if {
