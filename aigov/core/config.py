@@ -375,9 +375,11 @@ class Config(_Camel):
         default=(), description="kinds the platform adds to the built-in table (aigov.core.workloads.KINDS)"
     )
 
-    @property
+    @cached_property
     def kinds(self) -> tuple[WorkloadKind, ...]:
-        """The built-in kinds and the extra ones; an extra kind replaces a built-in one of the same group and kind."""
+        """The built-in kinds and the extra ones; an extra kind replaces a built-in one of the same group and kind.
+
+        Built once per Config (admission reads it for every review)."""
         extra = {(k.group, k.kind) for k in self.extra_kinds}
         return (*(k for k in KINDS if (k.group, k.kind) not in extra), *self.extra_kinds)
 
@@ -406,9 +408,10 @@ class Config(_Camel):
         return data
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """A copy (pydantic's), without the policy data cached for this one: `update` may change it."""
+        """A copy (pydantic's), without the kinds and policy data cached for this one: `update` may change them."""
         copied = super().model_copy(update=update, deep=deep)
-        copied.__dict__.pop("_policy_data", None)
+        for cached in ("kinds", "_policy_data"):
+            copied.__dict__.pop(cached, None)
         return copied
 
 

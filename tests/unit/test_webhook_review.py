@@ -63,6 +63,15 @@ def test_parse_rejects_what_is_not_a_review(body: bytes, reason: str) -> None:
         review.parse(body)
 
 
+def test_the_depth_limit_is_exact() -> None:
+    at_limit = orjson.dumps({"apiVersion": review.API_VERSION, "x": _nest(review.MAX_DEPTH - 1)})
+    with pytest.raises(review.MalformedReviewError, match="expected apiVersion"):
+        review.parse(at_limit)
+    past = orjson.dumps({"apiVersion": review.API_VERSION, "x": _nest(review.MAX_DEPTH)})
+    with pytest.raises(review.MalformedReviewError, match="deeper than 200"):
+        review.parse(past)
+
+
 def test_allow_echoes_uid_and_cuts_warnings() -> None:
     answer = orjson.loads(review.allow("u-1", ["short", "x" * 200]))
     assert answer["apiVersion"] == review.API_VERSION
