@@ -25,6 +25,9 @@ _SPECIAL = frozenset("\\.+*?()|[]{}^$")
 """RE2's metacharacters outside a class (Go's regexp refuses escapes of anything but punctuation)."""
 
 
+_GLOB_SYNTAX = frozenset("*?[]{}\\")
+"""What makes a glob more than a literal."""
+
 _NL = "\\n"
 """A newline in an RE2 class."""
 
@@ -51,7 +54,7 @@ def any_of(patterns: Iterable[str]) -> str:
     a newline, so a value without newlines matches exactly when a glob matches it, and
     newline-joined values match when one of them does.
     """
-    parts = [glob_regex(p, lines=True) for p in patterns]
+    parts = _factored(patterns, lines=True)
     return f"(?m)^(?:{'|'.join(parts)})$" if parts else NEVER
 
 
@@ -63,7 +66,7 @@ def any_image(patterns: Iterable[str]) -> str:
     `registry:5000/mirror/vllm/vllm-openai:v1` and `nim/**` matches `nvcr.io/nim/meta/llama3:1`.
     One call per image and list, without building the forms (images.rego).
     """
-    parts = [glob_regex(p) for p in patterns]
+    parts = _factored(patterns, lines=False)
     return rf"(?s)^(?:.*/)?(?:{'|'.join(parts)})(?::[\w][\w.-]*)?$" if parts else NEVER
 
 
@@ -79,6 +82,29 @@ def any_regex(patterns: Iterable[str]) -> str:
     if any("\\A" in p or "\\z" in p for p in parts):
         return ""
     return f"(?m)(?:{')|(?:'.join(parts)})" if parts else NEVER
+
+
+def _factored(patterns: Iterable[str], *, lines: bool) -> list[str]:
+    """The alternatives of a list's regex, with the globs that are a literal between optional `*`s grouped.
+
+    `*vllm*`, `*sglang*` become one `[^/]*(?:vllm|sglang)[^/]*` (likewise `ollama*`,
+    `localai*` and exact names): the same language, but Go's regexp then runs one
+    wildcard loop per group instead of one per glob, about half the matching time.
+    """
+    star = f"[^/{_NL if lines else ''}]*"
+    groups: dict[tuple[bool, bool], list[str]] = {}
+    parts: list[str] = []
+    for pattern in patterns:
+        lead = pattern.startswith("*") and not pattern.startswith("**")
+        trail = pattern.endswith("*") and not pattern.endswith("**") and len(pattern) > 1
+        core = pattern[1 if lead else 0 : -1 if trail else None]
+        if core and not _GLOB_SYNTAX.intersection(core):
+            groups.setdefault((lead, trail), []).append("".join(map(_literal, core)))
+        else:
+            parts.append(glob_regex(pattern, lines=lines))
+    for (lead, trail), literals in groups.items():
+        parts.append(f"{star if lead else ''}(?:{'|'.join(literals)}){star if trail else ''}")
+    return parts
 
 
 def _translate(pattern: str, start: int, *, in_braces: bool, lines: bool) -> tuple[str, int]:

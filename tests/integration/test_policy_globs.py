@@ -16,13 +16,14 @@ from devkit import binaries
 
 SYNTHETIC = [
     "a?c", "[abc]x", "[!abc]x", "[a-c]/*", "{foo,ba*}/x", "{a,{b,c}d}", "x\\*y", "a.b+c(d)|e$", "**/z", "*", "**",
-    "nvidia.com/mig-*", "nim/**", "caf\u00e9*",
+    "nvidia.com/mig-*", "nim/**", "caf\u00e9*", "*ba.r*", "*-cli", "x+y", "*q(1)*",
 ]  # fmt: skip
 VALUES = [
     "", "abc", "axc", "a/c", "bx", "dx", "/x", "b/anything", "foo/x", "bar/x", "ba/x", "bar/y/x", "a", "bd", "cd", "d",
     "x*y", "xzy", "a.b+c(d)|e$", "abbc(d)|e$", "y/z", "z", "q/r/z", "nvidia.com/mig-1g.5gb", "nvidia.com/gpu",
     "nim/meta/llama3", "nim", "vllm/vllm-openai:v0.6.3", "vllm-openai:v0.6.3", "mirror/vllm", "tgi", "tgi-2",
     "tritonserver:24.01", "nginx:1.25", "busybox", "istio/proxyv2:1.22", "caf\u00e9-latte", "line\nbreak", "MODEL_ID",
+    "foo-cli", "xba.rx", "xbaxrx", "x+y", "xxy", "a/q(1)", "q1",
 ]  # fmt: skip
 
 
@@ -98,6 +99,12 @@ def test_each_image_list_is_one_regex_over_every_form_of_a_reference(tmp_path: P
     assert _opa_eval({"lists": lists, "forms": forms, "regex": regexes}, query, tmp_path) == []
     matched = "count([1 | some k, r in data.t.regex; some ref, _ in data.t.forms; regex.match(r, ref)])"
     assert _opa_eval({"forms": forms, "regex": regexes}, matched, tmp_path) > 10, "many pairs match"
+
+
+def test_literal_globs_share_one_wildcard_loop_per_shape() -> None:
+    regex = any_image(["*vllm*", "*sglang*", "ollama*", "localai*", "tgi", "nim/**"])
+    assert "[^/]*(?:vllm|sglang)[^/]*" in regex and "(?:ollama|localai)[^/]*" in regex and "(?:tgi)" in regex
+    assert regex.count("[^/]*") == 3, regex
 
 
 def test_a_pattern_list_guard_matches_wherever_one_pattern_matches_one_text(tmp_path: Path) -> None:
