@@ -12,7 +12,11 @@ timed client-side. Over each case's window: the API server's own
 `apiserver_validating_admission_policy_check_duration_seconds` (VAP), estimated
 from buckets (p50/p99 with the bucket they fall in).
 
+With `--gatekeeper-policy full` Gatekeeper runs aigov's whole decision (devkit.peers.governed) over an
+AISystem of its own namespace synced into data.inventory; results go to apiserver_peers_full.json.
+
     python bench/apiserver_peers.py [--quick] [--count N] [--modes none,aigov,gatekeeper,vap]
+                                    [--gatekeeper-policy detection|full]
 """
 
 from __future__ import annotations
@@ -49,9 +53,9 @@ def selector(mode: str) -> dict[str, Any]:
 
 
 def setup(
-    cluster: ControlPlane, admin: Admin, modes: list[str], workdir: Path
+    cluster: ControlPlane, admin: Admin, modes: list[str], workdir: Path, full: bool = False
 ) -> tuple[Webhook | None, Gatekeeper | None]:
-    """Namespaces, the approved AISystem, and each mode's registration."""
+    """Namespaces, the approved AISystem, and each mode's registration (`full`: Gatekeeper runs aigov's decision)."""
     config = Config()
     for mode in modes:
         labels = {} if mode == "aigov" else {ENFORCEMENT_LABEL: "off", PEER_LABEL: mode}
@@ -62,7 +66,9 @@ def setup(
         admin.aisystem(*aisystem(SYSTEM, namespace("aigov")))
         apply(cluster, webhook_configuration(Registration(UrlClient(webhook.url, webhook.ca_pem)), config))
     if "gatekeeper" in modes:
-        gatekeeper = start_gatekeeper(cluster, workdir / "gatekeeper", config, selector("gatekeeper"))
+        if full:
+            admin.aisystem(*aisystem(SYSTEM, namespace("gatekeeper")))
+        gatekeeper = start_gatekeeper(cluster, workdir / "gatekeeper", config, selector("gatekeeper"), governed=full)
         apply(cluster, gatekeeper.registration(config, selector("gatekeeper")))
     if "vap" in modes:
         apply(cluster, *ungoverned_policies(config, selector("vap")))
@@ -135,6 +141,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run: 5 creates per case and mode")
     parser.add_argument("--count", type=int, default=300, help="creates per case and mode")
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument(
+        "--gatekeeper-policy",
+        choices=("detection", "full"),
+        default="detection",
+        help="Gatekeeper's template: the ungoverned detection, or aigov's whole decision over synced AISystems",
+    )
     args = parser.parse_args()
     modes = args.modes.split(",")
     if unknown := set(modes) - set(MODES):
@@ -143,16 +155,19 @@ def main() -> None:
     started = machine()
     with tempfile.TemporaryDirectory(prefix="aigov-bench-") as tmp, ControlPlane(Path(tmp) / "cp") as cluster:
         admin = Admin(cluster)
-        webhook, gatekeeper = setup(cluster, admin, modes, Path(tmp))
+        full = args.gatekeeper_policy == "full"
+        webhook, gatekeeper = setup(cluster, admin, modes, Path(tmp), full)
         try:
             wait_expected(admin, modes)
             measure(admin, modes, min(count, 20))  # warm-up
-            results = {"count": count, "modes": modes, "cases": measure(admin, modes, count)}
+            cases = measure(admin, modes, count)
+            results = {"count": count, "modes": modes, "gatekeeper_policy": args.gatekeeper_policy, "cases": cases}
         finally:
             for server in (webhook, gatekeeper):
                 if server:
                     server.stop()
-    print(f"results: {save('apiserver_peers', results, args.quick, started)}")
+    name = "apiserver_peers_full" if args.gatekeeper_policy == "full" else "apiserver_peers"
+    print(f"results: {save(name, results, args.quick, started)}")
 
 
 if __name__ == "__main__":

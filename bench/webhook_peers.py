@@ -15,7 +15,13 @@ saturation. "Held" means p99 <= 10 ms with no errors. Before each run the
 target must answer one review within 100 ms again (an overloaded run leaves a
 backlog behind; vegeta gives up on a request after 5 s).
 
+With `--gatekeeper-policy full` Gatekeeper runs aigov's whole decision instead
+(devkit.peers.governed: aigov's own Rego over AISystems synced into
+data.inventory), so the governed review is the same work on both sides; results
+then go to webhook_peers_full.json.
+
     python bench/webhook_peers.py [--quick] [--duration S] [--rates 100,200,...] [--workers 1,4,...]
+                                  [--gatekeeper-policy detection|full]
 """
 
 from __future__ import annotations
@@ -41,12 +47,16 @@ HELD_P99_MS = 10.0
 EXPECTED = {"allowed": True, "denied": False, "governed": True}
 
 
-def check(url: str, ca_pem: bytes, body: dict[str, Any], allowed: bool) -> None:
-    """The target answers the review as expected (else the numbers would compare different work)."""
+def check(url: str, ca_pem: bytes, body: dict[str, Any], allowed: bool, timeout: float = 60) -> None:
+    """The target answers the review as expected (else the numbers would compare different work), retried
+    for `timeout` seconds (Gatekeeper's full policy needs the AISystem synced into its inventory first)."""
+    deadline = time.monotonic() + timeout
     with httpx.Client(verify=ssl.create_default_context(cadata=ca_pem.decode())) as client:
-        answer = client.post(url, json=body).json()["response"]
-    if answer["allowed"] != allowed:
-        raise SystemExit(f"{url}: expected allowed={allowed} for {body['request']['name']}, got {json.dumps(answer)}")
+        while (answer := client.post(url, json=body).json()["response"])["allowed"] != allowed:
+            if time.monotonic() > deadline:
+                name = body["request"]["name"]
+                raise SystemExit(f"{url}: expected allowed={allowed} for {name}, got {json.dumps(answer)}")
+            time.sleep(1)
 
 
 def drain(url: str, ca_pem: bytes, body: dict[str, Any], timeout: float = 90) -> None:
@@ -88,7 +98,7 @@ def held(entries: list[dict[str, Any]], target: str) -> int:
 
 
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    results: dict[str, Any] = {"duration_s": args.duration, "cases": {}}
+    results: dict[str, Any] = {"duration_s": args.duration, "gatekeeper_policy": args.gatekeeper_policy, "cases": {}}
     with ControlPlane(workdir / "controlplane") as cluster:
         webhook = start_aigov(cluster, workdir / "aigov")
         gatekeeper = None
@@ -96,7 +106,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             admin = Admin(cluster)
             admin.namespace(NAMESPACE)
             admin.aisystem(*aisystem(SYSTEM, NAMESPACE))
-            gatekeeper = start_gatekeeper(cluster, workdir / "gatekeeper", Config())
+            full = args.gatekeeper_policy == "full"
+            gatekeeper = start_gatekeeper(cluster, workdir / "gatekeeper", Config(), governed=full)
             targets = {
                 "aigov": (f"{webhook.url}/validate", webhook.ca_pem),
                 "gatekeeper": (f"{gatekeeper.url}/v1/admit", gatekeeper.ca_pem),
@@ -155,6 +166,12 @@ def main() -> None:
     parser.add_argument("--rates", default="25,50,100,200,400")
     parser.add_argument("--workers", default="1,4,16,64")
     parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument(
+        "--gatekeeper-policy",
+        choices=("detection", "full"),
+        default="detection",
+        help="Gatekeeper's template: the ungoverned detection, or aigov's whole decision over synced AISystems",
+    )
     args = parser.parse_args()
     args.rates = [int(r) for r in args.rates.split(",")]
     args.workers = [int(w) for w in args.workers.split(",")]
@@ -164,7 +181,8 @@ def main() -> None:
     started = machine()
     with tempfile.TemporaryDirectory(prefix="aigov-bench-") as workdir:
         results = run(args, Path(workdir))
-    print(f"results: {save('webhook_peers', results, args.quick, started)}")
+    name = "webhook_peers_full" if args.gatekeeper_policy == "full" else "webhook_peers"
+    print(f"results: {save(name, results, args.quick, started)}")
 
 
 if __name__ == "__main__":

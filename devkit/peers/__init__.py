@@ -14,7 +14,9 @@ so they do the same work as aigov's Rego (docs/detection.md lists the signals):
   expressions as in the webhook's pre-filter (`aigov.install.prefilter`).
 
 `start_gatekeeper` runs Gatekeeper's manager (built by hack/peers) against a
-`ControlPlane` on loopback, registered with a `url:` webhook and its own TLS pair.
+`ControlPlane` on loopback, registered with a `url:` webhook and its own TLS pair;
+with `governed` its template is instead aigov's whole decision over AISystems
+synced into data.inventory (`devkit.peers.governed`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from aigov.install.prefilter import any_glob, any_image, any_regex, matches
 from devkit import binaries
 from devkit.devcluster import LOOPBACK, ControlPlane, OpaServer, Server, free_port, wait_until
 from devkit.devstack import apply, write_serving_pair
+from devkit.peers import governed as full
 
 TEMPLATE = "aigovungoverned"
 CONSTRAINT_KIND = "AigovUngoverned"
@@ -79,11 +82,19 @@ def gatekeeper_rego(config: Config) -> str:
     return _REGO.read_text().replace("__CONFIG__", json.dumps(inlined, sort_keys=True))
 
 
-def start_template_opa(workdir: Path, config: Config | None = None) -> OpaServer:
-    """A plain OPA (no bundle, no authorization) holding only the template's Rego, as Gatekeeper evaluates it."""
+def start_template_opa(workdir: Path, config: Config | None = None, *, governed: bool = False) -> OpaServer:
+    """A plain OPA (no bundle, no authorization) holding only a template's Rego, as Gatekeeper evaluates it.
+
+    With `governed`, the governed template's modules (its libs and entry point); its data.inventory is
+    then written with `PUT /v1/data/inventory`.
+    """
+    config = config or Config()
     workdir.mkdir(parents=True, exist_ok=True)
-    module = workdir / "ungoverned.rego"
-    module.write_text(gatekeeper_rego(config or Config()))
+    texts = [*full.libs(config), full.main_module()] if governed else [gatekeeper_rego(config)]
+    modules = []
+    for index, text in enumerate(texts):
+        modules.append(workdir / f"template-{index}.rego")
+        modules[-1].write_text(text)
     port = free_port()
     argv: list[str | Path] = [
         binaries.find("opa"),
@@ -91,7 +102,7 @@ def start_template_opa(workdir: Path, config: Config | None = None) -> OpaServer
         "--server",
         f"--addr={LOOPBACK}:{port}",
         "--disable-telemetry",
-        module,
+        *modules,
     ]
     opa = OpaServer(Server.start("opa-template", argv, workdir), port)
     try:
@@ -121,15 +132,17 @@ def gatekeeper_template(config: Config) -> dict[str, Any]:
     }
 
 
-def gatekeeper_constraint(config: Config, selector: Selector | None = None) -> dict[str, Any]:
-    """The Constraint applying the template to every kind of aigov's table, in aigov's namespaces."""
+def gatekeeper_constraint(
+    config: Config, selector: Selector | None = None, kind: str = CONSTRAINT_KIND
+) -> dict[str, Any]:
+    """The Constraint (of the template's `kind`) applying it to every kind of aigov's table, in aigov's namespaces."""
     groups: dict[str, list[str]] = defaultdict(list)
-    for kind in config.kinds:
-        groups[kind.group].append(kind.kind)
+    for entry in config.kinds:
+        groups[entry.group].append(entry.kind)
     return {
         "apiVersion": "constraints.gatekeeper.sh/v1beta1",
-        "kind": CONSTRAINT_KIND,
-        "metadata": {"name": "aigov-ungoverned"},
+        "kind": kind,
+        "metadata": {"name": _constraint_name(kind)},
         "spec": {
             "enforcementAction": "deny",
             "match": {
@@ -138,6 +151,10 @@ def gatekeeper_constraint(config: Config, selector: Selector | None = None) -> d
             },
         },
     }
+
+
+def _constraint_name(kind: str) -> str:
+    return "aigov-governed" if kind == full.CONSTRAINT_KIND else "aigov-ungoverned"
 
 
 def _label_check(config: Config, label_paths: tuple[str, ...]) -> str:
@@ -311,12 +328,19 @@ class Gatekeeper:
 
 
 def start_gatekeeper(
-    cluster: ControlPlane, workdir: Path, config: Config | None = None, selector: Selector | None = None
+    cluster: ControlPlane,
+    workdir: Path,
+    config: Config | None = None,
+    selector: Selector | None = None,
+    *,
+    governed: bool = False,
 ) -> Gatekeeper:
     """Install Gatekeeper's CRDs, its Pod object, the template and constraint; start the manager; wait until it denies.
 
     The manager runs as the cluster admin; it is registered only once its
     constraint is enforced (`Gatekeeper.registration`, applied by the caller).
+    With `governed` the template is aigov's whole decision and the manager syncs
+    AISystems and namespaces (`devkit.peers.governed`); the caller waits for the sync.
     """
     config = config or Config()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -351,10 +375,13 @@ def start_gatekeeper(
     try:
         with httpx.Client() as probe:
             wait_until(server, probe, f"http://{LOOPBACK}:{health}/readyz", 120)
-        apply(cluster, gatekeeper_template(config))
-        _wait_crd(cluster, f"{CONSTRAINT_KIND.lower()}.constraints.gatekeeper.sh", server)
-        apply(cluster, gatekeeper_constraint(config, selector))
-        _wait_enforced(cluster, server)
+        kind = full.CONSTRAINT_KIND if governed else CONSTRAINT_KIND
+        if governed:
+            apply(cluster, full.sync_config())
+        apply(cluster, full.template(config) if governed else gatekeeper_template(config))
+        _wait_crd(cluster, f"{kind.lower()}.constraints.gatekeeper.sh", server)
+        apply(cluster, gatekeeper_constraint(config, selector, kind))
+        _wait_enforced(cluster, server, kind)
     except BaseException:
         gatekeeper.stop()
         raise
@@ -372,12 +399,12 @@ def _wait_crd(cluster: ControlPlane, name: str, server: Server, timeout: float =
     raise RuntimeError(f"Gatekeeper did not create {name} within {timeout:.0f}s; log:\n{server.log_tail()}")
 
 
-def _wait_enforced(cluster: ControlPlane, server: Server, timeout: float = 90) -> None:
+def _wait_enforced(cluster: ControlPlane, server: Server, kind: str, timeout: float = 90) -> None:
     """Until the constraint's status says the manager enforces it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         server.check_alive()
-        result = cluster.kubectl("get", CONSTRAINT_KIND.lower(), "aigov-ungoverned", "-o", "json", check=False)
+        result = cluster.kubectl("get", kind.lower(), _constraint_name(kind), "-o", "json", check=False)
         if result.returncode == 0:
             statuses = json.loads(result.stdout).get("status", {}).get("byPod", [])
             if any(s.get("enforced") for s in statuses):

@@ -27,6 +27,7 @@ from aigov.core.config import Config
 from aigov.policy.input import Namespace, admission_request, build
 from aigov.policy.opa import PACKAGE, RULE
 from devkit.devcluster import start_opa
+from devkit.loadgen import aisystem, review
 from devkit.peers import start_template_opa
 
 REPO = Path(__file__).resolve().parents[2]
@@ -78,6 +79,48 @@ def test_gatekeeper_template_flags_exactly_what_aigov_flags_as_ungoverned(tmp_pa
                     ours = next(v["message"] for v in found if v["code"] == "AIGOV_UNGOVERNED")
                     assert evidence(gatekeeper[0]["msg"]) == evidence(ours), name
             assert flagged["aigov"] > 100
+    finally:
+        opa.server.stop()
+        template.server.stop()
+
+
+def test_the_governed_gatekeeper_template_decides_as_aigov(tmp_path: Path) -> None:
+    config, now = Config(), datetime.now(UTC)
+    opa = start_opa(tmp_path / "opa")
+    try:
+        template = start_template_opa(tmp_path / "template", config, governed=True)
+    except BaseException:
+        opa.server.stop()
+        raise
+    obj, status = aisystem("support-chatbot", "team")
+    unapproved = obj | {"metadata": obj["metadata"] | {"name": "unapproved"}, "status": status | {"approvals": []}}
+    suspended = obj | {"metadata": obj["metadata"] | {"name": "suspended"}}
+    suspended["status"] = status | {"suspension": status["suspension"] | {"active": True}}
+    systems = {s["metadata"]["name"]: s for s in (obj | {"status": status}, unapproved, suspended)}
+    inventory = {"namespace": {"team": {"aigov.io/v1alpha1": {"AISystem": systems}}}}
+    reviews = [admission_request(o, "team") for o in corpus()[::7]]
+    for name in (*systems, "missing"):
+        request = review("governed", "team")["request"]
+        request["object"]["metadata"]["labels"][config.system_label] = name
+        reviews.append(request)
+    try:
+        with httpx.Client(base_url=opa.url, timeout=30) as client, httpx.Client(base_url=template.url) as peer:
+            assert peer.put("/v1/data/inventory", json=inventory).status_code == 204
+            verdicts = []
+            for request in reviews:
+                name = request["object"]["metadata"].get("labels", {}).get(config.system_label, "")
+                document = build(request, systems.get(name), Namespace("team"), now)
+                decision = client.post(f"/v1/data/{PACKAGE.replace('.', '/')}/{RULE}", json={"input": document})
+                ours = decision.json()["result"]
+                theirs = peer.post("/v1/data/aigovgoverned/violation", json={"input": {"review": request}})
+                found = theirs.json()["result"]
+                assert ours["allowed"] == (not found), request["name"]
+                assert [m["msg"] for m in found] == (
+                    [] if ours["allowed"] else ["; ".join(v["message"] for v in ours["violations"])]
+                ), request["name"]
+                verdicts.append(ours["allowed"])
+            assert verdicts[-4:] == [True, False, False, False], "approved, unapproved, suspended, missing"
+            assert verdicts.count(False) > 20
     finally:
         opa.server.stop()
         template.server.stop()
