@@ -2,9 +2,11 @@
 
 One local control plane with all three registered at once, each confined to its
 own namespace: `b-none` and the peers' namespaces are labelled
-`aigov.io/enforcement=off` (aigov's webhook leaves them alone); Gatekeeper's
-webhook and constraint, and the ValidatingAdmissionPolicies, select only the
-namespace labelled `bench.aigov.io/peer=<theirs>` (devkit.peers). Per case of
+`bench.aigov.io/peer=<mode>`, which aigov's registration here excludes (not
+`aigov.io/enforcement=off`: Gatekeeper running aigov's whole decision would read
+it and allow); Gatekeeper's webhook and constraint, and the
+ValidatingAdmissionPolicies, select only the namespace labelled with theirs
+(devkit.peers). Per case of
 devkit.loadgen.CASES, N rounds of one dry-run CREATE per mode, the order
 rotating every round so load hits all alike; one keep-alive client as the admin,
 timed client-side. Over each case's window: the API server's own
@@ -27,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aigov.core.config import ENFORCEMENT_LABEL, Config
+from aigov.core.config import Config
 from aigov.install.admission import WORKLOADS_WEBHOOK, Registration, UrlClient, webhook_configuration
 from devkit.devcluster import ControlPlane
 from devkit.devstack import Webhook, apply
@@ -58,13 +60,15 @@ def setup(
     """Namespaces, the approved AISystem, and each mode's registration (`full`: Gatekeeper runs aigov's decision)."""
     config = Config()
     for mode in modes:
-        labels = {} if mode == "aigov" else {ENFORCEMENT_LABEL: "off", PEER_LABEL: mode}
-        admin.namespace(namespace(mode), labels)
+        admin.namespace(namespace(mode), {} if mode == "aigov" else {PEER_LABEL: mode})
     webhook = gatekeeper = None
     if "aigov" in modes:
         webhook = start_aigov(cluster, workdir / "aigov")
         admin.aisystem(*aisystem(SYSTEM, namespace("aigov")))
-        apply(cluster, webhook_configuration(Registration(UrlClient(webhook.url, webhook.ca_pem)), config))
+        registration = webhook_configuration(Registration(UrlClient(webhook.url, webhook.ca_pem)), config)
+        for hook in registration["webhooks"]:
+            hook["namespaceSelector"]["matchExpressions"].append({"key": PEER_LABEL, "operator": "DoesNotExist"})
+        apply(cluster, registration)
     if "gatekeeper" in modes:
         if full:
             admin.aisystem(*aisystem(SYSTEM, namespace("gatekeeper")))
