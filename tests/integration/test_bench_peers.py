@@ -5,7 +5,7 @@ only), but its template's Rego runs in a real OPA: on every object of the
 hand-labelled corpus it must flag exactly what aigov's policies flag as
 AIGOV_UNGOVERNED, with the same evidence. Strict namespaces are aigov-only
 (Gatekeeper's input carries no namespace labels); the corpus has none. The
-quick modes of the OPA-floor, scale, operator-scale and through-the-API-server
+quick modes of the Python-path, OPA-floor, scale, operator-scale and through-the-API-server
 benchmarks (aigov and the VAP) run end to end; no timing is asserted.
 """
 
@@ -151,6 +151,12 @@ def test_opa_floor_quick(tmp_path: Path) -> None:
     for case in cases.values():
         assert case["evaluation_ms"]["requests"] == 20
         assert 0 < case["evaluation_ms"]["p50"] <= case["round_trip_ms"]["p50"]
+
+
+def test_python_path_quick(tmp_path: Path) -> None:
+    cases = run_quick("python_path.py", tmp_path)["results"]["cases"]
+    assert set(cases) == {"allowed", "denied", "governed"}
+    assert all(0 < case["p50_us"] <= case["p99_us"] for case in cases.values())
 
 
 def test_scale_quick(tmp_path: Path) -> None:
