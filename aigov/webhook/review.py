@@ -30,16 +30,21 @@ def _require(condition: bool, reason: str) -> None:
         raise MalformedReviewError(reason)
 
 
-def _encoder_depth_limit() -> int:
-    """The deepest nesting of arrays orjson encodes (254 in orjson 3), found once by probing."""
+def _encoder_depth_limit(ceiling: int = 4 * MAX_DEPTH) -> int:
+    """The deepest nesting of arrays orjson encodes (254 in orjson 3), found once by probing.
+
+    An orjson that encodes `ceiling` levels (or fewer than MAX_DEPTH) cannot serve as the depth check.
+    """
     value: list[Any] = []
-    depth = 1
-    while True:
+    for depth in range(1, ceiling + 1):
         try:
             orjson.dumps(value)
         except orjson.JSONEncodeError:
+            if depth - 1 < MAX_DEPTH:
+                break
             return depth - 1
-        value, depth = [value], depth + 1
+        value = [value]
+    raise ImportError(f"orjson {orjson.__version__} has no nesting limit between {MAX_DEPTH} and {ceiling} levels")
 
 
 _HEADROOM = _encoder_depth_limit() - MAX_DEPTH

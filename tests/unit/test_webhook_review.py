@@ -72,6 +72,12 @@ def test_the_depth_limit_is_exact() -> None:
         review.parse(past)
 
 
+def test_an_orjson_without_a_usable_nesting_limit_is_refused_at_import() -> None:
+    assert review._encoder_depth_limit() - review.MAX_DEPTH == review._HEADROOM > 0
+    with pytest.raises(ImportError, match="no nesting limit"):
+        review._encoder_depth_limit(ceiling=review.MAX_DEPTH + 10)
+
+
 def test_allow_echoes_uid_and_cuts_warnings() -> None:
     answer = orjson.loads(review.allow("u-1", ["short", "x" * 200]))
     assert answer["apiVersion"] == review.API_VERSION
