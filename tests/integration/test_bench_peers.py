@@ -168,6 +168,18 @@ def test_scale_quick(tmp_path: Path) -> None:
         assert all(found[case]["requests"] == 20 for case in ("allowed", "denied", "governed"))
 
 
+def test_scale_paired_quick(tmp_path: Path) -> None:
+    env = os.environ | {"AIGOV_BENCH_RESULTS": str(tmp_path), "PYTHONPATH": str(REPO)}
+    args = [sys.executable, str(REPO / "bench" / "scale.py"), "--quick", "--paired", "10,30"]
+    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((tmp_path / "scale_paired.quick.json").read_text())["results"]
+    assert results["sizes"] == [10, 30] and results["rounds"] == 2
+    for case in ("allowed", "denied", "governed"):
+        assert results[case]["small"]["requests"] == results[case]["large"]["requests"] == 20
+        assert len(results[case]["round_p99_ratios"]) == 2 and results[case]["p99_ratio"] > 0
+
+
 def test_operator_scale_quick(tmp_path: Path) -> None:
     results = run_quick("operator_scale.py", tmp_path)["results"]
     assert set(results["sizes"]) == {"10", "30"}
