@@ -63,7 +63,8 @@ demo: venv bin ## a local control plane with aigov admitting and denying real de
 bench: venv bin peers ## benchmarks vs Gatekeeper and a native policy, detection on tests/corpus (long; JSON in bench/results/)
 	$(WITH_BINS) source $(PEERENV) && export PYTHONPATH=$(CURDIR); for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done; \
 	for b in bench/webhook_peers.py bench/apiserver_peers.py; do echo "== $$b (Gatekeeper running aigov's decision)"; \
-	$(PY) $$b --gatekeeper-policy full || exit 1; done
+	$(PY) $$b --gatekeeper-policy full || exit 1; done; \
+	echo "== bench/scale.py --paired 10,10000"; $(PY) bench/scale.py --paired 10,10000
 
 crds: venv ## regenerate crds/ from the pydantic models
 	$(VENV)/bin/aigov crd --out crds
