@@ -44,6 +44,10 @@ def operator(
             help="Also re-read every AISystem at least this often, in seconds; 0: only on changes and expiries.",
         ),
     ] = 0.0,
+    worker_limit: Annotated[
+        int,
+        typer.Option(min=0, help="kopf workers per watched kind at once (bounds the start-up memory); 0: no limit."),
+    ] = 64,
     config: Annotated[Path | None, typer.Option(help="aigov configuration file (YAML); default $AIGOV_CONFIG.")] = None,
     prometheus_url: Annotated[
         str | None,
@@ -83,6 +87,7 @@ def operator(
             priority=priority,
             liveness=liveness,
             resync_seconds=resync,
+            worker_limit=worker_limit or None,
             monitoring=MonitoringOptions(
                 prometheus_url=prometheus_url,
                 prometheus_timeout=prometheus_timeout,

@@ -13,8 +13,10 @@ import kopf
 
 from aigov.core.binding import SystemKey
 from aigov.core.config import Config
+from aigov.core.model import BoundWorkload
 from aigov.operator.expiry_queue import ExpiryQueue
 from aigov.operator.kube import StatusWriter
+from aigov.operator.watch_index import WatchIndex
 
 REGISTRY = kopf.OperatorRegistry()
 
@@ -26,7 +28,7 @@ RECHECK_CONCURRENCY = 8
 
 @dataclass
 class OperatorContext:
-    """Configuration, the API writer, and the queues of due AISystem rounds, drift rounds and suspension rechecks."""
+    """Configuration, the API writer, the indexes, and the queues of due AISystem rounds, drift rounds and rechecks."""
 
     config: Config
     kube: StatusWriter
@@ -39,6 +41,10 @@ class OperatorContext:
     """Each monitored system's next drift round (`aigov.operator.drift_handlers`)."""
     recheck: ExpiryQueue = field(default_factory=lambda: ExpiryQueue(concurrency=RECHECK_CONCURRENCY))
     """Each suspension's next re-check while it needs attention (`aigov.operator.suspension_handlers`)."""
+    bound: WatchIndex[BoundWorkload] = field(default_factory=WatchIndex)
+    """The workloads labelled with each AISystem (`aigov.operator.bound_workloads`)."""
+    verifying: WatchIndex[dict[str, Any]] = field(default_factory=WatchIndex)
+    """Each AISystem's Nonconformities whose corrective action is being verified (`nonconformity_handlers`)."""
 
     def wake(self, key: SystemKey) -> None:
         """Re-evaluate AISystem `key` now (re-read from the API server)."""

@@ -11,6 +11,7 @@ worker threads.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -21,6 +22,8 @@ from aigov.core.config import GROUP, PLURAL, VERSION
 
 PEERING_GROUP = "kopf.dev"
 PEERING_VERSION = "v1"
+PAGE = 500
+"""Objects per page when listing."""
 _MERGE_PATCH = "application/merge-patch+json"
 
 
@@ -156,6 +159,43 @@ class StatusWriter:
             uids |= {item["metadata"]["uid"] for item in found.get("items") or []}
         return uids
 
+    async def preferred_versions(self) -> dict[str, str]:
+        """The preferred version of every API group the server serves ("v1" for the core group "")."""
+        groups = await asyncio.to_thread(self._get, "/apis", {})
+        return {"": "v1"} | {g["name"]: g["preferredVersion"]["version"] for g in groups.get("groups") or []}
+
+    async def resources(self, group: str, version: str) -> set[str]:
+        """The resources (plurals, subresources included) the server serves in `group`/`version`."""
+        found = await asyncio.to_thread(self._get, _base(group, version), {})
+        return {str(r["name"]) for r in found.get("resources") or []}
+
+    async def pages(
+        self, group: str, version: str, plural: str, namespaces: tuple[str, ...]
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every object of a namespaced resource in `namespaces` (every namespace when empty), a page at a time."""
+        base = _base(group, version)
+        for path in [f"{base}/namespaces/{ns}/{plural}" for ns in namespaces] if namespaces else [f"{base}/{plural}"]:
+            token = ""
+            while True:
+                query = {"limit": str(PAGE)} | ({"continue": token} if token else {})
+                page = await asyncio.to_thread(self._get, path, query)
+                yield list(page.get("items") or [])
+                token = (page.get("metadata") or {}).get("continue") or ""
+                if not token:
+                    break
+
+    def _get(self, path: str, query: dict[str, str]) -> dict[str, Any]:
+        request = self._client.param_serialize(
+            "GET",
+            path,
+            query_params=list(query.items()),
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        response = self._client.call_api(*request)
+        response.read()  # type: ignore[no-untyped-call]
+        return cast(dict[str, Any], self._client.response_deserialize(response, {"200": "object"}).data)
+
     async def create_cluster(self, plural: str, body: dict[str, Any]) -> None:
         """Create a cluster-scoped aigov object."""
         await asyncio.to_thread(self._custom.create_cluster_custom_object, GROUP, VERSION, plural, body)
@@ -200,3 +240,7 @@ class StatusWriter:
     def close(self) -> None:
         """Release the client's connection pool."""
         self._client.close()  # type: ignore[no-untyped-call]
+
+
+def _base(group: str, version: str) -> str:
+    return f"/apis/{group}/{version}" if group else f"/api/{version}"

@@ -33,11 +33,11 @@ from aigov.core.binding import SystemKey
 from aigov.core.config import GROUP, PLURAL, VERSION
 from aigov.core.model import AISystem, BoundWorkload
 from aigov.core.reconcile import ReconcilePlan, plan
-from aigov.operator.bound_workloads import INDEX
 from aigov.operator.cluster import WorkloadScaler
 from aigov.operator.context import REGISTRY, OperatorContext, context
 from aigov.operator.expiry_queue import RETRY_SECONDS
 from aigov.operator.monitoring import monitoring
+from aigov.operator.watch_index import WatchIndex
 
 _LOG = logging.getLogger(__name__)
 _LOGGING = kopf.OperatorSettings()
@@ -49,9 +49,10 @@ def _key(body: kopf.Body) -> SystemKey:
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL, id="reconciler", registry=REGISTRY)
-async def on_event(type: str | None, body: kopf.Body, memo: Any, logger: kopf.Logger, **kwargs: Any) -> None:
+async def on_event(type: str | None, body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any) -> None:
     """Any change of the object, status records included: a round now, then the next due time."""
-    ctx, index = context(memo), kwargs[INDEX]
+    ctx = context(memo)
+    index = ctx.bound
     # Started from a handler, so the queue's task can post Events through kopf like the handlers do.
     ctx.queue.start(functools.partial(_due_round, ctx, index, monitoring(memo).cluster), _LOG)
     if type == "DELETED":
@@ -68,7 +69,7 @@ def stop_queue(memo: Any, **_: Any) -> None:
 
 async def _due_round(
     ctx: OperatorContext,
-    index: kopf.Index[SystemKey, BoundWorkload],
+    index: WatchIndex[BoundWorkload],
     cluster: WorkloadScaler,
     key: SystemKey,
 ) -> None:
@@ -81,12 +82,12 @@ async def _due_round(
 
 
 async def round_of(
-    body: kopf.Body, ctx: OperatorContext, index: kopf.Index[SystemKey, BoundWorkload], logger: kopf.Logger
+    body: kopf.Body, ctx: OperatorContext, index: WatchIndex[BoundWorkload], logger: kopf.Logger
 ) -> float | None:
     """One round, its failures logged; seconds until the next one is due (None: at the next change)."""
     resync = ctx.resync_seconds or None
     try:
-        outcome = await reconcile(body, ctx, index.get(_key(body), ()), logger)
+        outcome = await reconcile(body, ctx, index.get(_key(body)), logger)
         return outcome.seconds_until_due(datetime.now(UTC), ctx.resync_seconds)
     except ValidationError as exc:
         logger.error(f"cannot evaluate: the object does not match the AISystem model: {exc}")

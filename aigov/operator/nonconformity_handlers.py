@@ -7,8 +7,9 @@ start, so a restart or a repeated event opens nothing twice) and, once resumed, 
 The same event carries the drift checks' latest evaluations: every closed
 Nonconformity of the system counts them towards its effectiveness check
 (`aigov.core.nonconformity.next_effectiveness`). Nonconformities being verified
-are indexed by system (open and closed ones are not kept in memory); all feed
-the `aigov_nonconformities*` gauges.
+are indexed by system in the operator's `verifying` index, listed at start-up
+and kept current by their watch events (open and closed ones are not kept in
+memory); all feed the `aigov_nonconformities*` gauges.
 """
 
 from __future__ import annotations
@@ -22,26 +23,47 @@ import kubernetes
 from aigov.core.binding import SystemKey
 from aigov.core.config import GROUP, PLURAL, VERSION
 from aigov.core.nonconformity import NC_PLURAL, NCPhase, for_suspension, next_effectiveness, phase
-from aigov.operator.context import REGISTRY, context
+from aigov.operator.context import REGISTRY, OperatorContext, context
+from aigov.operator.watch_index import LIST_RETRY_SECONDS, WatchIndex
 from aigov.telemetry.metrics import NONCONFORMITIES, NonconformitySample
 
-INDEX = "nonconformities_by_system"
 _DONE = "nonconformities-done"
 """Per-AISystem memo key: the (nonconformity, resumedBy) pairs already written."""
 
 
-@kopf.index(GROUP, VERSION, NC_PLURAL, id=INDEX, registry=REGISTRY)
-def nonconformities_by_system(body: kopf.Body, **_: Any) -> dict[SystemKey, dict[str, Any]]:
-    """Index a Nonconformity under its AISystem while its corrective action is verified (the only ones read)."""
-    system, nc = (body.get("spec") or {}).get("system"), dict(body)
-    verifying = bool(system) and phase(nc) is NCPhase.VERIFYING
-    return {(body.metadata.namespace or "", str(system)): nc} if verifying else {}
+def _verifying(body: dict[str, Any]) -> tuple[SystemKey, dict[str, Any]] | None:
+    """A Nonconformity's entry in the index while its corrective action is verified (the only ones read)."""
+    system = (body.get("spec") or {}).get("system")
+    if not system or phase(body) is not NCPhase.VERIFYING:
+        return None
+    return (str((body.get("metadata") or {}).get("namespace") or ""), str(system)), body
+
+
+@kopf.on.startup(registry=REGISTRY, backoff=LIST_RETRY_SECONDS)
+async def list_nonconformities(memo: Any, **_: Any) -> None:
+    """Index the Nonconformities being verified before kopf starts watching."""
+    ctx = context(memo)
+    await ctx.verifying.fill(lambda: _listing(ctx), lambda _: None)
+
+
+@kopf.on.cleanup(registry=REGISTRY)
+def stop_nonconformities(memo: Any, **_: Any) -> None:
+    """Stop re-listing."""
+    context(memo).verifying.stop()
+
+
+async def _listing(ctx: OperatorContext) -> dict[str, tuple[SystemKey, dict[str, Any]] | None]:
+    found: dict[str, tuple[SystemKey, dict[str, Any]] | None] = {}
+    async for page in ctx.kube.pages(GROUP, VERSION, NC_PLURAL, ctx.namespaces):
+        found |= {item["metadata"]["uid"]: _verifying(item) for item in page}
+    return found
 
 
 @kopf.on.event(GROUP, VERSION, NC_PLURAL, id="nonconformity-gauges", registry=REGISTRY)
-def gauges(type: str | None, body: kopf.Body, **_: Any) -> None:
-    """Keep the nonconformity gauges in step."""
+def gauges(type: str | None, body: kopf.Body, memo: Any, **_: Any) -> None:
+    """Keep the index of Nonconformities being verified and the nonconformity gauges in step."""
     namespace, name = body.metadata.namespace or "", body.metadata.name or ""
+    context(memo).verifying.put(body.metadata.uid or "", None if type == "DELETED" else _verifying(dict(body)))
     if type == "DELETED":
         NONCONFORMITIES.forget(namespace, name)
         return
@@ -54,13 +76,13 @@ def gauges(type: str | None, body: kopf.Body, **_: Any) -> None:
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL, id="nonconformities", registry=REGISTRY)
-async def on_system(type: str | None, body: kopf.Body, memo: Any, logger: kopf.Logger, **kwargs: Any) -> None:
+async def on_system(type: str | None, body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any) -> None:
     """Open a nonconformity per suspension, record resumes, count effectiveness evaluations."""
     if type == "DELETED":
         return
     try:
         await _open_and_resume(dict(body), memo, logger)
-        await _verify(dict(body), kwargs[INDEX], memo, logger)
+        await _verify(dict(body), context(memo).verifying, memo, logger)
     except kubernetes.client.ApiException as exc:
         logger.warning(f"nonconformities not written yet (the next event retries): {exc}")
 
@@ -87,14 +109,12 @@ async def _open_and_resume(system: dict[str, Any], memo: Any, logger: kopf.Logge
             done.add((name, resumed_by))
 
 
-async def _verify(
-    system: dict[str, Any], index: kopf.Index[SystemKey, dict[str, Any]], memo: Any, logger: kopf.Logger
-) -> None:
+async def _verify(system: dict[str, Any], index: WatchIndex[dict[str, Any]], memo: Any, logger: kopf.Logger) -> None:
     meta = system.get("metadata") or {}
     key = (str(meta.get("namespace")), str(meta.get("name")))
     checks = ((system.get("status") or {}).get("monitoring") or {}).get("checks") or []
     now = datetime.now(UTC).replace(microsecond=0)
-    for nc in index.get(key, ()):
+    for nc in index.get(key):
         if phase(nc) is not NCPhase.VERIFYING:
             continue
         effectiveness = next_effectiveness(nc, checks, now)

@@ -39,6 +39,10 @@ FINALIZER = "aigov.io/operator"
 object and removes it from AISystems that an older operator, which ran drift checks as daemons, left it on."""
 
 REPORTING_COMPONENT = "aigov-operator"
+WORKER_LIMIT = 64
+"""Default kopf workers per watched kind: bounds the start-up peak, which the allocator never hands back."""
+IDLE_TIMEOUT = 0.5
+"""Seconds a kopf worker waits for its object's next event before it frees its place (kopf's default: 5)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,8 @@ class Options:
     """Peering priority; random when None (equal priorities would pause every replica)."""
     monitoring: MonitoringOptions = field(default_factory=MonitoringOptions)
     """Prometheus for drift checks, the metrics port, the Alertmanager receiver."""
+    worker_limit: int | None = WORKER_LIMIT
+    """kopf workers per watched kind at once (None: one per object, as at start-up with every object at once)."""
 
 
 class _QuietWakers(logging.Filter):
@@ -70,12 +76,14 @@ class _QuietWakers(logging.Filter):
 
 
 def settings(options: Options) -> kopf.OperatorSettings:
-    """kopf settings: aigov's finalizer and event source, peering priority, no logs posted as Events."""
+    """kopf settings: aigov's finalizer and event source, peering priority, worker limit, no logs posted as Events."""
     result = kopf.OperatorSettings()
     result.persistence.finalizer = FINALIZER
     result.posting.reporting_component = REPORTING_COMPONENT
     result.posting.loggers = False
     result.peering.priority = options.priority if options.priority is not None else random.randint(1, 2**31 - 1)
+    result.queueing.worker_limit = options.worker_limit
+    result.queueing.idle_timeout = IDLE_TIMEOUT
     return result
 
 

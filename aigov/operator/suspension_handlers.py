@@ -32,9 +32,9 @@ from aigov.core.binding import SystemKey
 from aigov.core.config import GROUP, PLURAL, VERSION
 from aigov.core.model import AISystem, AISystemStatus, BoundWorkload, Suspension
 from aigov.core.suspension import SuspensionPlan, WorkloadRef, needs_attention, plan, to_read
-from aigov.operator.bound_workloads import INDEX
 from aigov.operator.context import REGISTRY, context
 from aigov.operator.monitoring import monitoring
+from aigov.operator.watch_index import WatchIndex
 
 RECHECK_SECONDS = 15.0
 """How often a suspension that needs attention is re-checked without an event."""
@@ -54,9 +54,9 @@ def _attention(status: Any) -> bool:
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL, id="suspension", registry=REGISTRY)
-async def on_event(type: str | None, body: kopf.Body, memo: Any, logger: kopf.Logger, **kwargs: Any) -> None:
+async def on_event(type: str | None, body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any) -> None:
     """Converge on every change of the AISystem; queue a re-check while it needs attention."""
-    queue, index = context(memo).recheck, kwargs[INDEX]
+    queue, index = context(memo).recheck, context(memo).bound
     # Started from a handler, so the queue's tasks can post Events through kopf like the handlers do.
     queue.start(functools.partial(recheck, memo, index), _LOG)
     key = (body.metadata.namespace or "", body.metadata.name or "")
@@ -76,7 +76,7 @@ def stop_rechecks(memo: Any, **_: Any) -> None:
     context(memo).recheck.stop()
 
 
-async def recheck(memo: Any, index: kopf.Index[SystemKey, BoundWorkload], key: SystemKey) -> None:
+async def recheck(memo: Any, index: WatchIndex[BoundWorkload], key: SystemKey) -> None:
     """Converge again with the system as stored now, and queue the next re-check while it still needs attention."""
     raw = await monitoring(memo).cluster.system(*key)
     if raw is None or not _attention(raw.get("status")):
@@ -86,9 +86,7 @@ async def recheck(memo: Any, index: kopf.Index[SystemKey, BoundWorkload], key: S
     context(memo).recheck.set(key, RECHECK_SECONDS)
 
 
-async def converge(
-    body: kopf.Body, memo: Any, index: kopf.Index[SystemKey, BoundWorkload], logger: kopf.Logger
-) -> None:
+async def converge(body: kopf.Body, memo: Any, index: WatchIndex[BoundWorkload], logger: kopf.Logger) -> None:
     """One run: read, plan, record, act, archive; a failure is logged and left to the next run."""
     key = (body.metadata.namespace or "", body.metadata.name or "")
     lock = _LOCKS.setdefault(key, asyncio.Lock())
@@ -106,11 +104,11 @@ async def converge(
 
 
 async def _run(
-    system: AISystem, body: kopf.Body, memo: Any, index: kopf.Index[SystemKey, BoundWorkload], logger: kopf.Logger
+    system: AISystem, body: kopf.Body, memo: Any, index: WatchIndex[BoundWorkload], logger: kopf.Logger
 ) -> None:
     namespace, name = system.metadata.namespace or "", system.metadata.name or ""
     cluster, kube = monitoring(memo).cluster, context(memo).kube
-    bound = [WorkloadRef(w.api_version, w.kind, w.name) for w in index.get((namespace, name), ())]
+    bound = [WorkloadRef(w.api_version, w.kind, w.name) for w in index.get((namespace, name))]
     refs = to_read(system.status, bound)
     current = await cluster.replicas(namespace, refs)
     pods = await cluster.pods(namespace, refs) if system.status.suspension and system.status.suspension.active else {}
