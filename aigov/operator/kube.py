@@ -148,16 +148,8 @@ class StatusWriter:
 
     async def list_uids(self, plural: str, namespaces: tuple[str, ...]) -> set[str]:
         """The uids of the aigov objects of `plural` in `namespaces` (every namespace when empty)."""
-        calls = (
-            [(self._custom.list_namespaced_custom_object, (GROUP, VERSION, ns, plural)) for ns in namespaces]
-            if namespaces
-            else [(self._custom.list_cluster_custom_object, (GROUP, VERSION, plural))]
-        )
-        uids: set[str] = set()
-        for call, args in calls:
-            found = cast(dict[str, Any], await asyncio.to_thread(call, *args))
-            uids |= {item["metadata"]["uid"] for item in found.get("items") or []}
-        return uids
+        pages = self.pages(GROUP, VERSION, plural, namespaces)
+        return {item["metadata"]["uid"] async for page in pages for item in page}
 
     async def preferred_versions(self) -> dict[str, str]:
         """The preferred version of every API group the server serves ("v1" for the core group "")."""

@@ -114,20 +114,17 @@ def start_template_opa(workdir: Path, config: Config | None = None, *, governed:
     return opa
 
 
-def gatekeeper_template(config: Config) -> dict[str, Any]:
-    """The ConstraintTemplate doing aigov's ungoverned detection."""
+def gatekeeper_template(config: Config, *, governed: bool = False) -> dict[str, Any]:
+    """The ConstraintTemplate doing aigov's ungoverned detection (`governed`: aigov's whole decision)."""
+    name, kind = (full.TEMPLATE, full.CONSTRAINT_KIND) if governed else (TEMPLATE, CONSTRAINT_KIND)
+    source = full.source(config) if governed else {"version": "v1", "rego": gatekeeper_rego(config)}
     return {
         "apiVersion": "templates.gatekeeper.sh/v1",
         "kind": "ConstraintTemplate",
-        "metadata": {"name": TEMPLATE},
+        "metadata": {"name": name},
         "spec": {
-            "crd": {"spec": {"names": {"kind": CONSTRAINT_KIND}}},
-            "targets": [
-                {
-                    "target": "admission.k8s.gatekeeper.sh",
-                    "code": [{"engine": "Rego", "source": {"version": "v1", "rego": gatekeeper_rego(config)}}],
-                }
-            ],
+            "crd": {"spec": {"names": {"kind": kind}}},
+            "targets": [{"target": "admission.k8s.gatekeeper.sh", "code": [{"engine": "Rego", "source": source}]}],
         },
     }
 
@@ -378,7 +375,7 @@ def start_gatekeeper(
         kind = full.CONSTRAINT_KIND if governed else CONSTRAINT_KIND
         if governed:
             apply(cluster, full.sync_config())
-        apply(cluster, full.template(config) if governed else gatekeeper_template(config))
+        apply(cluster, gatekeeper_template(config, governed=governed))
         _wait_crd(cluster, f"{kind.lower()}.constraints.gatekeeper.sh", server)
         apply(cluster, gatekeeper_constraint(config, selector, kind))
         _wait_enforced(cluster, server, kind)

@@ -66,18 +66,9 @@ def main_module() -> str:
     return _MAIN.read_text()
 
 
-def template(config: Config) -> dict[str, Any]:
-    """The ConstraintTemplate running aigov's admission decision."""
-    source = {"version": "v1", "rego": main_module(), "libs": libs(config)}
-    return {
-        "apiVersion": "templates.gatekeeper.sh/v1",
-        "kind": "ConstraintTemplate",
-        "metadata": {"name": TEMPLATE},
-        "spec": {
-            "crd": {"spec": {"names": {"kind": CONSTRAINT_KIND}}},
-            "targets": [{"target": "admission.k8s.gatekeeper.sh", "code": [{"engine": "Rego", "source": source}]}],
-        },
-    }
+def source(config: Config) -> dict[str, Any]:
+    """The template's Rego source: the entry point and the libs (`devkit.peers.gatekeeper_template`)."""
+    return {"version": "v1", "rego": main_module(), "libs": libs(config)}
 
 
 def sync_config() -> dict[str, Any]:
