@@ -38,6 +38,7 @@ from typing import Any
 
 import httpx
 
+from aigov.operator.environment import operator_env
 from devkit.devcluster import LOOPBACK, ControlPlane, PrometheusServer, Server, free_port, start_prometheus, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
@@ -231,6 +232,7 @@ def main() -> None:
                 f"--prometheus-url={prometheus.url}", f"--metrics-port={free_port()}", f"--metrics-host={LOOPBACK}",
             ],
             Path(tmp),
+            operator_env(),  # as the chart runs it
         )  # fmt: skip
         try:
             with httpx.Client() as probe:

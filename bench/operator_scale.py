@@ -38,6 +38,7 @@ from typing import Any
 
 import httpx
 
+from aigov.operator.environment import operator_env
 from devkit.devcluster import LOOPBACK, ControlPlane, Server, free_port, wait_until
 from devkit.devstack import install_crds
 from devkit.loadgen import Admin, cpu_seconds, create_systems, machine, rss_mib, save
@@ -71,7 +72,7 @@ def start_operator(cluster: ControlPlane, workdir: Path, name: str, snapshot: Pa
         "--standalone",
         f"--liveness={liveness}",
     ]
-    operator = Server.start(name, argv, workdir)
+    operator = Server.start(name, argv, workdir, operator_env())  # as the chart runs it
     with httpx.Client() as probe:
         wait_until(operator, probe, liveness, 900 if snapshot else 120)  # tracemalloc slows the imports down
     return operator

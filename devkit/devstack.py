@@ -34,6 +34,7 @@ from aigov.install.rbac import (
     people_cluster_roles,
     webhook_cluster_role,
 )
+from aigov.operator.environment import operator_env
 from devkit.devcluster import LOOPBACK, ControlPlane, OpaServer, Server, User, free_port, start_opa, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
@@ -161,12 +162,12 @@ def grant_webhook(cluster: ControlPlane) -> None:
 
 
 def start_operator(kubeconfig: Path, workdir: Path, *flags: str, name: str = "operator") -> Server:
-    """Start `aigov operator` with `flags` as the identity in `kubeconfig`; return once its liveness answers."""
+    """Start `aigov operator` with `flags` as the identity in `kubeconfig`, in the chart's environment
+    (`aigov.operator.environment`); return once its liveness answers."""
     workdir.mkdir(parents=True, exist_ok=True)
     liveness = f"http://{LOOPBACK}:{free_port()}/healthz"
-    server = Server.start(
-        name, [AIGOV, "operator", f"--kubeconfig={kubeconfig}", f"--liveness={liveness}", *flags], workdir
-    )
+    argv: list[str | Path] = [AIGOV, "operator", f"--kubeconfig={kubeconfig}", f"--liveness={liveness}", *flags]
+    server = Server.start(name, argv, workdir, operator_env())
     try:
         with httpx.Client() as probe:
             wait_until(server, probe, liveness, 60)

@@ -29,6 +29,7 @@ from aigov.core.config import Config, Identity, parse_config
 from aigov.core.workloads import WorkloadKind
 from aigov.install import admission as registration
 from aigov.install import namespace_policy, prefilter
+from aigov.operator.environment import OPERATOR_ENV
 from aigov.policy import bundle as policy_bundle
 from aigov.policy import input as policy_input
 from aigov.policy.bundle import read_bundle
@@ -314,6 +315,12 @@ def test_opa_serves_the_bundle_the_aigov_image_writes(helm_env: dict[str, str], 
             assert client.put("/v1/policies/evil.rego", content="package aigov.admission\n").status_code == 401
     finally:
         server.stop()
+
+
+def test_the_operator_runs_in_the_environment_devkit_and_the_benchmarks_give_it(helm_env: dict[str, str]) -> None:
+    pod = one(render(helm_env), "Deployment", "aigov-operator")["spec"]["template"]["spec"]
+    operator = next(c for c in pod["containers"] if c["name"] == "operator")
+    assert {e["name"]: e["value"] for e in operator["env"]} == OPERATOR_ENV
 
 
 def _options(command: Any) -> set[str]:
