@@ -65,7 +65,9 @@ bench: venv bin peers ## the peers' tests, then benchmarks vs Gatekeeper, a nati
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done; \
 	for b in bench/webhook_peers.py bench/apiserver_peers.py; do echo "== $$b (Gatekeeper running aigov's decision)"; \
 	$(PY) $$b --gatekeeper-policy full || exit 1; done; \
-	echo "== bench/scale.py --paired 10,10000"; $(PY) bench/scale.py --paired 10,10000
+	echo "== bench/scale.py --paired 10,10000"; $(PY) bench/scale.py --paired 10,10000; \
+	echo "== with Kyverno"; $(PY) bench/apiserver_peers.py --modes none,aigov,gatekeeper,vap,kyverno && \
+	$(PY) bench/webhook_peers.py --peers gatekeeper,kyverno
 
 crds: venv ## regenerate crds/ from the pydantic models
 	$(VENV)/bin/aigov crd --out crds
