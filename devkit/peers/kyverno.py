@@ -38,7 +38,8 @@ from devkit.peers import Selector, ungoverned_policies
 KYVERNO_NAMESPACE = "kyverno"
 KYVERNO_WEBHOOKS = "kyverno-resource-validating-webhook-cfg"
 KYVERNO_WEBHOOK = "vpol.validate.kyverno.svc-fail"
-"""The webhook Kyverno registers for Fail ValidatingPolicies (the API server's metrics label it so)."""
+"""The webhook Kyverno registers for Fail ValidatingPolicies that share one namespace selector (as these do;
+with several selectors it adds a digest per selector), as the API server's metrics label it."""
 CA_SECRET = "kyverno-bench-ca"
 TLS_SECRET = "kyverno-bench-tls"
 DENIED = 400
