@@ -32,7 +32,7 @@ bin: ## build/install the pinned real servers (kube-apiserver, etcd, OPA, Helm, 
 	@mkdir -p $(VENV)
 	hack/testbin --env > $(BINENV).tmp && mv $(BINENV).tmp $(BINENV)
 
-peers: ## build the benchmark peers (Gatekeeper, vegeta) from Go modules; only `make bench` needs them
+peers: ## build the benchmark peers (Gatekeeper, Kyverno, vegeta) from Go modules; only `make bench` needs them
 	@mkdir -p $(VENV)
 	hack/peers --env > $(PEERENV).tmp && mv $(PEERENV).tmp $(PEERENV)
 
@@ -46,7 +46,7 @@ policy-check: bin ## opa fmt, opa check --strict, opa test with coverage gate
 	$(WITH_BINS) hack/policy-check
 
 pytest: venv bin ## unit, integration and e2e tests against the real servers
-	$(WITH_BINS) $(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(WITH_BINS) $(VENV)/bin/pytest -m "not peers" $(PYTEST_ARGS)
 
 # New units go to a scratch directory, so the committed seed corpus stays as it is;
 # a crash leaves its input as fuzz/crash-* to reproduce with `$(PY) fuzz/fuzz_review.py fuzz/crash-*`.
@@ -60,11 +60,14 @@ test: lint policy-check pytest fuzz ## everything CI runs
 demo: venv bin ## a local control plane with aigov admitting and denying real deployments
 	$(WITH_BINS) $(PY) -m devkit.demo
 
-bench: venv bin peers ## benchmarks vs Gatekeeper and a native policy, detection on tests/corpus (long; JSON in bench/results/)
-	$(WITH_BINS) source $(PEERENV) && export PYTHONPATH=$(CURDIR); for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done; \
+bench: venv bin peers ## the peers' tests, then benchmarks vs Gatekeeper, a native policy and Kyverno, detection on tests/corpus (long; JSON in bench/results/)
+	$(WITH_BINS) source $(PEERENV) && export PYTHONPATH=$(CURDIR); $(VENV)/bin/pytest -m peers tests/integration; \
+	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done; \
 	for b in bench/webhook_peers.py bench/apiserver_peers.py; do echo "== $$b (Gatekeeper running aigov's decision)"; \
 	$(PY) $$b --gatekeeper-policy full || exit 1; done; \
-	echo "== bench/scale.py --paired 10,10000"; $(PY) bench/scale.py --paired 10,10000
+	echo "== bench/scale.py --paired 10,10000"; $(PY) bench/scale.py --paired 10,10000; \
+	echo "== with Kyverno"; $(PY) bench/apiserver_peers.py --modes none,aigov,gatekeeper,vap,kyverno && \
+	$(PY) bench/webhook_peers.py --peers gatekeeper,kyverno
 
 crds: venv ## regenerate crds/ from the pydantic models
 	$(VENV)/bin/aigov crd --out crds

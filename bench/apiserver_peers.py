@@ -1,23 +1,25 @@
-"""Through the API server: server-side dry-run creates with no policy, with aigov, with Gatekeeper, with the VAP.
+"""Through the API server: server-side dry-run creates with no policy, with aigov, Gatekeeper, the VAP or Kyverno.
 
-One local control plane with all three registered at once, each confined to its
+One local control plane with all of them registered at once, each confined to its
 own namespace: `b-none` and the peers' namespaces are labelled
 `bench.aigov.io/peer=<mode>`, which aigov's registration here excludes (not
 `aigov.io/enforcement=off`: Gatekeeper running aigov's whole decision would read
 it and allow); Gatekeeper's webhook and constraint, and the
-ValidatingAdmissionPolicies, select only the namespace labelled with theirs
-(devkit.peers). Per case of
+ValidatingAdmissionPolicies, and Kyverno's ValidatingPolicies (the VAPs' CEL, registered
+by Kyverno as a `url:` webhook; devkit.peers.kyverno), select only the namespace labelled
+with theirs (devkit.peers). Per case of
 devkit.loadgen.CASES, N rounds of one dry-run CREATE per mode, the order
 rotating every round so load hits all alike; one keep-alive client as the admin,
 timed client-side. Over each case's window: the API server's own
-`apiserver_admission_webhook_admission_duration_seconds` (aigov, Gatekeeper) and
+`apiserver_admission_webhook_admission_duration_seconds` (aigov, Gatekeeper, Kyverno) and
 `apiserver_validating_admission_policy_check_duration_seconds` (VAP), estimated
 from buckets (p50/p99 with the bucket they fall in).
 
 With `--gatekeeper-policy full` Gatekeeper runs aigov's whole decision (devkit.peers.governed) over an
 AISystem of its own namespace synced into data.inventory; results go to apiserver_peers_full.json.
+Kyverno is a mode only when named in `--modes` (then `_kyverno` is added to the results' name).
 
-    python bench/apiserver_peers.py [--quick] [--count N] [--modes none,aigov,gatekeeper,vap]
+    python bench/apiserver_peers.py [--quick] [--count N] [--modes none,aigov,gatekeeper,vap,kyverno]
                                     [--gatekeeper-policy detection|full]
 """
 
@@ -27,23 +29,26 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aigov.core.config import Config
 from aigov.install.admission import WORKLOADS_WEBHOOK, Registration, UrlClient, webhook_configuration
 from devkit.devcluster import ControlPlane
-from devkit.devstack import Webhook, apply
+from devkit.devstack import apply
 from devkit.histograms import delta, histogram_quantile, scrape_buckets
 from devkit.loadgen import CASES, Admin, aisystem, deployment, machine, percentiles, renamed, save, start_aigov
-from devkit.peers import GATEKEEPER_WEBHOOK, Gatekeeper, start_gatekeeper, ungoverned_policies
+from devkit.peers import GATEKEEPER_WEBHOOK, start_gatekeeper, ungoverned_policies
+from devkit.peers.kyverno import DENIED, KYVERNO_WEBHOOK, start_kyverno
 
 PEER_LABEL = "bench.aigov.io/peer"
-MODES = ("none", "aigov", "gatekeeper", "vap")
+MODES = ("none", "aigov", "gatekeeper", "vap", "kyverno")
+DEFAULT_MODES = MODES[:4]
+"""Kyverno (the stretch peer) only when asked for: its runs go to apiserver_peers_kyverno.json."""
 SYSTEM = "support-chatbot"
 WEBHOOK_METRIC = "apiserver_admission_webhook_admission_duration_seconds"
 VAP_METRIC = "apiserver_validating_admission_policy_check_duration_seconds"
 # What each mode should answer per case (HTTP status of the dry-run create).
-EXPECTED = {"none": {"denied": 201}, "aigov": {"denied": 403}, "gatekeeper": {"denied": 403}, "vap": {"denied": 403}}
+EXPECTED = {"none": {"denied": 201}} | {m: {"denied": 403} for m in MODES[1:]} | {"kyverno": {"denied": DENIED}}
 
 
 def namespace(mode: str) -> str:
@@ -54,16 +59,21 @@ def selector(mode: str) -> dict[str, Any]:
     return {"matchLabels": {PEER_LABEL: mode}}
 
 
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
 def setup(
-    cluster: ControlPlane, admin: Admin, modes: list[str], workdir: Path, full: bool = False
-) -> tuple[Webhook | None, Gatekeeper | None]:
-    """Namespaces, the approved AISystem, and each mode's registration (`full`: Gatekeeper runs aigov's decision)."""
+    cluster: ControlPlane, admin: Admin, modes: list[str], workdir: Path, servers: list[Stoppable], *, full: bool
+) -> None:
+    """Namespaces, the approved AISystem, and each mode's registration (`full`: Gatekeeper runs aigov's decision);
+    the servers it starts go to `servers` as they start, for the caller to stop even when a later one fails."""
     config = Config()
     for mode in modes:
         admin.namespace(namespace(mode), {} if mode == "aigov" else {PEER_LABEL: mode})
-    webhook = gatekeeper = None
     if "aigov" in modes:
         webhook = start_aigov(cluster, workdir / "aigov")
+        servers.append(webhook)
         admin.aisystem(*aisystem(SYSTEM, namespace("aigov")))
         registration = webhook_configuration(Registration(UrlClient(webhook.url, webhook.ca_pem)), config)
         for hook in registration["webhooks"]:
@@ -73,10 +83,12 @@ def setup(
         if full:
             admin.aisystem(*aisystem(SYSTEM, namespace("gatekeeper")))
         gatekeeper = start_gatekeeper(cluster, workdir / "gatekeeper", config, selector("gatekeeper"), governed=full)
+        servers.append(gatekeeper)
         apply(cluster, gatekeeper.registration(config, selector("gatekeeper")))
     if "vap" in modes:
         apply(cluster, *ungoverned_policies(config, selector("vap")))
-    return webhook, gatekeeper
+    if "kyverno" in modes:
+        servers.append(start_kyverno(cluster, workdir / "kyverno", config, selector("kyverno")))
 
 
 def create(admin: Admin, mode: str, body: dict[str, Any]) -> tuple[int, float]:
@@ -106,6 +118,7 @@ def histograms(text: str) -> dict[str, Any]:
         "aigov": scrape_buckets(text, WEBHOOK_METRIC, {"name": WORKLOADS_WEBHOOK}),
         "gatekeeper": scrape_buckets(text, WEBHOOK_METRIC, {"name": GATEKEEPER_WEBHOOK}),
         "vap": scrape_buckets(text, VAP_METRIC, {}),
+        "kyverno": scrape_buckets(text, WEBHOOK_METRIC, {"name": KYVERNO_WEBHOOK}),
     }
 
 
@@ -144,7 +157,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smoke run: 5 creates per case and mode")
     parser.add_argument("--count", type=int, default=300, help="creates per case and mode")
-    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--modes", default=",".join(DEFAULT_MODES), help=f"of {','.join(MODES)}")
     parser.add_argument(
         "--gatekeeper-policy",
         choices=("detection", "full"),
@@ -160,17 +173,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="aigov-bench-") as tmp, ControlPlane(Path(tmp) / "cp") as cluster:
         admin = Admin(cluster)
         full = args.gatekeeper_policy == "full"
-        webhook, gatekeeper = setup(cluster, admin, modes, Path(tmp), full)
+        servers: list[Stoppable] = []
         try:
+            setup(cluster, admin, modes, Path(tmp), servers, full=full)
             wait_expected(admin, modes)
             measure(admin, modes, min(count, 20))  # warm-up
             cases = measure(admin, modes, count)
             results = {"count": count, "modes": modes, "gatekeeper_policy": args.gatekeeper_policy, "cases": cases}
         finally:
-            for server in (webhook, gatekeeper):
-                if server:
-                    server.stop()
+            for server in servers:
+                server.stop()
     name = "apiserver_peers_full" if args.gatekeeper_policy == "full" else "apiserver_peers"
+    name += "_kyverno" if "kyverno" in modes else ""
     print(f"results: {save(name, results, args.quick, started)}")
 
 

@@ -1,4 +1,4 @@
-"""Webhook alone, aigov vs Gatekeeper: open-loop fixed rates and rising concurrency with vegeta, A B A B.
+"""Webhook alone, aigov vs Gatekeeper (and Kyverno): open-loop fixed rates and rising concurrency with vegeta, A B A B.
 
 Everything real, on loopback: etcd + kube-apiserver, aigov's webhook with its
 OPA (unregistered: vegeta posts AdmissionReviews straight to it) and Gatekeeper
@@ -8,8 +8,13 @@ allowed (a web server), denied (an unlabelled vLLM server) and governed (the
 vLLM server labelled with an approved AISystem: aigov runs its whole rule set,
 Gatekeeper only sees a labelled workload).
 
-Per case and rate, aigov and Gatekeeper run back to back, the order flipping
-every pair, so machine load hits both; the p99 ratio aigov/Gatekeeper is
+With `--peers gatekeeper,kyverno`, Kyverno v1.19's admission controller too, with
+ValidatingPolicies holding the ValidatingAdmissionPolicies' CEL (devkit.peers.kyverno),
+posted to at the URL Kyverno registered for them; its ratio is `p99_ratio_kyverno` and the
+results go to webhook_peers_kyverno.json.
+
+Per case and rate, aigov and the peers run back to back, the order reversing
+every pair, so machine load hits all alike; the p99 ratio aigov/Gatekeeper is
 reported per pair. Then rising concurrency (vegeta workers, no rate limit) to
 saturation. "Held" means p99 <= 10 ms with no errors. Before each run the
 target must answer one review within 100 ms again (an overloaded run leaves a
@@ -21,7 +26,7 @@ data.inventory), so the governed review is the same work on both sides; results
 then go to webhook_peers_full.json.
 
     python bench/webhook_peers.py [--quick] [--duration S] [--rates 100,200,...] [--workers 1,4,...]
-                                  [--gatekeeper-policy detection|full]
+                                  [--gatekeeper-policy detection|full] [--peers gatekeeper,kyverno]
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ import httpx
 from aigov.core.config import Config
 from devkit.devcluster import ControlPlane
 from devkit.loadgen import CASES, Admin, Stats, aisystem, machine, review, save, start_aigov, vegeta
-from devkit.peers import start_gatekeeper
+from devkit.peers import Gatekeeper, start_gatekeeper
+from devkit.peers.kyverno import Kyverno, start_kyverno
 
 NAMESPACE = "bench"
 SYSTEM = "support-chatbot"
@@ -86,8 +92,9 @@ def pair(
         drain(url, ca, body)
         runs[name] = vegeta(url, body, ca_pem=ca, duration=duration, **pace)
     entry: dict[str, Any] = {name: runs[name].as_dict() for name in targets} | {"order": names}
-    if "gatekeeper" in runs and runs["gatekeeper"].p99 > 0:
-        entry["p99_ratio"] = round(runs["aigov"].p99 / runs["gatekeeper"].p99, 3)
+    for peer, key in (("gatekeeper", "p99_ratio"), ("kyverno", "p99_ratio_kyverno")):
+        if peer in runs and runs[peer].p99 > 0:
+            entry[key] = round(runs["aigov"].p99 / runs[peer].p99, 3)
     return entry
 
 
@@ -98,10 +105,16 @@ def held(entries: list[dict[str, Any]], target: str) -> int:
 
 
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    results: dict[str, Any] = {"duration_s": args.duration, "gatekeeper_policy": args.gatekeeper_policy, "cases": {}}
+    results: dict[str, Any] = {
+        "duration_s": args.duration,
+        "gatekeeper_policy": args.gatekeeper_policy,
+        "peers": args.peers,
+        "cases": {},
+    }
     with ControlPlane(workdir / "controlplane") as cluster:
         webhook = start_aigov(cluster, workdir / "aigov")
-        gatekeeper = None
+        gatekeeper: Gatekeeper | None = None
+        kyverno: Kyverno | None = None
         try:
             admin = Admin(cluster)
             admin.namespace(NAMESPACE)
@@ -112,6 +125,9 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 "aigov": (f"{webhook.url}/validate", webhook.ca_pem),
                 "gatekeeper": (f"{gatekeeper.url}/v1/admit", gatekeeper.ca_pem),
             }
+            if "kyverno" in args.peers:
+                kyverno = start_kyverno(cluster, workdir / "kyverno", Config())
+                targets["kyverno"] = (kyverno.webhook_url(cluster), kyverno.ca_pem)
             for case in args.cases:
                 body = review(case, NAMESPACE)
                 for url, ca in targets.values():
@@ -134,8 +150,9 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 }
                 print(summary(case, results["cases"][case]))
         finally:
-            if gatekeeper:
-                gatekeeper.stop()
+            for peer in (gatekeeper, kyverno):
+                if peer:
+                    peer.stop()
             webhook.stop()
     return results
 
@@ -143,20 +160,20 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 def summary(case: str, found: dict[str, Any]) -> str:
     lines = [f"{case} ({found['bytes']} B review):"]
     for entry in found["rates"]:
-        a, g = entry["aigov"], entry["gatekeeper"]
-        lines.append(
-            f"  {entry['rate']:>5}/s  aigov p50 {a['p50']:6.2f} p99 {a['p99']:7.2f} err {a['errors']:>4}  |  "
-            f"gatekeeper p50 {g['p50']:6.2f} p99 {g['p99']:7.2f} err {g['errors']:>4}  |  "
-            f"p99 ratio {entry.get('p99_ratio')}"
+        runs = "  |  ".join(
+            f"{name} p50 {s['p50']:6.2f} p99 {s['p99']:7.2f} err {s['errors']:>4}" for name, s in _runs(entry)
         )
+        ratios = ", ".join(f"{k} {v}" for k, v in entry.items() if k.startswith("p99_ratio"))
+        lines.append(f"  {entry['rate']:>5}/s  {runs}  |  {ratios}")
     for entry in found["concurrency"]:
-        a, g = entry["aigov"], entry["gatekeeper"]
-        lines.append(
-            f"  {entry['workers']:>3} workers  aigov {a['rate']:7.0f}/s p99 {a['p99']:7.2f}  |  "
-            f"gatekeeper {g['rate']:7.0f}/s p99 {g['p99']:7.2f}"
-        )
+        runs = "  |  ".join(f"{name} {s['rate']:7.0f}/s p99 {s['p99']:7.2f}" for name, s in _runs(entry))
+        lines.append(f"  {entry['workers']:>3} workers  {runs}")
     lines.append(f"  held (p99 <= 10 ms): {found['held_rate']}; saturation: {found['saturation_rate']}")
     return "\n".join(lines)
+
+
+def _runs(entry: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(name, entry[name]) for name in entry["order"] if name in entry] if "order" in entry else []
 
 
 def main() -> None:
@@ -172,7 +189,11 @@ def main() -> None:
         default="detection",
         help="Gatekeeper's template: the ungoverned detection, or aigov's whole decision over synced AISystems",
     )
+    parser.add_argument("--peers", default="gatekeeper", help="gatekeeper, or gatekeeper,kyverno")
     args = parser.parse_args()
+    args.peers = args.peers.split(",")
+    if set(args.peers) - {"gatekeeper", "kyverno"} or "gatekeeper" not in args.peers:
+        parser.error(f"--peers: gatekeeper, optionally with kyverno (got {','.join(args.peers)})")
     args.rates = [int(r) for r in args.rates.split(",")]
     args.workers = [int(w) for w in args.workers.split(",")]
     args.cases = args.cases.split(",")
@@ -182,6 +203,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="aigov-bench-") as workdir:
         results = run(args, Path(workdir))
     name = "webhook_peers_full" if args.gatekeeper_policy == "full" else "webhook_peers"
+    name += "_kyverno" if "kyverno" in args.peers else ""
     print(f"results: {save(name, results, args.quick, started)}")
 
 

@@ -26,9 +26,10 @@ _KNOWN: dict[str, tuple[str, str | None, str | None]] = {
     "chromium": ("AIGOV_CHROMIUM", None, "chromium"),
     # Benchmark peers (hack/peers, `make bench` only).
     "gatekeeper": ("AIGOV_GATEKEEPER", "GATEKEEPER_VERSION", None),
+    "kyverno": ("AIGOV_KYVERNO", "KYVERNO_VERSION", None),
     "vegeta": ("AIGOV_VEGETA", "VEGETA_VERSION", None),
 }
-_PEER_VERSIONS = ("GATEKEEPER_VERSION", "VEGETA_VERSION")
+_PEER_VERSIONS = ("GATEKEEPER_VERSION", "KYVERNO_VERSION", "VEGETA_VERSION")
 
 
 class BinaryNotFoundError(RuntimeError):

@@ -13,6 +13,8 @@ so they do the same work as aigov's Rego (docs/detection.md lists the signals):
   through `namespaceObject`) and the serving/training kinds. Globs become RE2
   expressions as in the webhook's pre-filter (`aigov.install.prefilter`).
 
+`devkit.peers.kyverno` turns the VAPs into Kyverno ValidatingPolicies (the same CEL) and runs Kyverno.
+
 `start_gatekeeper` runs Gatekeeper's manager (built by hack/peers) against a
 `ControlPlane` on loopback, registered with a `url:` webhook and its own TLS pair;
 with `governed` its template is instead aigov's whole decision over AISystems
@@ -46,7 +48,7 @@ GATEKEEPER_NAMESPACE = "gatekeeper-system"
 GATEKEEPER_POD = "gatekeeper-bench"
 GATEKEEPER_WEBHOOK = "validation.gatekeeper.sh"
 VAP_PREFIX = "aigov-ungoverned"
-EXCLUDED_NAMESPACES = ("kube-system", GATEKEEPER_NAMESPACE, "aigov-system")
+EXCLUDED_NAMESPACES = ("kube-system", GATEKEEPER_NAMESPACE, "kyverno", "aigov-system")
 _REGO = Path(__file__).with_name("ungoverned.rego")
 
 
