@@ -61,7 +61,7 @@ demo: venv bin ## a local control plane with aigov admitting and denying real de
 	$(WITH_BINS) $(PY) -m devkit.demo
 
 bench: venv bin peers ## the peers' tests, then benchmarks vs Gatekeeper, a native policy and Kyverno, detection on tests/corpus (long; JSON in bench/results/)
-	$(WITH_BINS) source $(PEERENV) && export PYTHONPATH=$(CURDIR); $(VENV)/bin/pytest -m peers tests/integration; \
+	$(WITH_BINS) source $(PEERENV) && export PYTHONPATH=$(CURDIR); $(VENV)/bin/pytest -m peers tests/integration || exit 1; \
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done; \
 	for b in bench/webhook_peers.py bench/apiserver_peers.py; do echo "== $$b (Gatekeeper running aigov's decision)"; \
 	$(PY) $$b --gatekeeper-policy full || exit 1; done; \
