@@ -173,7 +173,7 @@ def summary(case: str, found: dict[str, Any]) -> str:
 
 
 def _runs(entry: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    return [(name, entry[name]) for name in entry["order"] if name in entry] if "order" in entry else []
+    return [(name, entry[name]) for name in entry["order"]]
 
 
 def main() -> None:

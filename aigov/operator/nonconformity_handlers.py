@@ -114,9 +114,7 @@ async def _verify(system: dict[str, Any], index: WatchIndex[dict[str, Any]], mem
     key = (str(meta.get("namespace")), str(meta.get("name")))
     checks = ((system.get("status") or {}).get("monitoring") or {}).get("checks") or []
     now = datetime.now(UTC).replace(microsecond=0)
-    for nc in index.get(key):
-        if phase(nc) is not NCPhase.VERIFYING:
-            continue
+    for nc in index.get(key):  # only Nonconformities being verified (`_verifying`)
         effectiveness = next_effectiveness(nc, checks, now)
         if effectiveness is None:
             continue

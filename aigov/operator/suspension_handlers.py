@@ -56,7 +56,8 @@ def _attention(status: Any) -> bool:
 @kopf.on.event(GROUP, VERSION, PLURAL, id="suspension", registry=REGISTRY)
 async def on_event(type: str | None, body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any) -> None:
     """Converge on every change of the AISystem; queue a re-check while it needs attention."""
-    queue, index = context(memo).recheck, context(memo).bound
+    ctx = context(memo)
+    queue, index = ctx.recheck, ctx.bound
     # Started from a handler, so the queue's tasks can post Events through kopf like the handlers do.
     queue.start(functools.partial(recheck, memo, index), _LOG)
     key = (body.metadata.namespace or "", body.metadata.name or "")
